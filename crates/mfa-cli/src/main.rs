@@ -1,0 +1,76 @@
+//! `mfa`: every factor of the mfa workspace from a shell.
+//!
+//! Exit codes, for every subcommand: 0 accepted or done, 1 rejected (a verification said no),
+//! 2 bad usage or malformed input (one line on stderr).
+#![forbid(unsafe_code)]
+
+mod backup;
+mod otp;
+mod outcome;
+mod webauthn;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::outcome::Failure;
+
+/// Multi-factor authentication from the command line: authenticator-app codes, backup codes,
+/// security keys and passkeys.
+#[derive(Debug, Parser)]
+#[command(name = "mfa", version, propagate_version = true)]
+#[command(after_help = "Exit status: 0 accepted, 1 rejected, 2 bad usage or malformed input.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Authenticator-app codes: HOTP/TOTP (RFC 4226/6238), otpauth:// URIs, QR enrollment.
+    #[command(subcommand)]
+    Otp(otp::OtpCommand),
+    /// Backup codes: issue a printable set, redeem one once, check what is left.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Push approval with number matching (not available yet: arrives with the push factor).
+    Push(NotYetAvailable),
+    /// Security keys and passkeys: check WebAuthn registrations and assertions.
+    #[command(subcommand)]
+    Webauthn(webauthn::WebauthnCommand),
+    /// Policy what-if: which factors a sign-in needs (not available yet: arrives with the policy engine).
+    Policy(NotYetAvailable),
+}
+
+/// Arguments of a subcommand whose factor has not landed yet.
+#[derive(Debug, Args)]
+struct NotYetAvailable {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    _rest: Vec<String>,
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Otp(command) => otp::run(command),
+        Command::Backup(command) => backup::run(command),
+        Command::Webauthn(command) => webauthn::run(command),
+        Command::Push(_) => Err(Failure::Usage(
+            "`mfa push` is not available yet: it arrives with the push factor".into(),
+        )),
+        Command::Policy(_) => Err(Failure::Usage(
+            "`mfa policy` is not available yet: it arrives with the policy engine".into(),
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    outcome::install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return outcome::clap_exit(&error),
+    };
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

@@ -1,0 +1,568 @@
+//! Load, verify, commit only if nobody else committed in between: single use for every factor.
+//!
+//! [`verify_and_commit`] loads a credential, runs the factor's verification on it, and writes the
+//! updated credential back with a compare-and-swap on the version it loaded. If another request
+//! committed first, the whole cycle runs again on the fresh state, where the factor's own rules
+//! (last accepted TOTP step, used backup code, consumed challenge) reject the duplicate. So of any
+//! number of concurrent redemptions of one single-use secret, exactly one succeeds.
+//!
+//! The logic is written once, against [`AsyncStore`]; the blocking functions drive it over a
+//! [`Store`] on the calling thread.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::Wake;
+use std::thread::{self, Thread};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
+
+use crate::error::Rejection;
+use crate::evidence::Verified;
+use crate::store::{
+    AsyncStore, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, Version, decode, encode,
+};
+use crate::throttle::Throttled;
+
+/// How many read-verify-write cycles are tried before giving up with [`StoreError::Contention`].
+pub const MAX_COMMIT_ATTEMPTS: u32 = 16;
+
+/// Why an attempt through the store helpers did not succeed.
+#[must_use]
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum AttemptError<E> {
+    /// The factor's check said no (wrong code, replay, bad signature …).
+    Rejected(E),
+    /// There is no stored credential under that key.
+    NotEnrolled,
+    /// Too many failed attempts: wait, or the authenticator is locked.
+    Throttled(Throttled),
+    /// The store failed; nothing is known to have been committed.
+    Store(StoreError),
+}
+
+impl<E: Rejection> AttemptError<E> {
+    /// A stable `snake_case` reason for logs and metrics.
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Rejected(error) => error.reason(),
+            Self::NotEnrolled => "not_enrolled",
+            Self::Throttled(Throttled::TooSoon { .. }) => "throttled",
+            Self::Throttled(Throttled::LockedOut { .. }) => "locked_out",
+            Self::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for AttemptError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(error) => write!(f, "rejected: {error}"),
+            Self::NotEnrolled => f.write_str("no credential is enrolled under that key"),
+            Self::Throttled(throttled) => throttled.fmt(f),
+            Self::Store(error) => error.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for AttemptError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Rejected(error) => Some(error),
+            Self::Store(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// What [`update`] should do with a record.
+#[derive(Debug)]
+pub enum Change<T> {
+    /// Leave it as it is.
+    Keep,
+    /// Store this value (create or replace).
+    Put(T),
+    /// Remove the record.
+    Delete,
+}
+
+/// What the cycle writes, already encoded.
+enum Plan {
+    Keep,
+    Write(Zeroizing<Vec<u8>>),
+    Delete,
+}
+
+/// The one read-modify-write cycle every helper uses.
+async fn cycle<S, T, R>(
+    store: &S,
+    key: &RecordKey,
+    mut step: impl FnMut(Option<&T>) -> Result<(Plan, R), StoreError>,
+) -> Result<R, StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: DeserializeOwned,
+{
+    for _ in 0..MAX_COMMIT_ATTEMPTS {
+        let loaded = store.load(key).await?;
+        let expected = loaded.as_ref().map(|record| record.version);
+        let current: Option<T> = match &loaded {
+            Some(record) => Some(decode(key, &record.value)?),
+            None => None,
+        };
+        let (plan, result) = step(current.as_ref())?;
+        let new_value = match plan {
+            Plan::Keep => return Ok(result),
+            Plan::Delete if expected.is_none() => return Ok(result),
+            Plan::Delete => None,
+            Plan::Write(bytes) => Some(bytes),
+        };
+        match store
+            .compare_and_swap(
+                key,
+                expected,
+                new_value.as_ref().map(|bytes| bytes.as_slice()),
+            )
+            .await?
+        {
+            SwapOutcome::Committed(_) => return Ok(result),
+            SwapOutcome::Conflict => continue,
+        }
+    }
+    Err(StoreError::Contention {
+        attempts: MAX_COMMIT_ATTEMPTS,
+    })
+}
+
+/// Loads and decodes a record (async).
+///
+/// # Errors
+/// [`StoreError`] if the backend fails or the record cannot be decoded.
+pub async fn load_async<S, T>(store: &S, key: &RecordKey) -> Result<Option<T>, StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: DeserializeOwned,
+{
+    match store.load(key).await? {
+        Some(record) => decode(key, &record.value).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Loads and decodes a record.
+///
+/// # Errors
+/// [`StoreError`] if the backend fails or the record cannot be decoded.
+pub fn load<S, T>(store: &S, key: &RecordKey) -> Result<Option<T>, StoreError>
+where
+    S: Store + ?Sized,
+    T: DeserializeOwned,
+{
+    block_on(load_async(&Blocking(store), key))
+}
+
+/// Atomically reads, changes and writes one record (async); `step` sees the current value (or
+/// `None`) and may run more than once if other writers commit in between, so it must not have side
+/// effects beyond its return value.
+///
+/// # Errors
+/// [`StoreError`] if the backend fails, a record cannot be decoded or encoded, or other writers
+/// win [`MAX_COMMIT_ATTEMPTS`] times in a row.
+pub async fn update_async<S, T, R>(
+    store: &S,
+    key: &RecordKey,
+    mut step: impl FnMut(Option<&T>) -> (Change<T>, R),
+) -> Result<R, StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    cycle(store, key, |current: Option<&T>| {
+        let (change, result) = step(current);
+        let plan = match change {
+            Change::Keep => Plan::Keep,
+            Change::Put(value) => Plan::Write(encode(key, &value)?),
+            Change::Delete => Plan::Delete,
+        };
+        Ok((plan, result))
+    })
+    .await
+}
+
+/// Atomically reads, changes and writes one record; see [`update_async`].
+///
+/// ```
+/// use mfa_core::{Change, MemoryStore, RecordKey, update};
+///
+/// let store = MemoryStore::new();
+/// let key = RecordKey::new("counter", "alice", "visits");
+/// for _ in 0..3 {
+///     update(&store, &key, |n: Option<&u32>| {
+///         let next = n.copied().unwrap_or(0) + 1;
+///         (Change::Put(next), next)
+///     })?;
+/// }
+/// assert_eq!(mfa_core::load::<_, u32>(&store, &key)?, Some(3));
+/// # Ok::<(), mfa_core::StoreError>(())
+/// ```
+///
+/// # Errors
+/// As [`update_async`].
+pub fn update<S, T, R>(
+    store: &S,
+    key: &RecordKey,
+    step: impl FnMut(Option<&T>) -> (Change<T>, R),
+) -> Result<R, StoreError>
+where
+    S: Store + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    block_on(update_async(&Blocking(store), key, step))
+}
+
+/// Stores `value` under `key` only if no record exists there yet (async). Returns whether it
+/// was stored.
+///
+/// # Errors
+/// As [`update_async`].
+pub async fn insert_new_async<S, T>(
+    store: &S,
+    key: &RecordKey,
+    value: &T,
+) -> Result<bool, StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    cycle(store, key, |current: Option<&T>| match current {
+        Some(_) => Ok((Plan::Keep, false)),
+        None => Ok((Plan::Write(encode(key, value)?), true)),
+    })
+    .await
+}
+
+/// Stores `value` under `key` only if no record exists there yet. Returns whether it was stored.
+///
+/// # Errors
+/// As [`update_async`].
+pub fn insert_new<S, T>(store: &S, key: &RecordKey, value: &T) -> Result<bool, StoreError>
+where
+    S: Store + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    block_on(insert_new_async(&Blocking(store), key, value))
+}
+
+/// Loads the credential at `key`, runs `verify` on it, and commits the updated credential only if
+/// nobody else committed in between (async); on a conflict, runs again on the fresh state.
+///
+/// `verify` must be a pure function of the credential it is given (it may run more than once).
+/// Returns the [`Verified`] only once its credential is durably committed.
+///
+/// # Errors
+/// [`AttemptError::Rejected`] when `verify` says no (nothing is written),
+/// [`AttemptError::NotEnrolled`] when there is no record, [`AttemptError::Store`] when the store
+/// fails.
+pub async fn verify_and_commit_async<S, T, E>(
+    store: &S,
+    key: &RecordKey,
+    mut verify: impl FnMut(&T) -> Result<Verified<T>, E>,
+) -> Result<Verified<T>, AttemptError<E>>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    let outcome = cycle(store, key, |current: Option<&T>| {
+        let Some(credential) = current else {
+            return Ok((Plan::Keep, Err(AttemptError::NotEnrolled)));
+        };
+        match verify(credential) {
+            Err(rejection) => Ok((Plan::Keep, Err(AttemptError::Rejected(rejection)))),
+            Ok(verified) => Ok((
+                Plan::Write(encode(key, verified.credential())?),
+                Ok(verified),
+            )),
+        }
+    })
+    .await;
+    match outcome {
+        Ok(result) => result,
+        Err(store_error) => Err(AttemptError::Store(store_error)),
+    }
+}
+
+/// Blocking [`verify_and_commit_async`].
+///
+/// ```
+/// use mfa_core::{
+///     AttemptError, Evidence, MemoryStore, Method, RecordKey, UnixTime, Verified, insert_new,
+///     verify_and_commit,
+/// };
+///
+/// // A toy single-use credential: a flag that flips once.
+/// let store = MemoryStore::new();
+/// let key = RecordKey::new("toy", "alice", "one-shot");
+/// insert_new(&store, &key, &false)?;
+///
+/// let redeem = |used: &bool| {
+///     if *used {
+///         return Err("already used");
+///     }
+///     let evidence = Evidence::new(Method::BackupCode, UnixTime::from_secs(0), "one-shot");
+///     Ok(Verified::new(evidence, true))
+/// };
+/// assert!(verify_and_commit(&store, &key, redeem).is_ok());
+/// assert!(matches!(
+///     verify_and_commit(&store, &key, redeem),
+///     Err(AttemptError::Rejected("already used"))
+/// ));
+/// # Ok::<(), mfa_core::StoreError>(())
+/// ```
+///
+/// # Errors
+/// As [`verify_and_commit_async`].
+pub fn verify_and_commit<S, T, E>(
+    store: &S,
+    key: &RecordKey,
+    verify: impl FnMut(&T) -> Result<Verified<T>, E>,
+) -> Result<Verified<T>, AttemptError<E>>
+where
+    S: Store + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    block_on(verify_and_commit_async(&Blocking(store), key, verify))
+}
+
+/// Lets the async logic drive a blocking store on the calling thread.
+pub(crate) struct Blocking<'a, S: ?Sized>(pub(crate) &'a S);
+
+impl<S: Store + ?Sized> AsyncStore for Blocking<'_, S> {
+    async fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
+        self.0.load(key)
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &RecordKey,
+        expected: Option<Version>,
+        new_value: Option<&[u8]>,
+    ) -> Result<SwapOutcome, StoreError> {
+        self.0.compare_and_swap(key, expected, new_value)
+    }
+}
+
+/// Runs a future to completion on this thread. Used only with [`Blocking`] stores, whose futures
+/// are ready at once; it parks correctly for any future all the same.
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unparker(Thread);
+    impl Wake for Unparker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unparker(thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        match future.as_mut().poll(&mut context) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => thread::park(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Barrier;
+
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::evidence::{Evidence, Method};
+    use crate::{MemoryStore, UnixTime};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct OneShot {
+        used: bool,
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct AlreadyUsed;
+
+    fn redeem(state: &OneShot) -> Result<Verified<OneShot>, AlreadyUsed> {
+        if state.used {
+            return Err(AlreadyUsed);
+        }
+        let evidence = Evidence::new(Method::BackupCode, UnixTime::EPOCH, "c");
+        Ok(Verified::new(evidence, OneShot { used: true }))
+    }
+
+    #[test]
+    fn many_threads_redeem_one_record_exactly_one_wins() {
+        const THREADS: usize = 32;
+        for round in 0..20 {
+            let store = MemoryStore::new();
+            let key = RecordKey::new("oneshot", "alice", format!("r{round}"));
+            assert!(insert_new(&store, &key, &OneShot { used: false }).unwrap());
+            let barrier = Barrier::new(THREADS);
+            let results: Vec<_> = thread::scope(|scope| {
+                let handles: Vec<_> = (0..THREADS)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            verify_and_commit(&store, &key, redeem)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let wins = results.iter().filter(|r| r.is_ok()).count();
+            let rejected = results
+                .iter()
+                .filter(|r| matches!(r, Err(AttemptError::Rejected(AlreadyUsed))))
+                .count();
+            assert_eq!(wins, 1, "round {round}");
+            assert_eq!(rejected, THREADS - 1, "round {round}");
+            assert_eq!(
+                load::<_, OneShot>(&store, &key).unwrap(),
+                Some(OneShot { used: true })
+            );
+        }
+    }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        const THREADS: u64 = 8;
+        const EACH: u64 = 50;
+        let store = MemoryStore::new();
+        let key = RecordKey::new("counter", "alice", "n");
+        thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    for _ in 0..EACH {
+                        // Contention can exhaust the retries under heavy load; retrying is the caller's call.
+                        while update(&store, &key, |n: Option<&u64>| {
+                            (Change::Put(n.copied().unwrap_or(0) + 1), ())
+                        })
+                        .is_err()
+                        {}
+                    }
+                });
+            }
+        });
+        assert_eq!(load::<_, u64>(&store, &key).unwrap(), Some(THREADS * EACH));
+    }
+
+    #[test]
+    fn rejection_writes_nothing_and_missing_record_is_not_enrolled() {
+        let store = MemoryStore::new();
+        let key = RecordKey::new("oneshot", "bob", "x");
+        assert!(matches!(
+            verify_and_commit(&store, &key, redeem),
+            Err(AttemptError::NotEnrolled)
+        ));
+        assert!(insert_new(&store, &key, &OneShot { used: true }).unwrap());
+        assert!(!insert_new(&store, &key, &OneShot { used: false }).unwrap());
+        let before = Store::load(&store, &key).unwrap().unwrap().version;
+        assert!(matches!(
+            verify_and_commit(&store, &key, redeem),
+            Err(AttemptError::Rejected(AlreadyUsed))
+        ));
+        assert_eq!(Store::load(&store, &key).unwrap().unwrap().version, before);
+    }
+
+    #[test]
+    fn delete_and_keep() {
+        let store = MemoryStore::new();
+        let key = RecordKey::new("k", "a", "1");
+        update(&store, &key, |_: Option<&u8>| (Change::Delete, ())).unwrap();
+        assert!(store.is_empty());
+        update(&store, &key, |_: Option<&u8>| (Change::Put(1), ())).unwrap();
+        update(&store, &key, |_: Option<&u8>| (Change::Keep, ())).unwrap();
+        assert_eq!(load::<_, u8>(&store, &key).unwrap(), Some(1));
+        update(&store, &key, |_: Option<&u8>| (Change::Delete, ())).unwrap();
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn corrupt_record_is_reported_not_panicked() {
+        let store = MemoryStore::new();
+        let key = RecordKey::new("k", "a", "1");
+        let _ = Store::compare_and_swap(&store, &key, None, Some(&[0xff, 0x00])).unwrap();
+        let error = load::<_, OneShot>(&store, &key).unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt { .. }));
+        assert!(error.to_string().contains("k/a/1"));
+    }
+
+    /// A store whose every write conflicts, as if another node always committed first.
+    struct AlwaysConflicts(MemoryStore);
+
+    impl Store for AlwaysConflicts {
+        fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
+            Store::load(&self.0, key)
+        }
+        fn compare_and_swap(
+            &self,
+            _: &RecordKey,
+            _: Option<Version>,
+            _: Option<&[u8]>,
+        ) -> Result<SwapOutcome, StoreError> {
+            Ok(SwapOutcome::Conflict)
+        }
+    }
+
+    #[test]
+    fn endless_conflicts_end_in_contention_error() {
+        let store = AlwaysConflicts(MemoryStore::new());
+        let key = RecordKey::new("oneshot", "a", "1");
+        let _ = Store::compare_and_swap(
+            &store.0,
+            &key,
+            None,
+            Some(&encode(&key, &OneShot { used: false }).unwrap()),
+        )
+        .unwrap();
+        let mut runs = 0;
+        let result = verify_and_commit(&store, &key, |state: &OneShot| {
+            runs += 1;
+            redeem(state)
+        });
+        assert!(matches!(
+            result,
+            Err(AttemptError::Store(StoreError::Contention {
+                attempts: MAX_COMMIT_ATTEMPTS
+            }))
+        ));
+        assert_eq!(runs, MAX_COMMIT_ATTEMPTS);
+    }
+
+    #[test]
+    fn async_path_gives_the_same_answers() {
+        let store = MemoryStore::new();
+        let key = RecordKey::new("oneshot", "carol", "1");
+        assert!(block_on(insert_new_async(&store, &key, &OneShot { used: false })).unwrap());
+        let first = block_on(verify_and_commit_async(&store, &key, redeem));
+        let second = block_on(verify_and_commit_async(&store, &key, redeem));
+        assert!(first.is_ok());
+        assert!(matches!(second, Err(AttemptError::Rejected(AlreadyUsed))));
+        let state: Option<OneShot> = block_on(load_async(&store, &key)).unwrap();
+        assert_eq!(state, Some(OneShot { used: true }));
+    }
+
+    #[test]
+    fn async_futures_are_send() {
+        fn assert_send<F: Future + Send>(_: F) {}
+        let store = MemoryStore::new();
+        let key = RecordKey::new("oneshot", "dave", "1");
+        assert_send(verify_and_commit_async(&store, &key, redeem));
+        assert_send(update_async(&store, &key, |_: Option<&u8>| {
+            (Change::Keep, ())
+        }));
+    }
+}

@@ -1,0 +1,24 @@
+//! Error conventions shared by every factor crate.
+//!
+//! - Each crate has one `#[non_exhaustive]` error enum whose variants say what failed for the
+//!   operator (`Replayed`, `Expired`, `ChallengeMismatch` …). `Display` is written by hand and never
+//!   contains a secret, a code, or anything the user typed.
+//! - End users should be shown one opaque message ("that code didn't work"); the variant is for logs,
+//!   metrics and support.
+//! - Functions that decide return `Result`, never `bool`, and results are `#[must_use]`.
+//! - Factor errors implement [`Rejection`], which gives a stable machine-readable reason and tells
+//!   the attempt limiter whether the failure counts against the user.
+
+/// A factor's verification error, as the shared machinery sees it.
+pub trait Rejection: std::error::Error + Send + Sync + 'static {
+    /// A stable `snake_case` reason for logs and metrics (`"replayed"`, `"code_mismatch"` …).
+    fn reason(&self) -> &'static str;
+
+    /// Whether this failure counts as a failed attempt for throttling.
+    ///
+    /// Wrong codes, replays and bad signatures do (the default). Failures that say nothing about
+    /// the person, such as a credential that is disabled, may return `false`.
+    fn counts_as_failure(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod commit;
+pub mod error;
+pub mod evidence;
+pub mod secret;
+pub mod store;
+pub mod throttle;
+
+pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
+pub use commit::{
+    AttemptError, Change, MAX_COMMIT_ATTEMPTS, insert_new, insert_new_async, load, load_async,
+    update, update_async, verify_and_commit, verify_and_commit_async,
+};
+pub use error::Rejection;
+pub use evidence::{AuthenticatorProperties, CredentialId, Evidence, Method, Verified};
+pub use rand_core::CryptoRng;
+pub use secret::SecretBytes;
+pub use store::{
+    AsyncStore, MemoryStore, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, Version,
+};
+pub use throttle::{ThrottlePolicy, ThrottleState, ThrottleStatus, Throttled};

@@ -1,0 +1,569 @@
+//! Attempt throttling per (account, authenticator), on the same atomic store.
+//!
+//! NIST SP 800-63B-4 §3.2.2: a verifier limits consecutive failed attempts on one authenticator
+//! to no more than 100, may impose growing delays before that, and a success clears the count.
+//! [`ThrottlePolicy`] implements exactly that:
+//!
+//! - the first [`free_failures`](ThrottlePolicy::free_failures) failures cost nothing;
+//! - each further failure doubles the wait before the next attempt, from
+//!   [`initial_delay`](ThrottlePolicy::initial_delay) up to [`max_delay`](ThrottlePolicy::max_delay);
+//! - at [`max_consecutive_failures`](ThrottlePolicy::max_consecutive_failures) the authenticator is
+//!   locked until [`reset`](ThrottlePolicy::reset) (after recovery through another method, or by an
+//!   administrator);
+//! - a success clears the count.
+//!
+//! An attempt is counted as a failure *before* the factor's check runs and refunded if it succeeds
+//! (cleared) or does not count ([`Rejection::counts_as_failure`]). So a burst of concurrent guesses
+//! cannot slip past the limit while earlier guesses are still being checked.
+
+use core::fmt;
+use core::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+use crate::commit::{
+    AttemptError, Blocking, Change, block_on, load_async, update_async, verify_and_commit_async,
+};
+use crate::error::Rejection;
+use crate::evidence::Verified;
+use crate::store::{AsyncStore, RecordKey, Store, StoreError};
+
+/// Why an attempt was refused before it was checked.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Throttled {
+    /// Too many recent failures: try again after `retry_after`.
+    TooSoon {
+        /// How long to wait before the next attempt is allowed.
+        retry_after: Duration,
+    },
+    /// The limit of consecutive failures was reached; only a reset unlocks it.
+    LockedOut {
+        /// The consecutive failures counted.
+        failures: u32,
+    },
+}
+
+impl fmt::Display for Throttled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooSoon { retry_after } => {
+                write!(
+                    f,
+                    "too many failed attempts; retry after {} s",
+                    retry_after.as_secs_f64().ceil()
+                )
+            }
+            Self::LockedOut { failures } => {
+                write!(f, "locked after {failures} consecutive failed attempts")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Throttled {}
+
+/// The stored throttle state of one (account, authenticator).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleState {
+    /// Consecutive failed attempts (including attempts still being checked).
+    pub consecutive_failures: u32,
+    /// When the last counted attempt started.
+    pub last_attempt_at: Option<UnixTime>,
+}
+
+/// Limits on consecutive failed attempts. See the [module docs](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Failures after which the authenticator is locked. Default 100, the NIST SP 800-63B-4 maximum.
+    pub max_consecutive_failures: u32,
+    /// Failures allowed with no delay. Default 5.
+    pub free_failures: u32,
+    /// The wait after the first failure beyond the free ones. Default 1 s; it doubles with each
+    /// further failure.
+    pub initial_delay: Duration,
+    /// The longest wait between attempts. Default 15 minutes.
+    pub max_delay: Duration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            max_consecutive_failures: 100,
+            free_failures: 5,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What [`ThrottlePolicy::status`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThrottleStatus {
+    /// An attempt may be made now; `failures` consecutive failures are on record.
+    Open {
+        /// Consecutive failures so far.
+        failures: u32,
+    },
+    /// No attempt is allowed now.
+    Throttled(Throttled),
+}
+
+impl ThrottlePolicy {
+    /// The wait required after `failures` consecutive failures before the next attempt.
+    #[must_use]
+    pub fn delay_after(&self, failures: u32) -> Duration {
+        let Some(beyond_free) = failures.checked_sub(self.free_failures).filter(|n| *n > 0) else {
+            return Duration::ZERO;
+        };
+        let doublings = beyond_free.saturating_sub(1).min(63);
+        let factor = 1_u64.checked_shl(doublings).unwrap_or(u64::MAX);
+        let factor = u32::try_from(factor).unwrap_or(u32::MAX);
+        self.initial_delay
+            .saturating_mul(factor)
+            .min(self.max_delay)
+    }
+
+    /// The throttle record that guards the credential at `credential_key`.
+    #[must_use]
+    pub fn key_for(credential_key: &RecordKey) -> RecordKey {
+        RecordKey::new(
+            "throttle",
+            credential_key.account(),
+            format!("{}/{}", credential_key.kind(), credential_key.id()),
+        )
+    }
+
+    /// Whether an attempt would be allowed now.
+    fn judge(&self, state: &ThrottleState, now: UnixTime) -> Result<(), Throttled> {
+        if state.consecutive_failures >= self.max_consecutive_failures {
+            return Err(Throttled::LockedOut {
+                failures: state.consecutive_failures,
+            });
+        }
+        let delay = self.delay_after(state.consecutive_failures);
+        if let Some(last) = state.last_attempt_at {
+            let allowed_at = last.saturating_add(delay);
+            if now < allowed_at {
+                return Err(Throttled::TooSoon {
+                    retry_after: allowed_at.saturating_since(now),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports whether an attempt on the credential at `credential_key` is allowed at `now` (async).
+    ///
+    /// # Errors
+    /// [`StoreError`] if the store fails.
+    pub async fn status_async<S: AsyncStore + ?Sized>(
+        &self,
+        store: &S,
+        credential_key: &RecordKey,
+        now: UnixTime,
+    ) -> Result<ThrottleStatus, StoreError> {
+        let state: ThrottleState = load_async(store, &Self::key_for(credential_key))
+            .await?
+            .unwrap_or_default();
+        Ok(match self.judge(&state, now) {
+            Ok(()) => ThrottleStatus::Open {
+                failures: state.consecutive_failures,
+            },
+            Err(throttled) => ThrottleStatus::Throttled(throttled),
+        })
+    }
+
+    /// Blocking [`status_async`](Self::status_async).
+    ///
+    /// # Errors
+    /// [`StoreError`] if the store fails.
+    pub fn status<S: Store + ?Sized>(
+        &self,
+        store: &S,
+        credential_key: &RecordKey,
+        now: UnixTime,
+    ) -> Result<ThrottleStatus, StoreError> {
+        block_on(self.status_async(&Blocking(store), credential_key, now))
+    }
+
+    /// Clears the failure count of the credential at `credential_key` (async): after the user
+    /// recovered through another method, or by an administrator.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the store fails.
+    pub async fn reset_async<S: AsyncStore + ?Sized>(
+        &self,
+        store: &S,
+        credential_key: &RecordKey,
+    ) -> Result<(), StoreError> {
+        update_async(
+            store,
+            &Self::key_for(credential_key),
+            |_: Option<&ThrottleState>| (Change::Delete, ()),
+        )
+        .await
+    }
+
+    /// Blocking [`reset_async`](Self::reset_async).
+    ///
+    /// # Errors
+    /// [`StoreError`] if the store fails.
+    pub fn reset<S: Store + ?Sized>(
+        &self,
+        store: &S,
+        credential_key: &RecordKey,
+    ) -> Result<(), StoreError> {
+        block_on(self.reset_async(&Blocking(store), credential_key))
+    }
+
+    /// [`verify_and_commit_async`] behind the throttle: refuses the attempt if throttled, counts it,
+    /// and clears the count on success.
+    ///
+    /// Clearing the count after a success is best effort: the credential is already committed, so a
+    /// store failure at that point leaves one extra failure on record rather than losing the success.
+    ///
+    /// # Errors
+    /// [`AttemptError::Throttled`] when refused before checking; otherwise as
+    /// [`verify_and_commit_async`].
+    pub async fn verify_and_commit_async<S, T, E>(
+        &self,
+        store: &S,
+        credential_key: &RecordKey,
+        now: UnixTime,
+        verify: impl FnMut(&T) -> Result<Verified<T>, E>,
+    ) -> Result<Verified<T>, AttemptError<E>>
+    where
+        S: AsyncStore + ?Sized,
+        T: Serialize + DeserializeOwned,
+        E: Rejection,
+    {
+        let throttle_key = Self::key_for(credential_key);
+        let admitted = update_async(store, &throttle_key, |state: Option<&ThrottleState>| {
+            let state = state.copied().unwrap_or_default();
+            match self.judge(&state, now) {
+                Err(throttled) => (Change::Keep, Err(throttled)),
+                Ok(()) => {
+                    let counted = ThrottleState {
+                        consecutive_failures: state.consecutive_failures.saturating_add(1),
+                        last_attempt_at: Some(now),
+                    };
+                    (Change::Put(counted), Ok(()))
+                }
+            }
+        })
+        .await;
+        match admitted {
+            Err(store_error) => return Err(AttemptError::Store(store_error)),
+            Ok(Err(throttled)) => return Err(AttemptError::Throttled(throttled)),
+            Ok(Ok(())) => {}
+        }
+
+        let outcome = verify_and_commit_async(store, credential_key, verify).await;
+        let refund = match &outcome {
+            Ok(_) => {
+                let _best_effort = self.reset_async(store, credential_key).await;
+                false
+            }
+            Err(AttemptError::Rejected(rejection)) => !rejection.counts_as_failure(),
+            Err(_) => true,
+        };
+        if refund {
+            // Best effort, as above: a failed refund errs on the side of caution.
+            let _best_effort = update_async(
+                store,
+                &throttle_key,
+                |state: Option<&ThrottleState>| match state {
+                    Some(state) => (
+                        Change::Put(ThrottleState {
+                            consecutive_failures: state.consecutive_failures.saturating_sub(1),
+                            ..*state
+                        }),
+                        (),
+                    ),
+                    None => (Change::Keep, ()),
+                },
+            )
+            .await;
+        }
+        outcome
+    }
+
+    /// Blocking [`verify_and_commit_async`](Self::verify_and_commit_async).
+    ///
+    /// # Errors
+    /// As [`verify_and_commit_async`](Self::verify_and_commit_async).
+    pub fn verify_and_commit<S, T, E>(
+        &self,
+        store: &S,
+        credential_key: &RecordKey,
+        now: UnixTime,
+        verify: impl FnMut(&T) -> Result<Verified<T>, E>,
+    ) -> Result<Verified<T>, AttemptError<E>>
+    where
+        S: Store + ?Sized,
+        T: Serialize + DeserializeOwned,
+        E: Rejection,
+    {
+        block_on(self.verify_and_commit_async(&Blocking(store), credential_key, now, verify))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Barrier;
+    use std::thread;
+
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::commit::insert_new;
+    use crate::evidence::{Evidence, Method};
+    use crate::store::MemoryStore;
+
+    /// A toy factor: the credential is the right answer; any other guess is wrong.
+    #[derive(Debug, PartialEq)]
+    enum ToyError {
+        Wrong,
+        Disabled,
+    }
+
+    impl fmt::Display for ToyError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(match self {
+                Self::Wrong => "wrong answer",
+                Self::Disabled => "disabled",
+            })
+        }
+    }
+
+    impl std::error::Error for ToyError {}
+
+    impl Rejection for ToyError {
+        fn reason(&self) -> &'static str {
+            match self {
+                Self::Wrong => "wrong",
+                Self::Disabled => "disabled",
+            }
+        }
+        fn counts_as_failure(&self) -> bool {
+            matches!(self, Self::Wrong)
+        }
+    }
+
+    fn guess(answer: u32) -> impl FnMut(&u32) -> Result<Verified<u32>, ToyError> {
+        move |stored: &u32| {
+            if *stored == answer {
+                Ok(Verified::new(
+                    Evidence::new(Method::Totp, UnixTime::EPOCH, "toy"),
+                    *stored,
+                ))
+            } else {
+                Err(ToyError::Wrong)
+            }
+        }
+    }
+
+    fn setup() -> (MemoryStore, RecordKey, ManualClock) {
+        let store = MemoryStore::new();
+        let key = RecordKey::new("toy", "alice", "1");
+        assert!(insert_new(&store, &key, &7_u32).unwrap());
+        (store, key, ManualClock::new(UnixTime::from_secs(1_000_000)))
+    }
+
+    #[test]
+    fn delays_grow_then_cap() {
+        let policy = ThrottlePolicy::default();
+        assert_eq!(policy.delay_after(0), Duration::ZERO);
+        assert_eq!(policy.delay_after(5), Duration::ZERO);
+        assert_eq!(policy.delay_after(6), Duration::from_secs(1));
+        assert_eq!(policy.delay_after(7), Duration::from_secs(2));
+        assert_eq!(policy.delay_after(10), Duration::from_secs(16));
+        assert_eq!(policy.delay_after(40), Duration::from_secs(900));
+        assert_eq!(policy.delay_after(u32::MAX), Duration::from_secs(900));
+    }
+
+    #[test]
+    fn free_failures_then_retry_after_then_success_clears() {
+        let (store, key, clock) = setup();
+        let policy = ThrottlePolicy::default();
+        for _ in 0..6 {
+            let result = policy.verify_and_commit(&store, &key, clock.now(), guess(1));
+            assert!(matches!(
+                result,
+                Err(AttemptError::Rejected(ToyError::Wrong))
+            ));
+        }
+        // Six failures: the seventh attempt must wait 1 s.
+        let result = policy.verify_and_commit(&store, &key, clock.now(), guess(7));
+        match result {
+            Err(AttemptError::Throttled(Throttled::TooSoon { retry_after })) => {
+                assert_eq!(retry_after, Duration::from_secs(1));
+            }
+            other => panic!("expected TooSoon, got {other:?}"),
+        }
+        assert_eq!(
+            policy.status(&store, &key, clock.now()).unwrap(),
+            ThrottleStatus::Throttled(Throttled::TooSoon {
+                retry_after: Duration::from_secs(1)
+            })
+        );
+        clock.advance(Duration::from_millis(400));
+        let Err(AttemptError::Throttled(Throttled::TooSoon { retry_after })) =
+            policy.verify_and_commit(&store, &key, clock.now(), guess(7))
+        else {
+            panic!("still too soon");
+        };
+        assert_eq!(retry_after, Duration::from_millis(600));
+        clock.advance(Duration::from_millis(600));
+        // A wrong guess now makes it 7 failures: the next wait is 2 s.
+        assert!(
+            policy
+                .verify_and_commit(&store, &key, clock.now(), guess(3))
+                .is_err()
+        );
+        clock.advance(Duration::from_secs(2));
+        // The right answer succeeds and clears the count.
+        assert!(
+            policy
+                .verify_and_commit(&store, &key, clock.now(), guess(7))
+                .is_ok()
+        );
+        assert_eq!(
+            policy.status(&store, &key, clock.now()).unwrap(),
+            ThrottleStatus::Open { failures: 0 }
+        );
+    }
+
+    #[test]
+    fn locks_at_the_limit_until_reset() {
+        let (store, key, clock) = setup();
+        let policy = ThrottlePolicy {
+            max_consecutive_failures: 10,
+            free_failures: 3,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+        };
+        for _ in 0..10 {
+            clock.advance(Duration::from_secs(60));
+            assert!(matches!(
+                policy.verify_and_commit(&store, &key, clock.now(), guess(0)),
+                Err(AttemptError::Rejected(ToyError::Wrong))
+            ));
+        }
+        clock.advance(Duration::from_secs(86_400));
+        // Even the right answer is refused once locked.
+        let locked = policy.verify_and_commit(&store, &key, clock.now(), guess(7));
+        assert!(matches!(
+            locked,
+            Err(AttemptError::Throttled(Throttled::LockedOut {
+                failures: 10
+            }))
+        ));
+        assert_eq!(locked.unwrap_err().reason(), "locked_out");
+        policy.reset(&store, &key).unwrap();
+        assert!(
+            policy
+                .verify_and_commit(&store, &key, clock.now(), guess(7))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn failures_that_do_not_count_are_refunded() {
+        let (store, key, clock) = setup();
+        let policy = ThrottlePolicy::default();
+        for _ in 0..20 {
+            let result = policy.verify_and_commit(
+                &store,
+                &key,
+                clock.now(),
+                |_: &u32| -> Result<Verified<u32>, _> { Err(ToyError::Disabled) },
+            );
+            assert!(matches!(
+                result,
+                Err(AttemptError::Rejected(ToyError::Disabled))
+            ));
+        }
+        let missing = RecordKey::new("toy", "alice", "not-there");
+        for _ in 0..20 {
+            assert!(matches!(
+                policy.verify_and_commit(&store, &missing, clock.now(), guess(7)),
+                Err(AttemptError::NotEnrolled)
+            ));
+        }
+        assert_eq!(
+            policy.status(&store, &key, clock.now()).unwrap(),
+            ThrottleStatus::Open { failures: 0 }
+        );
+    }
+
+    #[test]
+    fn throttles_are_per_authenticator() {
+        let (store, key, clock) = setup();
+        let other = RecordKey::new("toy", "alice", "2");
+        assert!(insert_new(&store, &other, &7_u32).unwrap());
+        let policy = ThrottlePolicy {
+            max_consecutive_failures: 2,
+            ..ThrottlePolicy::default()
+        };
+        for _ in 0..2 {
+            assert!(
+                policy
+                    .verify_and_commit(&store, &key, clock.now(), guess(0))
+                    .is_err()
+            );
+        }
+        assert!(matches!(
+            policy.verify_and_commit(&store, &key, clock.now(), guess(7)),
+            Err(AttemptError::Throttled(_))
+        ));
+        assert!(
+            policy
+                .verify_and_commit(&store, &other, clock.now(), guess(7))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_concurrent_burst_cannot_exceed_the_limit() {
+        const THREADS: usize = 64;
+        const LIMIT: u32 = 20;
+        let (store, key, clock) = setup();
+        let policy = ThrottlePolicy {
+            max_consecutive_failures: LIMIT,
+            free_failures: LIMIT,
+            ..ThrottlePolicy::default()
+        };
+        let now = clock.now();
+        let barrier = Barrier::new(THREADS);
+        let results: Vec<_> = thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        // Retry store contention (not a verdict) so every thread gets an answer.
+                        loop {
+                            match policy.verify_and_commit(&store, &key, now, guess(0)) {
+                                Err(AttemptError::Store(_)) => continue,
+                                other => return other,
+                            }
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let checked = results
+            .iter()
+            .filter(|r| matches!(r, Err(AttemptError::Rejected(_))))
+            .count();
+        let refused = results
+            .iter()
+            .filter(|r| matches!(r, Err(AttemptError::Throttled(Throttled::LockedOut { .. }))))
+            .count();
+        assert_eq!(checked, usize::try_from(LIMIT).unwrap());
+        assert_eq!(refused, THREADS - checked);
+    }
+}

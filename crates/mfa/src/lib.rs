@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+/// The shared vocabulary: clock, secrets, evidence, store, throttling. Always available.
+pub use mfa_core as core;
+
+pub use mfa_core::{
+    AttemptError, Clock, Evidence, ManualClock, MemoryStore, Method, RecordKey, SecretBytes, Store,
+    SystemClock, ThrottlePolicy, UnixTime, Verified,
+};
+
+/// HOTP/TOTP authenticator-app codes (feature `otp`).
+#[cfg(feature = "otp")]
+pub use mfa_otp as otp;
+
+/// Backup (recovery) codes (feature `backup`).
+#[cfg(feature = "backup")]
+pub use mfa_backup as backup;
+
+/// WebAuthn security keys and passkeys (feature `webauthn`).
+#[cfg(feature = "webauthn")]
+pub use mfa_webauthn as webauthn;

@@ -1,0 +1,3 @@
+//! Example: the webauthn factor end to end (filled in by its issue).
+
+fn main() {}
