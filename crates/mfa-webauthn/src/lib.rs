@@ -1,4 +1,6 @@
-//! WebAuthn/CTAP2 registration and assertion verification for security keys and passkeys
-//!
-//! Work in progress.
+//! WebAuthn/CTAP2 relying-party verification (work in progress).
 #![forbid(unsafe_code)]
+
+pub mod attestation;
+pub mod cose;
+pub mod crypto;
