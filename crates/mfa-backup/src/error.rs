@@ -1,0 +1,78 @@
+//! The crate's one error type.
+
+use core::fmt;
+
+use mfa_core::Rejection;
+
+/// Why issuing or redeeming backup codes failed.
+///
+/// For operators: the variant (and [`Rejection::reason`]) says what failed. End users should see
+/// one opaque message ("that code didn't work"). No message contains a code or what was typed.
+#[must_use]
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackupCodeError {
+    /// The input cannot be a code of the set's format (length, alphabet). Checked before hashing.
+    Malformed,
+    /// Well-formed, but matches no slot of the set.
+    WrongCode,
+    /// Matches a slot that was already redeemed.
+    AlreadyUsed,
+    /// Matches no slot of this account's set, but does match a set of another account that the
+    /// caller asked to be checked ([`crate::redeem_with_lookup`]).
+    CodeOfAnotherAccount,
+    /// The set checked belongs to another account than the one signing in (a mixed-up or copied
+    /// record). Never accepted: codes are bound to their account in the hash.
+    SetOfAnotherAccount,
+    /// The password hash failed (for example, parameters in a stored set are out of range).
+    Hashing,
+    /// The stored set is inconsistent (too many slots, unknown version).
+    CorruptSet,
+    /// An issuing option is out of range; the text says which.
+    InvalidConfig(&'static str),
+}
+
+impl fmt::Display for BackupCodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed => f.write_str("input is not a well-formed backup code"),
+            Self::WrongCode => f.write_str("backup code does not match"),
+            Self::AlreadyUsed => f.write_str("backup code was already used"),
+            Self::CodeOfAnotherAccount => {
+                f.write_str("backup code belongs to another account's set")
+            }
+            Self::SetOfAnotherAccount => {
+                f.write_str("backup-code set belongs to another account")
+            }
+            Self::Hashing => f.write_str("backup-code hashing failed"),
+            Self::CorruptSet => f.write_str("stored backup-code set is corrupt"),
+            Self::InvalidConfig(what) => write!(f, "invalid backup-code option: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for BackupCodeError {}
+
+impl Rejection for BackupCodeError {
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed_code",
+            Self::WrongCode => "code_mismatch",
+            Self::AlreadyUsed => "replayed",
+            Self::CodeOfAnotherAccount => "code_of_another_account",
+            Self::SetOfAnotherAccount => "set_of_another_account",
+            Self::Hashing => "hash_failed",
+            Self::CorruptSet => "corrupt_set",
+            Self::InvalidConfig(_) => "invalid_config",
+        }
+    }
+
+    /// Guesses count (malformed, wrong, used, another account's); failures of the system
+    /// (hashing, a corrupt or mixed-up record, configuration) say nothing about the person.
+    fn counts_as_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Malformed | Self::WrongCode | Self::AlreadyUsed | Self::CodeOfAnotherAccount
+        )
+    }
+}
