@@ -41,9 +41,7 @@ impl fmt::Display for BackupCodeError {
             Self::CodeOfAnotherAccount => {
                 f.write_str("backup code belongs to another account's set")
             }
-            Self::SetOfAnotherAccount => {
-                f.write_str("backup-code set belongs to another account")
-            }
+            Self::SetOfAnotherAccount => f.write_str("backup-code set belongs to another account"),
             Self::Hashing => f.write_str("backup-code hashing failed"),
             Self::CorruptSet => f.write_str("stored backup-code set is corrupt"),
             Self::InvalidConfig(what) => write!(f, "invalid backup-code option: {what}"),

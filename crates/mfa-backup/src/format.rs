@@ -58,7 +58,12 @@ pub enum CodeFormat {
 
 impl CodeFormat {
     /// Every format, for documentation, tests and CLI help.
-    pub const ALL: [Self; 4] = [Self::Grouped10, Self::Grouped16, Self::Digits8, Self::Digits10];
+    pub const ALL: [Self; 4] = [
+        Self::Grouped10,
+        Self::Grouped16,
+        Self::Digits8,
+        Self::Digits10,
+    ];
 
     /// The stable name (serialized form and CLI `--format` value).
     #[must_use]
@@ -278,8 +283,16 @@ impl fmt::Debug for BackupCode {
 ///
 /// # Errors
 /// [`BackupCodeError::Malformed`] when the input cannot be a code of that format.
-pub fn normalize_code(format: CodeFormat, input: &str) -> Result<Zeroizing<String>, BackupCodeError> {
+pub fn normalize_code(
+    format: CodeFormat,
+    input: &str,
+) -> Result<Zeroizing<String>, BackupCodeError> {
     let canonical = format.normalize(input)?;
-    let text: String = canonical.symbols().iter().copied().map(char::from).collect();
+    let text: String = canonical
+        .symbols()
+        .iter()
+        .copied()
+        .map(char::from)
+        .collect();
     Ok(Zeroizing::new(text))
 }

@@ -325,10 +325,16 @@ mod tests {
         let params = Argon2idParams::new(64, 1, 1).unwrap();
         let mut a = [0_u8; DIGEST_LEN];
         let mut b = [0_u8; DIGEST_LEN];
-        params.hash_into(b"code", b"0123456789abcdef", &mut a).unwrap();
-        params.hash_into(b"code", b"0123456789abcdef", &mut b).unwrap();
+        params
+            .hash_into(b"code", b"0123456789abcdef", &mut a)
+            .unwrap();
+        params
+            .hash_into(b"code", b"0123456789abcdef", &mut b)
+            .unwrap();
         assert_eq!(a, b);
-        params.hash_into(b"code", b"0123456789abcdeF", &mut b).unwrap();
+        params
+            .hash_into(b"code", b"0123456789abcdeF", &mut b)
+            .unwrap();
         assert_ne!(a, b, "the salt changes the digest");
     }
 

@@ -286,7 +286,10 @@ impl BackupCodeSet {
     /// Codes not yet used.
     #[must_use]
     pub fn remaining(&self) -> usize {
-        self.slots.iter().filter(|slot| slot.used_at.is_none()).count()
+        self.slots
+            .iter()
+            .filter(|slot| slot.used_at.is_none())
+            .count()
     }
 
     /// The threshold at or below which the set is running low.

@@ -39,7 +39,10 @@ pub fn render_sheet(
     out.push('\n');
     push_line(&mut out, &format!("BACKUP CODES - {}", printable(issuer)));
     push_line(&mut out, &format!("Account: {}", printable(account)));
-    push_line(&mut out, &format!("Issued:  {} (UTC)", civil_date(issued_at)));
+    push_line(
+        &mut out,
+        &format!("Issued:  {} (UTC)", civil_date(issued_at)),
+    );
     out.push_str(&rule);
     out.push('\n');
     out.push('\n');
@@ -78,7 +81,13 @@ fn push_line(out: &mut String, line: &str) {
 fn printable(text: &str) -> String {
     text.chars()
         .take(48)
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 

@@ -45,7 +45,10 @@ fn run() -> Result<(), String> {
         .codes
         .iter()
         .any(|code| stored.contains(code.expose_secret()));
-    println!("stored set: {} bytes of JSON, holds a code in the clear: {leaked}", stored.len());
+    println!(
+        "stored set: {} bytes of JSON, holds a code in the clear: {leaked}",
+        stored.len()
+    );
 
     let Some(code) = issued.codes.get(3) else {
         return Err("no code issued".into());
@@ -75,7 +78,14 @@ fn run() -> Result<(), String> {
         }
         other => return Err(format!("the replay was not rejected as used: {other:?}")),
     }
-    match redeem(&store, &key, &throttle, "zzzzz-zzzzz", clock.now(), &mut rng) {
+    match redeem(
+        &store,
+        &key,
+        &throttle,
+        "zzzzz-zzzzz",
+        clock.now(),
+        &mut rng,
+    ) {
         Err(AttemptError::Rejected(error)) => {
             println!("a made-up code: rejected ({})", error.reason());
         }
