@@ -1,6 +1,51 @@
-//! WebAuthn/CTAP2 relying-party verification (work in progress).
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 pub mod attestation;
 pub mod cose;
 pub mod crypto;
+
+pub mod authenticator_data;
+pub mod base64url;
+pub mod client_data;
+pub mod response;
+
+mod authentication;
+mod checks;
+mod credential;
+mod error;
+mod options;
+mod origin;
+mod registration;
+
+#[doc(hidden)]
+pub mod testing;
+
+pub use crate::attestation::{AttestationFormat, AttestationOptions, VerifiedAttestation};
+pub use crate::authenticator_data::{
+    AttestedCredentialData, AuthenticatorData, AuthenticatorFlags,
+};
+pub use crate::base64url::Base64UrlBytes;
+pub use crate::client_data::CollectedClientData;
+pub use crate::cose::{CoseAlgorithm, CoseKey};
+pub use crate::credential::StoredCredential;
+pub use crate::crypto::{RustCryptoVerifier, SignatureVerifier};
+pub use crate::error::WebAuthnError;
+pub use crate::options::{
+    AttestationConveyance, AuthenticationRequest, AuthenticationState, AuthenticatorAttachment,
+    AuthenticatorSelection, CHALLENGE_LEN, Challenge, CreationExtensions, CreationOptions,
+    CredentialDescriptor, CredentialParameters, CrossOrigin, DEFAULT_TIMEOUT, Hint,
+    RegistrationRequest, RegistrationState, RelyingParty, RequestExtensions, RequestOptions,
+    ResidentKey, RpEntity, SignCountPolicy, UserEntity, UserVerification,
+};
+pub use crate::registration::RegisteredCredential;
+pub use crate::response::{
+    AttestationObject, AuthenticationResponse, ClientExtensionResults, RegistrationResponse,
+};
+
+#[doc(hidden)]
+pub use crate::authenticator_data::fuzz_authenticator_data;
+#[doc(hidden)]
+pub use crate::client_data::fuzz_client_data;
+#[doc(hidden)]
+pub use crate::response::fuzz_response_json;

@@ -1,0 +1,121 @@
+//! Registration: verifying a new credential ([WebAuthn L3 §7.1]).
+//!
+//! [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
+
+use mfa_core::UnixTime;
+
+use crate::attestation::{
+    AttestationInput, AttestationOptions, VerifiedAttestation, verify_attestation,
+};
+use crate::authenticator_data::AuthenticatorData;
+use crate::base64url::Base64UrlBytes;
+use crate::checks;
+use crate::client_data::ClientDataType;
+use crate::credential::{StoredCredential, aaguid_string};
+use crate::crypto::SignatureVerifier;
+use crate::error::WebAuthnError;
+use crate::options::RegistrationState;
+use crate::response::{AttestationObject, RegistrationResponse};
+
+/// A verified registration: the credential to store and what the attestation established.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RegisteredCredential {
+    /// The credential record to store.
+    pub credential: StoredCredential,
+    /// The verified attestation statement (format, type, certificates for a trust decision).
+    pub attestation: VerifiedAttestation,
+    /// Whether the client reported the credential as discoverable (`credProps.rk`).
+    pub discoverable: Option<bool>,
+}
+
+impl RegistrationState {
+    /// Verifies a registration response by the steps of [WebAuthn L3 §7.1], in its order:
+    /// ceremony not expired; client data type `webauthn.create`, challenge, origin,
+    /// cross-origin/top-origin; attestation object; rpIdHash; UP; UV if required; BS only with
+    /// BE; attested credential data present; algorithm among those offered; credential id not
+    /// excluded and equal to `rawId`; attestation statement per its format (with `verifier`
+    /// and `attestation.now` for certificate validity).
+    ///
+    /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
+    ///
+    /// # Errors
+    /// [`WebAuthnError`], naming the first check that failed.
+    pub fn verify(
+        &self,
+        response: &RegistrationResponse,
+        now: UnixTime,
+        verifier: &dyn SignatureVerifier,
+        attestation: &AttestationOptions,
+    ) -> Result<RegisteredCredential, WebAuthnError> {
+        let common = &self.common;
+        common.check_not_expired(now)?;
+        checks::client_data(common, &response.client_data_json, ClientDataType::Create)?;
+        let client_data_hash = checks::sha256(&response.client_data_json);
+
+        let object = AttestationObject::from_cbor(&response.attestation_object)?;
+        let auth_data = AuthenticatorData::parse(&object.authenticator_data)?;
+        if !checks::rp_id_hash_allowed(&auth_data.rp_id_hash, &common.rp_ids) {
+            return Err(WebAuthnError::RpIdMismatch);
+        }
+        checks::flags(common, &auth_data)?;
+        let attested =
+            auth_data
+                .attested_credential_data
+                .as_ref()
+                .ok_or(WebAuthnError::Malformed(
+                    "registration without attested credential data",
+                ))?;
+        let alg = attested.public_key.algorithm().id();
+        if !self.algorithms.contains(&alg) {
+            return Err(WebAuthnError::UnsupportedAlgorithm(alg));
+        }
+        if attested.credential_id != response.credential_id {
+            return Err(WebAuthnError::Malformed(
+                "credential id differs from the attested credential id",
+            ));
+        }
+        if self
+            .exclude_credentials
+            .iter()
+            .any(|excluded| excluded.as_bytes() == attested.credential_id.as_slice())
+        {
+            return Err(WebAuthnError::CredentialExcluded);
+        }
+
+        let input = AttestationInput {
+            format: &object.format,
+            statement: &object.statement,
+            authenticator_data: &object.authenticator_data,
+            client_data_hash: &client_data_hash,
+            rp_id_hash: &auth_data.rp_id_hash,
+            aaguid: &attested.aaguid,
+            credential_id: &attested.credential_id,
+            credential_public_key: &attested.public_key,
+        };
+        let verified = verify_attestation(&input, verifier, attestation)?;
+
+        let flags = auth_data.flags;
+        let credential = StoredCredential {
+            id: Base64UrlBytes::new(attested.credential_id.clone()),
+            public_key_cose: attested.public_key.clone(),
+            alg,
+            sign_count: auth_data.sign_count,
+            fmt: Some(verified.format),
+            backup_eligible: Some(flags.backup_eligible()),
+            backup_state: Some(flags.backup_state()),
+            aaguid: Some(aaguid_string(&attested.aaguid)),
+            transports: response.transports.clone(),
+            user_handle: Some(self.user_handle.clone()),
+            user_verified: Some(flags.user_verified()),
+            created_at: Some(now),
+            last_used_at: None,
+            possible_clone: false,
+        };
+        Ok(RegisteredCredential {
+            credential,
+            attestation: verified,
+            discoverable: response.client_extension_results.cred_props_rk,
+        })
+    }
+}

@@ -1,0 +1,326 @@
+//! The credential responses a browser sends back, in the WebAuthn L3 JSON form
+//! ([WebAuthn L3 §5.1.8] `RegistrationResponseJSON`, `AuthenticationResponseJSON`), and the
+//! attestation object ([§6.5]).
+//!
+//! Every binary member is base64url (with or without `=` padding); the whole JSON is at most
+//! [`MAX_RESPONSE_JSON_LEN`] bytes and each member has its own bound.
+//!
+//! [WebAuthn L3 §5.1.8]: https://www.w3.org/TR/webauthn-3/#dictdef-registrationresponsejson
+//! [§6.5]: https://www.w3.org/TR/webauthn-3/#sctn-attestation
+
+use ciborium::Value;
+use serde::Deserialize;
+
+use crate::authenticator_data::{MAX_AUTHENTICATOR_DATA_LEN, MAX_CREDENTIAL_ID_LEN};
+use crate::base64url;
+use crate::client_data::MAX_CLIENT_DATA_LEN;
+use crate::cose::{CborLimits, decode_cbor_prefix};
+use crate::error::WebAuthnError;
+
+/// The largest response JSON accepted, in bytes.
+pub const MAX_RESPONSE_JSON_LEN: usize = 64 * 1024;
+
+/// The largest attestation object accepted, in bytes.
+pub const MAX_ATTESTATION_OBJECT_LEN: usize = 32 * 1024;
+
+/// The largest assertion signature accepted (an RSA-8192 signature is 1 KiB).
+const MAX_SIGNATURE_LEN: usize = 2048;
+
+/// The longest user handle allowed ([WebAuthn L3 §5.4.3]: at most 64 bytes).
+///
+/// [WebAuthn L3 §5.4.3]: https://www.w3.org/TR/webauthn-3/#dom-publickeycredentialuserentity-id
+pub const MAX_USER_HANDLE_LEN: usize = 64;
+
+const ATTESTATION_OBJECT_LIMITS: CborLimits = CborLimits {
+    max_depth: 8,
+    max_items: 512,
+};
+
+/// Client extension outputs we act on ([WebAuthn L3 §9], `clientExtensionResults`).
+///
+/// [WebAuthn L3 §9]: https://www.w3.org/TR/webauthn-3/#sctn-extensions
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientExtensionResults {
+    /// `appid` ([§10.1.1]): `true` when the client used the FIDO AppID instead of the RP ID.
+    ///
+    /// [§10.1.1]: https://www.w3.org/TR/webauthn-3/#sctn-appid-extension
+    pub appid: Option<bool>,
+    /// `credProps.rk` ([§10.1.3]): whether the credential is discoverable, if the client knows.
+    ///
+    /// [§10.1.3]: https://www.w3.org/TR/webauthn-3/#sctn-authenticator-credential-properties-extension
+    pub cred_props_rk: Option<bool>,
+}
+
+/// A parsed `AuthenticationResponseJSON` ([WebAuthn L3 §5.1.8]).
+///
+/// [WebAuthn L3 §5.1.8]: https://www.w3.org/TR/webauthn-3/#dictdef-authenticationresponsejson
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticationResponse {
+    /// The credential id (`rawId`, equal to the decoded `id`).
+    pub credential_id: Vec<u8>,
+    /// `response.clientDataJSON`, the exact signed bytes.
+    pub client_data_json: Vec<u8>,
+    /// `response.authenticatorData`, the exact signed bytes.
+    pub authenticator_data: Vec<u8>,
+    /// `response.signature`.
+    pub signature: Vec<u8>,
+    /// `response.userHandle`, if the authenticator returned one.
+    pub user_handle: Option<Vec<u8>>,
+    /// `clientExtensionResults`.
+    pub client_extension_results: ClientExtensionResults,
+}
+
+/// A parsed `RegistrationResponseJSON` ([WebAuthn L3 §5.1.8]).
+///
+/// [WebAuthn L3 §5.1.8]: https://www.w3.org/TR/webauthn-3/#dictdef-registrationresponsejson
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrationResponse {
+    /// The credential id (`rawId`, equal to the decoded `id`).
+    pub credential_id: Vec<u8>,
+    /// `response.clientDataJSON`, the exact bytes.
+    pub client_data_json: Vec<u8>,
+    /// `response.attestationObject`, the exact bytes.
+    pub attestation_object: Vec<u8>,
+    /// `response.transports` (or a top-level `transports`, as some libraries send).
+    pub transports: Vec<String>,
+    /// `clientExtensionResults`.
+    pub client_extension_results: ClientExtensionResults,
+}
+
+#[derive(Deserialize)]
+struct RawCredProps {
+    #[serde(default)]
+    rk: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawExtensions {
+    #[serde(default)]
+    appid: Option<bool>,
+    #[serde(rename = "credProps", default)]
+    cred_props: Option<RawCredProps>,
+}
+
+#[derive(Deserialize)]
+struct RawAssertion {
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: String,
+    #[serde(rename = "authenticatorData")]
+    authenticator_data: String,
+    signature: String,
+    #[serde(rename = "userHandle", default)]
+    user_handle: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawAttestation {
+    #[serde(rename = "clientDataJSON")]
+    client_data_json: String,
+    #[serde(rename = "attestationObject")]
+    attestation_object: String,
+    #[serde(default)]
+    transports: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawCredential<R> {
+    id: String,
+    #[serde(rename = "rawId", default)]
+    raw_id: Option<String>,
+    #[serde(rename = "type", default)]
+    type_: Option<String>,
+    response: R,
+    #[serde(rename = "clientExtensionResults", default)]
+    client_extension_results: Option<RawExtensions>,
+    #[serde(default)]
+    transports: Option<Vec<String>>,
+}
+
+const MAX_TRANSPORTS: usize = 16;
+
+fn parse_envelope<R: for<'de> Deserialize<'de>>(
+    json: &[u8],
+) -> Result<(Vec<u8>, RawCredential<R>, ClientExtensionResults), WebAuthnError> {
+    if json.len() > MAX_RESPONSE_JSON_LEN {
+        return Err(WebAuthnError::Malformed("response JSON too long"));
+    }
+    let raw: RawCredential<R> = serde_json::from_slice(json)
+        .map_err(|_| WebAuthnError::Malformed("response is not a PublicKeyCredential JSON"))?;
+    if raw.type_.as_deref().is_some_and(|t| t != "public-key") {
+        return Err(WebAuthnError::Malformed(
+            "credential type is not public-key",
+        ));
+    }
+    let id = base64url::decode(&raw.id, MAX_CREDENTIAL_ID_LEN).map_err(|_| {
+        WebAuthnError::Malformed("credential id is not base64url of at most 1023 bytes")
+    })?;
+    if id.is_empty() {
+        return Err(WebAuthnError::Malformed("empty credential id"));
+    }
+    if let Some(raw_id) = &raw.raw_id {
+        let raw_id = base64url::decode(raw_id, MAX_CREDENTIAL_ID_LEN)?;
+        if raw_id != id {
+            return Err(WebAuthnError::Malformed("id and rawId differ"));
+        }
+    }
+    let ext = raw
+        .client_extension_results
+        .as_ref()
+        .map(|e| ClientExtensionResults {
+            appid: e.appid,
+            cred_props_rk: e.cred_props.as_ref().and_then(|c| c.rk),
+        })
+        .unwrap_or_default();
+    Ok((id, raw, ext))
+}
+
+impl AuthenticationResponse {
+    /// Parses an `AuthenticationResponseJSON` (the output of `PublicKeyCredential.toJSON()`).
+    ///
+    /// # Errors
+    /// [`WebAuthnError::Malformed`] if the JSON is too long, not of that shape, a member is not
+    /// base64url or exceeds its bound, or `id` and `rawId` differ.
+    pub fn from_json(json: &[u8]) -> Result<Self, WebAuthnError> {
+        let (credential_id, raw, client_extension_results) = parse_envelope::<RawAssertion>(json)?;
+        let r = raw.response;
+        let user_handle =
+            match r.user_handle.as_deref() {
+                None => None,
+                // An empty user handle is how some clients say "none".
+                Some("") => None,
+                Some(text) => Some(base64url::decode(text, MAX_USER_HANDLE_LEN).map_err(|_| {
+                    WebAuthnError::Malformed("user handle too long or not base64url")
+                })?),
+            };
+        Ok(Self {
+            credential_id,
+            client_data_json: base64url::decode(&r.client_data_json, MAX_CLIENT_DATA_LEN)?,
+            authenticator_data: base64url::decode(
+                &r.authenticator_data,
+                MAX_AUTHENTICATOR_DATA_LEN,
+            )?,
+            signature: base64url::decode(&r.signature, MAX_SIGNATURE_LEN)?,
+            user_handle,
+            client_extension_results,
+        })
+    }
+}
+
+impl RegistrationResponse {
+    /// Parses a `RegistrationResponseJSON` (the output of `PublicKeyCredential.toJSON()`).
+    ///
+    /// # Errors
+    /// [`WebAuthnError::Malformed`] if the JSON is too long, not of that shape, a member is not
+    /// base64url or exceeds its bound, or `id` and `rawId` differ.
+    pub fn from_json(json: &[u8]) -> Result<Self, WebAuthnError> {
+        let (credential_id, raw, client_extension_results) =
+            parse_envelope::<RawAttestation>(json)?;
+        let r = raw.response;
+        let mut transports = r.transports.or(raw.transports).unwrap_or_default();
+        if transports.len() > MAX_TRANSPORTS || transports.iter().any(|t| t.len() > 32) {
+            return Err(WebAuthnError::Malformed("too many or too long transports"));
+        }
+        transports.dedup();
+        Ok(Self {
+            credential_id,
+            client_data_json: base64url::decode(&r.client_data_json, MAX_CLIENT_DATA_LEN)?,
+            attestation_object: base64url::decode(
+                &r.attestation_object,
+                MAX_ATTESTATION_OBJECT_LEN,
+            )?,
+            transports,
+            client_extension_results,
+        })
+    }
+}
+
+/// A decoded attestation object ([WebAuthn L3 §6.5.4]): `fmt`, `attStmt` and the raw `authData`.
+///
+/// [WebAuthn L3 §6.5.4]: https://www.w3.org/TR/webauthn-3/#sctn-generating-an-attestation-object
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttestationObject {
+    /// `fmt`.
+    pub format: String,
+    /// `attStmt` (a CBOR map).
+    pub statement: Value,
+    /// `authData`, the exact bytes.
+    pub authenticator_data: Vec<u8>,
+}
+
+impl AttestationObject {
+    /// Decodes an attestation object: one CBOR map with text keys `fmt`, `attStmt`, `authData`,
+    /// definite lengths, bounded depth and item count, no duplicates, no trailing bytes.
+    ///
+    /// # Errors
+    /// [`WebAuthnError::Malformed`] if it is not such a map.
+    pub fn from_cbor(bytes: &[u8]) -> Result<Self, WebAuthnError> {
+        if bytes.len() > MAX_ATTESTATION_OBJECT_LEN {
+            return Err(WebAuthnError::Malformed("attestation object too long"));
+        }
+        let (value, used) = decode_cbor_prefix(bytes, ATTESTATION_OBJECT_LIMITS)
+            .map_err(|_| WebAuthnError::Malformed("attestation object is not valid CBOR"))?;
+        if used != bytes.len() {
+            return Err(WebAuthnError::Malformed(
+                "trailing bytes after attestation object",
+            ));
+        }
+        let Value::Map(entries) = value else {
+            return Err(WebAuthnError::Malformed("attestation object is not a map"));
+        };
+        let mut format = None;
+        let mut statement = None;
+        let mut auth_data = None;
+        for (key, value) in entries {
+            let Value::Text(key) = key else {
+                return Err(WebAuthnError::Malformed(
+                    "attestation object key is not text",
+                ));
+            };
+            let slot_taken = match key.as_str() {
+                "fmt" => match value {
+                    Value::Text(f) => format.replace(f).is_some(),
+                    _ => return Err(WebAuthnError::Malformed("fmt is not text")),
+                },
+                "attStmt" => match value {
+                    Value::Map(_) => statement.replace(value).is_some(),
+                    _ => return Err(WebAuthnError::Malformed("attStmt is not a map")),
+                },
+                "authData" => match value {
+                    Value::Bytes(b) => auth_data.replace(b).is_some(),
+                    _ => return Err(WebAuthnError::Malformed("authData is not a byte string")),
+                },
+                _ => false,
+            };
+            if slot_taken {
+                return Err(WebAuthnError::Malformed(
+                    "duplicate key in attestation object",
+                ));
+            }
+        }
+        Ok(Self {
+            format: format.ok_or(WebAuthnError::Malformed("attestation object without fmt"))?,
+            statement: statement.ok_or(WebAuthnError::Malformed(
+                "attestation object without attStmt",
+            ))?,
+            authenticator_data: auth_data.ok_or(WebAuthnError::Malformed(
+                "attestation object without authData",
+            ))?,
+        })
+    }
+}
+
+/// Fuzzing entry point: parses arbitrary bytes as registration and authentication response
+/// JSON, and as much of what they carry as parses; must never panic.
+#[doc(hidden)]
+pub fn fuzz_response_json(data: &[u8]) {
+    if let Ok(response) = AuthenticationResponse::from_json(data) {
+        let _ = crate::client_data::CollectedClientData::parse(&response.client_data_json);
+        let _ = crate::authenticator_data::AuthenticatorData::parse(&response.authenticator_data);
+    }
+    if let Ok(response) = RegistrationResponse::from_json(data) {
+        let _ = crate::client_data::CollectedClientData::parse(&response.client_data_json);
+        if let Ok(object) = AttestationObject::from_cbor(&response.attestation_object) {
+            let _ = crate::authenticator_data::AuthenticatorData::parse(&object.authenticator_data);
+        }
+    }
+}
