@@ -473,6 +473,93 @@ pub(crate) fn verify_material(
     }
 }
 
+/// A hash used by an X.509 certificate signature algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CertHash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl CertHash {
+    fn digest(self, message: &[u8]) -> Vec<u8> {
+        use sha2::Digest as _;
+        match self {
+            Self::Sha256 => sha2::Sha256::digest(message).to_vec(),
+            Self::Sha384 => sha2::Sha384::digest(message).to_vec(),
+            Self::Sha512 => sha2::Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
+/// An X.509 certificate signature algorithm ([RFC 5758 §3.2], [RFC 4055], [RFC 8410]). Unlike
+/// WebAuthn's COSE algorithms, X.509 ECDSA does not tie the hash to the curve (Apple's P-384 CA
+/// signs with SHA-256).
+///
+/// [RFC 5758 §3.2]: https://www.rfc-editor.org/rfc/rfc5758#section-3.2
+/// [RFC 4055]: https://www.rfc-editor.org/rfc/rfc4055
+/// [RFC 8410]: https://www.rfc-editor.org/rfc/rfc8410
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CertSignatureAlgorithm {
+    Ecdsa(CertHash),
+    RsaPkcs1(CertHash),
+    Ed25519,
+}
+
+/// Verifies a certificate's signature over its TBSCertificate with the issuer's key.
+pub(crate) fn verify_certificate_signature(
+    issuer: &PublicKeyMaterial,
+    algorithm: CertSignatureAlgorithm,
+    tbs: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureError> {
+    use PublicKeyMaterial as K;
+    use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+    match (issuer, algorithm) {
+        (K::Ec2 { curve, point }, CertSignatureAlgorithm::Ecdsa(hash)) => {
+            let prehash = hash.digest(tbs);
+            let malformed = |_| SignatureError::Malformed;
+            let bad_key = |_| SignatureError::BadKey;
+            let invalid = |_| SignatureError::Invalid;
+            match curve {
+                EcCurve::P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                    .map_err(bad_key)?
+                    .verify_prehash(
+                        &prehash,
+                        &p256::ecdsa::DerSignature::from_bytes(signature).map_err(malformed)?,
+                    )
+                    .map_err(invalid),
+                EcCurve::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                    .map_err(bad_key)?
+                    .verify_prehash(
+                        &prehash,
+                        &p384::ecdsa::DerSignature::from_bytes(signature).map_err(malformed)?,
+                    )
+                    .map_err(invalid),
+                EcCurve::P521 => p521::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                    .map_err(bad_key)?
+                    .verify_prehash(
+                        &prehash,
+                        &p521::ecdsa::DerSignature::from_bytes(signature).map_err(malformed)?,
+                    )
+                    .map_err(invalid),
+            }
+        }
+        (K::Rsa { .. }, CertSignatureAlgorithm::RsaPkcs1(hash)) => {
+            let alg = match hash {
+                CertHash::Sha256 => SignatureAlgorithm::RsaPkcs1Sha256,
+                CertHash::Sha384 => SignatureAlgorithm::RsaPkcs1Sha384,
+                CertHash::Sha512 => SignatureAlgorithm::RsaPkcs1Sha512,
+            };
+            verify_material(issuer, alg, tbs, signature)
+        }
+        (K::Ed25519(_), CertSignatureAlgorithm::Ed25519) => {
+            verify_material(issuer, SignatureAlgorithm::Ed25519, tbs, signature)
+        }
+        _ => Err(SignatureError::AlgorithmMismatch),
+    }
+}
+
 /// A faster backend built on *ring* 0.17 for ES256, ES384, EdDSA, RS256 and PS256; ES512, which
 /// *ring* lacks, falls back to [`RustCryptoVerifier`]. Both backends accept the same keys and
 /// signatures: ECDSA DER is pre-checked with the same strict parser, key bounds are enforced when

@@ -1,17 +1,37 @@
-//! Attestation statement verification (WebAuthn L3 §8): `none`, `packed`, `fido-u2f`, `tpm`,
+//! Attestation statement verification ([WebAuthn L3 §8]): `none`, `packed`, `fido-u2f`, `tpm`,
 //! `android-key`, `apple`.
 //!
-//! INTERFACE STUB: owned by the crypto/attestation helper, who replaces the bodies.
+//! [`verify_attestation`] runs the verification procedure of the statement's format and returns
+//! the attestation type and the `x5c` chain. Whether that chain leads to a root the relying party
+//! trusts is a separate policy decision ([WebAuthn L3 §7.1] steps 23–24): pass an
+//! [`AttestationTrust`] to [`verify_attestation_with_trust`] to make it; plain
+//! [`verify_attestation`] accepts any chain and leaves the decision to the caller.
+//!
+//! [WebAuthn L3 §8]: https://www.w3.org/TR/webauthn-3/#sctn-defined-attestation-formats
+//! [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
 
 use core::fmt;
 
+use ciborium::Value;
 use mfa_core::UnixTime;
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
 use crate::cose::CoseKey;
-use crate::crypto::SignatureVerifier;
+use crate::crypto::{SignatureAlgorithm, SignatureVerifier};
 
-/// Everything a format's verification procedure needs from the registration response.
+mod android_key;
+mod apple;
+mod fido_u2f;
+mod none;
+mod packed;
+mod tpm;
+pub mod x509;
+
+/// Everything a format's verification procedure needs from the registration response
+/// ([WebAuthn L3 §6.5]).
+///
+/// [WebAuthn L3 §6.5]: https://www.w3.org/TR/webauthn-3/#sctn-attestation
 #[derive(Debug)]
 pub struct AttestationInput<'a> {
     /// `fmt` from the attestation object.
@@ -32,7 +52,20 @@ pub struct AttestationInput<'a> {
     pub credential_public_key: &'a CoseKey,
 }
 
-/// The attestation statement format.
+impl AttestationInput<'_> {
+    /// `authenticatorData ‖ clientDataHash`, what most formats sign.
+    fn signed_data(&self) -> Vec<u8> {
+        let mut data = Vec::with_capacity(self.authenticator_data.len().saturating_add(32));
+        data.extend_from_slice(self.authenticator_data);
+        data.extend_from_slice(self.client_data_hash);
+        data
+    }
+}
+
+/// The attestation statement format ([WebAuthn L3 §8], IANA "WebAuthn Attestation Statement
+/// Format Identifiers").
+///
+/// [WebAuthn L3 §8]: https://www.w3.org/TR/webauthn-3/#sctn-defined-attestation-formats
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -64,6 +97,20 @@ impl AttestationFormat {
             Self::Apple => "apple",
         }
     }
+
+    /// The format for a `fmt` identifier, if supported.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "none" => Self::None,
+            "packed" => Self::Packed,
+            "fido-u2f" => Self::FidoU2f,
+            "tpm" => Self::Tpm,
+            "android-key" => Self::AndroidKey,
+            "apple" => Self::Apple,
+            _ => return None,
+        })
+    }
 }
 
 /// The attestation type (WebAuthn L3 §6.5.4) a verified statement establishes.
@@ -83,7 +130,11 @@ pub enum AttestationType {
     AnonCa,
 }
 
-/// A verified attestation statement.
+/// A verified attestation statement ([WebAuthn L3 §6.5.4]): the format's verification procedure
+/// succeeded. Trust in [`certificates`](Self::certificates) is a separate decision
+/// ([`AttestationTrust`]).
+///
+/// [WebAuthn L3 §6.5.4]: https://www.w3.org/TR/webauthn-3/#sctn-attestation-types
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedAttestation {
     /// The statement's format.
@@ -94,14 +145,60 @@ pub struct VerifiedAttestation {
     pub certificates: Vec<Vec<u8>>,
 }
 
-/// Options for attestation verification.
+/// Options for attestation verification ([WebAuthn L3 §7.1] step 21).
+///
+/// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
 #[derive(Clone, Debug)]
 pub struct AttestationOptions {
-    /// The time against which certificate validity is judged.
+    /// The time against which certificate validity is judged (by an [`AttestationTrust`];
+    /// format verification itself does not look at validity periods, since some genuine chains,
+    /// e.g. Apple's and Android's, are short-lived).
     pub now: UnixTime,
 }
 
-/// Verifies an attestation statement by its format's procedure.
+/// The relying party's trust decision over a verified attestation ([WebAuthn L3 §7.1] steps 23
+/// and 24): for example, validate [`VerifiedAttestation::certificates`] up to roots from FIDO
+/// metadata for the AAGUID, at `now`. One method, object-safe.
+///
+/// [`x509::ChainTrust`] is a ready-made implementation for a fixed set of root certificates.
+///
+/// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
+pub trait AttestationTrust: Send + Sync + fmt::Debug {
+    /// Accepts or rejects `attestation` of a credential whose authenticator reports `aaguid`.
+    ///
+    /// # Errors
+    /// [`AttestationError::Untrusted`] (or another variant) to reject the attestation.
+    fn check(
+        &self,
+        attestation: &VerifiedAttestation,
+        aaguid: &[u8; 16],
+        now: UnixTime,
+    ) -> Result<(), AttestationError>;
+}
+
+/// The permissive policy [`verify_attestation`] uses: every verified attestation is accepted and
+/// the chain is returned for the caller to judge ([WebAuthn L3 §7.1] step 24, "acceptable").
+///
+/// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AcceptAnyAttestation;
+
+impl AttestationTrust for AcceptAnyAttestation {
+    fn check(
+        &self,
+        _attestation: &VerifiedAttestation,
+        _aaguid: &[u8; 16],
+        _now: UnixTime,
+    ) -> Result<(), AttestationError> {
+        Ok(())
+    }
+}
+
+/// Verifies an attestation statement by its format's procedure ([WebAuthn L3 §8.2]–[§8.8]),
+/// without a trust decision over the certificate chain (see [`verify_attestation_with_trust`]).
+///
+/// [WebAuthn L3 §8.2]: https://www.w3.org/TR/webauthn-3/#sctn-packed-attestation
+/// [§8.8]: https://www.w3.org/TR/webauthn-3/#sctn-apple-anonymous-attestation
 ///
 /// # Errors
 /// [`AttestationError`] if the statement is malformed, unsupported or does not verify.
@@ -110,8 +207,36 @@ pub fn verify_attestation(
     verifier: &dyn SignatureVerifier,
     options: &AttestationOptions,
 ) -> Result<VerifiedAttestation, AttestationError> {
-    let _ = (verifier, options);
-    Err(AttestationError::UnsupportedFormat(input.format.to_owned()))
+    verify_attestation_with_trust(input, verifier, options, &AcceptAnyAttestation)
+}
+
+/// Verifies an attestation statement by its format's procedure, then asks `trust` whether the
+/// result is acceptable at `options.now` ([WebAuthn L3 §7.1] steps 21–24).
+///
+/// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
+///
+/// # Errors
+/// [`AttestationError`] if the statement is malformed, unsupported, does not verify, or `trust`
+/// rejects it.
+pub fn verify_attestation_with_trust(
+    input: &AttestationInput<'_>,
+    verifier: &dyn SignatureVerifier,
+    options: &AttestationOptions,
+    trust: &dyn AttestationTrust,
+) -> Result<VerifiedAttestation, AttestationError> {
+    let format = AttestationFormat::from_name(input.format)
+        .ok_or_else(|| AttestationError::UnsupportedFormat(input.format.to_owned()))?;
+    let statement = Statement::new(input.statement)?;
+    let verified = match format {
+        AttestationFormat::None => none::verify(&statement)?,
+        AttestationFormat::Packed => packed::verify(input, &statement, verifier)?,
+        AttestationFormat::FidoU2f => fido_u2f::verify(input, &statement)?,
+        AttestationFormat::Tpm => tpm::verify(input, &statement)?,
+        AttestationFormat::AndroidKey => android_key::verify(input, &statement)?,
+        AttestationFormat::Apple => apple::verify(input, &statement)?,
+    };
+    trust.check(&verified, input.aaguid, options.now)?;
+    Ok(verified)
 }
 
 /// Why an attestation statement was not accepted.
@@ -129,6 +254,8 @@ pub enum AttestationError {
     Invalid(String),
     /// The statement's algorithm is not supported.
     UnsupportedAlgorithm(i64),
+    /// The statement verified, but the relying party's [`AttestationTrust`] rejected it.
+    Untrusted(String),
 }
 
 impl fmt::Display for AttestationError {
@@ -141,8 +268,216 @@ impl fmt::Display for AttestationError {
             Self::BadSignature => f.write_str("attestation signature does not verify"),
             Self::Invalid(why) => write!(f, "attestation statement rejected: {why}"),
             Self::UnsupportedAlgorithm(id) => write!(f, "unsupported attestation algorithm {id}"),
+            Self::Untrusted(why) => write!(f, "attestation not trusted: {why}"),
         }
     }
 }
 
 impl std::error::Error for AttestationError {}
+
+fn malformed(why: &str) -> AttestationError {
+    AttestationError::Malformed(why.to_owned())
+}
+
+fn invalid(why: &str) -> AttestationError {
+    AttestationError::Invalid(why.to_owned())
+}
+
+// --- attStmt access ------------------------------------------------------------------------------
+
+/// Most certificates accepted in `x5c`.
+const MAX_X5C_CERTS: usize = 8;
+
+/// The `attStmt` map with text keys, each at most once.
+struct Statement<'a> {
+    entries: &'a [(Value, Value)],
+}
+
+impl<'a> Statement<'a> {
+    fn new(value: &'a Value) -> Result<Self, AttestationError> {
+        let Value::Map(entries) = value else {
+            return Err(malformed("attStmt is not a map"));
+        };
+        for (i, (key, _)) in entries.iter().enumerate() {
+            if !matches!(key, Value::Text(_)) {
+                return Err(malformed("attStmt key is not text"));
+            }
+            if entries
+                .iter()
+                .skip(i.saturating_add(1))
+                .any(|(other, _)| other == key)
+            {
+                return Err(malformed("duplicate attStmt key"));
+            }
+        }
+        Ok(Self { entries })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Rejects keys outside `allowed`.
+    fn only(&self, allowed: &[&str]) -> Result<(), AttestationError> {
+        for (key, _) in self.entries {
+            if let Value::Text(key) = key
+                && !allowed.contains(&key.as_str())
+            {
+                return Err(AttestationError::Malformed(format!(
+                    "unexpected attStmt key {key:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.entries
+            .iter()
+            .find(|(key, _)| matches!(key, Value::Text(k) if k == name))
+            .map(|(_, value)| value)
+    }
+
+    fn bytes(&self, name: &str) -> Result<&'a [u8], AttestationError> {
+        match self.get(name) {
+            Some(Value::Bytes(bytes)) => Ok(bytes),
+            Some(_) => Err(AttestationError::Malformed(format!(
+                "{name} is not a byte string"
+            ))),
+            None => Err(AttestationError::Malformed(format!("missing {name}"))),
+        }
+    }
+
+    fn text(&self, name: &str) -> Result<&'a str, AttestationError> {
+        match self.get(name) {
+            Some(Value::Text(text)) => Ok(text),
+            Some(_) => Err(AttestationError::Malformed(format!(
+                "{name} is not a text string"
+            ))),
+            None => Err(AttestationError::Malformed(format!("missing {name}"))),
+        }
+    }
+
+    /// `alg` as a COSE identifier.
+    fn alg_id(&self) -> Result<i64, AttestationError> {
+        match self.get("alg") {
+            Some(Value::Integer(i)) => i64::try_from(*i).map_err(|_| malformed("alg out of range")),
+            Some(_) => Err(malformed("alg is not an integer")),
+            None => Err(malformed("missing alg")),
+        }
+    }
+
+    /// `alg` as a supported signature algorithm.
+    fn alg(&self) -> Result<SignatureAlgorithm, AttestationError> {
+        let id = self.alg_id()?;
+        SignatureAlgorithm::from_cose_id(id).ok_or(AttestationError::UnsupportedAlgorithm(id))
+    }
+
+    /// `x5c`, if present: a non-empty array of DER certificates, leaf first.
+    fn x5c(&self) -> Result<Option<Vec<Vec<u8>>>, AttestationError> {
+        let Some(value) = self.get("x5c") else {
+            return Ok(None);
+        };
+        let Value::Array(items) = value else {
+            return Err(malformed("x5c is not an array"));
+        };
+        if items.is_empty() || items.len() > MAX_X5C_CERTS {
+            return Err(malformed("x5c must hold 1 to 8 certificates"));
+        }
+        items
+            .iter()
+            .map(|item| match item {
+                Value::Bytes(der) => Ok(der.clone()),
+                _ => Err(malformed("x5c element is not a byte string")),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+}
+
+/// The hash belonging to a signature algorithm (TPM `extraData`).
+fn hash_for(alg: SignatureAlgorithm, data: &[u8]) -> Result<Vec<u8>, AttestationError> {
+    use SignatureAlgorithm as A;
+    Ok(match alg {
+        A::RsaPkcs1Sha1 => sha1::Sha1::digest(data).to_vec(),
+        A::EcdsaP256Sha256 | A::RsaPkcs1Sha256 | A::RsaPssSha256 => {
+            sha2::Sha256::digest(data).to_vec()
+        }
+        A::EcdsaP384Sha384 | A::RsaPkcs1Sha384 | A::RsaPssSha384 => {
+            sha2::Sha384::digest(data).to_vec()
+        }
+        A::EcdsaP521Sha512 | A::RsaPkcs1Sha512 | A::RsaPssSha512 => {
+            sha2::Sha512::digest(data).to_vec()
+        }
+        other => return Err(AttestationError::UnsupportedAlgorithm(other.cose_id())),
+    })
+}
+
+// --- fuzzing -------------------------------------------------------------------------------------
+
+/// Largest attestation object the fuzz entry point looks at.
+const FUZZ_MAX_OBJECT_LEN: usize = 64 * 1024;
+
+#[doc(hidden)]
+/// Fuzzing entry point: decodes `data` as a CBOR attestation object `{fmt, attStmt, authData}`
+/// with limits, pulls the attested credential data out of `authData` (bounds-checked), and runs
+/// [`verify_attestation`] on whatever parses. Must never panic.
+pub fn fuzz_attestation_object(data: &[u8]) {
+    if data.len() > FUZZ_MAX_OBJECT_LEN {
+        return;
+    }
+    let window = data;
+    let limits = crate::cose::CborLimits {
+        max_depth: 8,
+        max_items: 512,
+    };
+    let Ok((Value::Map(entries), _)) = crate::cose::decode_cbor_prefix(window, limits) else {
+        return;
+    };
+    let field = |name: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| matches!(k, Value::Text(t) if t == name))
+            .map(|(_, v)| v)
+    };
+    let (Some(Value::Text(fmt)), Some(statement), Some(Value::Bytes(auth_data))) =
+        (field("fmt"), field("attStmt"), field("authData"))
+    else {
+        return;
+    };
+    // authData: rpIdHash(32) flags(1) signCount(4) aaguid(16) credIdLen(2) credId key…
+    let Some((rp_id_hash, rest)) = auth_data.split_first_chunk::<32>() else {
+        return;
+    };
+    let Some((aaguid, rest)) = rest.get(5..).and_then(|r| r.split_first_chunk::<16>()) else {
+        return;
+    };
+    let Some((len, rest)) = rest.split_first_chunk::<2>() else {
+        return;
+    };
+    let Some((credential_id, rest)) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))
+    else {
+        return;
+    };
+    let Ok((key, _)) = CoseKey::parse_prefix(rest) else {
+        return;
+    };
+    let client_data_hash: [u8; 32] = sha2::Sha256::digest(fmt.as_bytes()).into();
+    let input = AttestationInput {
+        format: fmt,
+        statement,
+        authenticator_data: auth_data,
+        client_data_hash: &client_data_hash,
+        rp_id_hash,
+        aaguid,
+        credential_id,
+        credential_public_key: &key,
+    };
+    let options = AttestationOptions {
+        now: UnixTime::from_secs(1_700_000_000),
+    };
+    let _ = verify_attestation(&input, &crate::crypto::RustCryptoVerifier, &options);
+    let chain = x509::ChainTrust::new(Vec::new());
+    let _ =
+        verify_attestation_with_trust(&input, &crate::crypto::RustCryptoVerifier, &options, &chain);
+}
