@@ -1,19 +1,327 @@
-//! `mfa backup`: filled in by the backup factor's issue.
+//! `mfa backup`: issue a set of backup codes into a JSON file, redeem one once, show what is left.
+//!
+//! The file holds the hashed set (`mfa_backup::BackupCodeSet` as JSON: salted hashes only, never a
+//! code). Every change is written to a temporary file in the same directory and renamed over the
+//! old one, so a reader sees the old set or the new one, never half of either; a lock file next to
+//! it (`FILE.lock`) makes concurrent `mfa backup` processes take turns, so a code redeemed twice at
+//! the same moment is accepted once.
+//!
+//! Attempt throttling is the service's job (through `mfa_backup::redeem` and `mfa-core`'s
+//! `ThrottlePolicy`); this command checks one code per invocation and keeps no failure count.
 
-use clap::Subcommand;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use crate::outcome::Failure;
+use clap::{Args, Subcommand, ValueEnum};
+use mfa_backup::{
+    Argon2idParams, BackupCodeError, BackupCodeSet, CodeFormat, HashParams, IssuePolicy,
+    Pbkdf2Params, RecoveryMode, render_sheet,
+};
+use mfa_core::{Clock, Rejection, SystemClock};
+
+use crate::outcome::{Failure, print_line};
 
 /// Subcommands of `mfa backup`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum BackupCommand {
-    /// Not available yet.
-    Pending,
+    /// Create a new set: print the codes (one per line), write the hashed set to FILE as JSON.
+    ///
+    /// An existing FILE is replaced, which invalidates every code of the old set.
+    Issue(IssueArgs),
+    /// Redeem one code: prints the number of codes left (exit 0), or the reason it was rejected
+    /// on stderr (exit 1). The code is spent in FILE atomically.
+    Redeem(RedeemArgs),
+    /// Show the remaining count (and more) as JSON.
+    Status(StatusArgs),
+}
+
+/// Code formats by their CLI names.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum FormatArg {
+    /// `xxxxx-xxxxx`, 50 bits.
+    Default,
+    /// `xxxx-xxxx-xxxx-xxxx`, 80 bits.
+    Long,
+    /// 8 digits, 26.5 bits.
+    Digits8,
+    /// 10 digits, 33.2 bits.
+    Digits10,
+}
+
+impl From<FormatArg> for CodeFormat {
+    fn from(format: FormatArg) -> Self {
+        match format {
+            FormatArg::Default => Self::Grouped10,
+            FormatArg::Long => Self::Grouped16,
+            FormatArg::Digits8 => Self::Digits8,
+            FormatArg::Digits10 => Self::Digits10,
+        }
+    }
+}
+
+/// Password hashers by their CLI names.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum HasherArg {
+    /// Argon2id, m = 19 MiB, t = 2, p = 1.
+    Argon2id,
+    /// PBKDF2-HMAC-SHA-256, 100 000 iterations.
+    Pbkdf2,
+}
+
+/// Arguments of `mfa backup issue`.
+#[derive(Debug, Args)]
+pub(crate) struct IssueArgs {
+    /// The JSON file to write the hashed set to.
+    #[arg(long, value_name = "FILE")]
+    store: PathBuf,
+    /// How many codes (1 to 100).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    count: usize,
+    /// The code format.
+    #[arg(long, value_enum, default_value = "default")]
+    format: FormatArg,
+    /// The account the set belongs to (bound into every hash).
+    #[arg(long, default_value = "default")]
+    account: String,
+    /// The password hash for the stored set.
+    #[arg(long, value_enum, default_value = "argon2id")]
+    hasher: HasherArg,
+    /// NIST "saved recovery code" mode: each redemption prints a replacement code.
+    #[arg(long)]
+    replace_after_use: bool,
+    /// Print a printable sheet (issuer, account, date, codes) instead of bare codes.
+    #[arg(long)]
+    sheet: bool,
+    /// The issuer named on the sheet.
+    #[arg(long, default_value = "mfa")]
+    issuer: String,
+    /// For tests only: the cheapest hash parameters (still the real algorithm). Never in production.
+    #[arg(long, hide = true)]
+    danger_low_cost: bool,
+}
+
+/// Arguments of `mfa backup redeem`.
+#[derive(Debug, Args)]
+pub(crate) struct RedeemArgs {
+    /// The JSON file holding the hashed set.
+    #[arg(long, value_name = "FILE")]
+    store: PathBuf,
+    /// The code as typed (case, spaces and hyphens do not matter).
+    #[arg(value_name = "CODE", allow_hyphen_values = true)]
+    code: String,
+}
+
+/// Arguments of `mfa backup status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The JSON file holding the hashed set.
+    #[arg(long, value_name = "FILE")]
+    store: PathBuf,
 }
 
 /// Runs one `mfa backup` subcommand.
 pub(crate) fn run(command: BackupCommand) -> Result<(), Failure> {
     match command {
-        BackupCommand::Pending => Err(Failure::Usage("`mfa backup` is not available yet".into())),
+        BackupCommand::Issue(args) => issue(&args),
+        BackupCommand::Redeem(args) => redeem(&args),
+        BackupCommand::Status(args) => status(&args),
+    }
+}
+
+fn issue(args: &IssueArgs) -> Result<(), Failure> {
+    let hasher = match (args.hasher, args.danger_low_cost) {
+        (HasherArg::Argon2id, false) => HashParams::Argon2id(Argon2idParams::DEFAULT),
+        (HasherArg::Pbkdf2, false) => HashParams::Pbkdf2Sha256(Pbkdf2Params::DEFAULT),
+        (HasherArg::Argon2id, true) => {
+            HashParams::Argon2id(Argon2idParams::new(8, 1, 1).map_err(usage)?)
+        }
+        (HasherArg::Pbkdf2, true) => HashParams::Pbkdf2Sha256(Pbkdf2Params::new(1).map_err(usage)?),
+    };
+    let policy = IssuePolicy {
+        count: args.count,
+        format: args.format.into(),
+        hasher,
+        mode: if args.replace_after_use {
+            RecoveryMode::ReplaceAfterUse
+        } else {
+            RecoveryMode::SingleUse
+        },
+        ..IssuePolicy::default()
+    };
+    let now = SystemClock.now();
+    let issued = policy
+        .issue(&args.account, now, &mut rand::rng())
+        .map_err(usage)?;
+    let json = encode(&issued.set)?;
+    {
+        let _lock = StoreLock::acquire(&args.store)?;
+        write_atomically(&args.store, json.as_bytes())?;
+    }
+    if args.sheet {
+        let sheet = render_sheet(&args.issuer, &args.account, now, &issued.codes);
+        print_line(sheet.trim_end())?;
+    } else {
+        for code in &issued.codes {
+            print_line(code.expose_secret())?;
+        }
+    }
+    Ok(())
+}
+
+fn redeem(args: &RedeemArgs) -> Result<(), Failure> {
+    let now = SystemClock.now();
+    let redeemed = {
+        let _lock = StoreLock::acquire(&args.store)?;
+        let set = read_set(&args.store)?;
+        let redeemed = set
+            .redeem(set.account(), &args.code, now, &mut rand::rng())
+            .map_err(rejection)?;
+        let json = encode(redeemed.verified.credential())?;
+        write_atomically(&args.store, json.as_bytes())?;
+        redeemed
+    };
+    print_line(&redeemed.remaining.to_string())?;
+    if let Some(replacement) = &redeemed.replacement {
+        print_line(replacement.expose_secret())?;
+    }
+    Ok(())
+}
+
+fn status(args: &StatusArgs) -> Result<(), Failure> {
+    let set = read_set(&args.store)?;
+    let status = serde_json::json!({
+        "remaining": set.remaining(),
+        "total": set.total(),
+        "running_low": set.is_running_low(),
+        "format": set.format().name(),
+        "account": set.account(),
+        "set_id": set.id(),
+        "issued_at": set.issued_at(),
+    });
+    print_line(&status.to_string())
+}
+
+/// A verification error: exit 1 with the reason, except malformed input (exit 2) and a broken
+/// store file (exit 2).
+fn rejection(error: BackupCodeError) -> Failure {
+    let message = format!("{error} ({})", error.reason());
+    match error {
+        BackupCodeError::WrongCode
+        | BackupCodeError::AlreadyUsed
+        | BackupCodeError::CodeOfAnotherAccount
+        | BackupCodeError::SetOfAnotherAccount => Failure::Rejected(message),
+        _ => Failure::Usage(message),
+    }
+}
+
+fn usage(error: BackupCodeError) -> Failure {
+    Failure::Usage(error.to_string())
+}
+
+fn encode(set: &BackupCodeSet) -> Result<String, Failure> {
+    let mut json = serde_json::to_string_pretty(set)
+        .map_err(|e| Failure::Usage(format!("cannot encode the set: {e}")))?;
+    json.push('\n');
+    Ok(json)
+}
+
+fn read_set(path: &Path) -> Result<BackupCodeSet, Failure> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::Usage(format!("{} is not a backup-code set: {e}", path.display())))
+}
+
+/// The directory a file lives in (`.` for a bare file name) and the file's name.
+fn split(path: &Path) -> Result<(PathBuf, String), Failure> {
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .ok_or_else(|| Failure::Usage(format!("--store {} must name a file", path.display())))?;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((dir, name.to_owned()))
+}
+
+/// Writes `bytes` to a new temporary file next to `path`, flushes it to disk, and renames it over
+/// `path`: readers see the old contents or the new, never a mix.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let (dir, name) = split(path)?;
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let temp = dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
+    let failed = |what: &str, error: io::Error| {
+        Failure::Usage(format!("cannot {what} {}: {error}", path.display()))
+    };
+    let written = (|| -> io::Result<()> {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if let Err(error) = written {
+        let _ignored = fs::remove_file(&temp);
+        return Err(failed("write", error));
+    }
+    // Make the rename itself durable (best effort: not every platform can open a directory).
+    if let Ok(directory) = File::open(&dir) {
+        let _best_effort = directory.sync_all();
+    }
+    Ok(())
+}
+
+/// An exclusive lock on a store file: `FILE.lock`, created with `create_new` and removed on drop.
+struct StoreLock {
+    path: PathBuf,
+}
+
+impl StoreLock {
+    const WAIT: Duration = Duration::from_secs(10);
+
+    fn acquire(store: &Path) -> Result<Self, Failure> {
+        let (dir, name) = split(store)?;
+        let path = dir.join(format!("{name}.lock"));
+        let started = Instant::now();
+        loop {
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => return Ok(Self { path }),
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                    if started.elapsed() > Self::WAIT {
+                        return Err(Failure::Usage(format!(
+                            "{} is locked by another mfa process (remove {} if none is running)",
+                            store.display(),
+                            path.display()
+                        )));
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err(error) => {
+                    return Err(Failure::Usage(format!(
+                        "cannot lock {}: {error}",
+                        store.display()
+                    )));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        let _ignored = fs::remove_file(&self.path);
     }
 }

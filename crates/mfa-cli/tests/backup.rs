@@ -1,0 +1,317 @@
+//! `mfa backup`: issue, redeem, status, through the binary, against a JSON store file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Barrier};
+use std::{fs, thread};
+
+fn mfa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mfa"))
+        .args(args)
+        .output()
+        .expect("the mfa binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("utf-8 output")
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "mfa-cli-backup-{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create a temp dir");
+        Self(dir)
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temp path")
+}
+
+/// Issues a set with the cheap test parameters and returns the codes.
+fn issue(store: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "backup",
+        "issue",
+        "--store",
+        path(store),
+        "--danger-low-cost",
+    ];
+    args.extend_from_slice(extra);
+    let out = mfa(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+fn redeem(store: &Path, code: &str) -> Output {
+    mfa(&["backup", "redeem", "--store", path(store), code])
+}
+
+fn status(store: &Path) -> serde_json::Value {
+    let out = mfa(&["backup", "status", "--store", path(store)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("status is JSON")
+}
+
+#[test]
+fn issue_prints_only_the_codes_and_stores_none_of_them() {
+    let dir = TempDir::new("issue");
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &[]);
+    assert_eq!(codes.len(), 10);
+    for code in &codes {
+        assert_eq!(code.len(), 11, "{code}");
+        assert_eq!(code.chars().nth(5), Some('-'), "{code}");
+    }
+    let json = fs::read_to_string(&store).unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(stored["slots"].as_array().unwrap().len(), 10);
+    for code in &codes {
+        let bare = code.replace('-', "");
+        for form in [code.clone(), bare.clone(), bare.to_uppercase()] {
+            assert!(!json.contains(&form), "the store file holds a code");
+        }
+    }
+    // No temporary or lock file is left behind.
+    let names: Vec<_> = fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, vec!["codes.json".to_owned()]);
+}
+
+#[test]
+fn count_and_format_options() {
+    let dir = TempDir::new("format");
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &["--count", "3", "--format", "digits8"]);
+    assert_eq!(codes.len(), 3);
+    for code in &codes {
+        assert_eq!(code.len(), 9, "{code}");
+        assert!(
+            code.chars().all(|c| c.is_ascii_digit() || c == ' '),
+            "{code}"
+        );
+    }
+    assert_eq!(status(&store)["format"], "digits8");
+    let codes = issue(&store, &["--format", "long", "--hasher", "pbkdf2"]);
+    assert_eq!(codes[0].len(), 19);
+    let stored: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&store).unwrap()).unwrap();
+    assert_eq!(stored["hasher"]["alg"], "pbkdf2_sha256");
+    let out = redeem(&store, &codes[0].to_uppercase());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "9\n");
+
+    for bad in [
+        &["--count", "0"][..],
+        &["--count", "101"][..],
+        &["--format", "hex"][..],
+    ] {
+        let mut args = vec!["backup", "issue", "--store", path(&store)];
+        args.extend_from_slice(bad);
+        let out = mfa(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert_eq!(text(&out.stderr).lines().count(), 1, "{bad:?}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn redeem_once_prints_what_is_left_and_rejects_the_replay() {
+    let dir = TempDir::new("redeem");
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &[]);
+
+    let out = redeem(&store, &codes[0]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "9\n");
+    assert!(out.stderr.is_empty());
+
+    let out = redeem(&store, &codes[0]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1);
+    assert!(stderr.contains("replayed"), "{stderr}");
+    assert!(
+        !stderr.contains(&codes[0]),
+        "the reason must not echo the code"
+    );
+
+    let out = redeem(&store, "zzzzz-zzzzz");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("code_mismatch"));
+
+    // Sloppy typing of a good code is fine: upper case, spaces, O/I/L look-alikes.
+    let sloppy = codes[1]
+        .to_uppercase()
+        .replace('-', " ")
+        .replace('0', "O")
+        .replace('1', "I");
+    let out = redeem(&store, &sloppy);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "8\n");
+
+    // Malformed input is a usage error (exit 2), with its reason.
+    let out = redeem(&store, "not-a-code");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("malformed_code"));
+
+    let status = status(&store);
+    assert_eq!(status["remaining"], 8);
+    assert_eq!(status["total"], 10);
+    assert_eq!(status["running_low"], false);
+}
+
+#[test]
+fn status_reports_remaining_and_running_low() {
+    let dir = TempDir::new("status");
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &["--count", "5", "--account", "alice@example.com"]);
+    let before = status(&store);
+    assert_eq!(before["remaining"], 5);
+    assert_eq!(before["account"], "alice@example.com");
+    assert_eq!(before["running_low"], false);
+    for (i, code) in codes.iter().take(2).enumerate() {
+        let out = redeem(&store, code);
+        assert_eq!(text(&out.stdout), format!("{}\n", 4 - i));
+    }
+    let after = status(&store);
+    assert_eq!(after["remaining"], 3);
+    assert_eq!(after["running_low"], true);
+}
+
+#[test]
+fn reissuing_invalidates_the_old_codes() {
+    let dir = TempDir::new("reissue");
+    let store = dir.file("codes.json");
+    let old = issue(&store, &[]);
+    let new = issue(&store, &[]);
+    let out = redeem(&store, &old[0]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("code_mismatch"));
+    assert_eq!(redeem(&store, &new[0]).status.code(), Some(0));
+}
+
+#[test]
+fn saved_recovery_mode_prints_a_replacement() {
+    let dir = TempDir::new("saved");
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &["--count", "1", "--replace-after-use"]);
+    let out = redeem(&store, &codes[0]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines[0], "1");
+    let replacement = lines[1];
+    assert_ne!(replacement, codes[0]);
+    assert!(!fs::read_to_string(&store).unwrap().contains(replacement));
+    assert_eq!(redeem(&store, replacement).status.code(), Some(0));
+    assert_eq!(redeem(&store, &codes[0]).status.code(), Some(1));
+}
+
+#[test]
+fn sheet_prints_issuer_account_date_and_codes() {
+    let dir = TempDir::new("sheet");
+    let store = dir.file("codes.json");
+    let lines = issue(
+        &store,
+        &["--sheet", "--issuer", "Example Corp", "--account", "alice"],
+    );
+    let sheet = lines.join("\n");
+    assert!(sheet.contains("Example Corp"));
+    assert!(sheet.contains("Account: alice"));
+    assert!(sheet.contains("(UTC)"));
+    assert_eq!(sheet.matches("[ ]").count(), 10);
+    assert!(lines.iter().all(|line| line.len() <= 64), "{sheet}");
+}
+
+#[test]
+fn missing_or_broken_store_files_are_usage_errors() {
+    let dir = TempDir::new("broken");
+    let missing = dir.file("missing.json");
+    for out in [
+        redeem(&missing, "zzzzz-zzzzz"),
+        mfa(&["backup", "status", "--store", path(&missing)]),
+    ] {
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(text(&out.stderr).lines().count(), 1);
+    }
+    let broken = dir.file("broken.json");
+    fs::write(&broken, "{ not json").unwrap();
+    let out = redeem(&broken, "zzzzz-zzzzz");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(fs::read_to_string(&broken).unwrap(), "{ not json");
+    let out = mfa(&["backup", "redeem", "--store", path(&broken)]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn concurrent_redemptions_of_one_code_succeed_once() {
+    const PROCESSES: usize = 8;
+    let dir = TempDir::new("race");
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &[]);
+    let barrier = Arc::new(Barrier::new(PROCESSES));
+    let handles: Vec<_> = (0..PROCESSES)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            let store = store.clone();
+            let code = codes[3].clone();
+            thread::spawn(move || {
+                barrier.wait();
+                redeem(&store, &code).status.code()
+            })
+        })
+        .collect();
+    let exits: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(
+        exits.iter().filter(|c| **c == Some(0)).count(),
+        1,
+        "{exits:?}"
+    );
+    assert_eq!(
+        exits.iter().filter(|c| **c == Some(1)).count(),
+        PROCESSES - 1,
+        "{exits:?}"
+    );
+    assert_eq!(status(&store)["remaining"], 9);
+}
+
+#[test]
+fn the_default_parameters_work_from_the_command_line() {
+    let dir = TempDir::new("defaults");
+    let store = dir.file("codes.json");
+    let out = mfa(&["backup", "issue", "--store", path(&store), "--count", "2"]);
+    assert_eq!(out.status.code(), Some(0));
+    let codes: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    let stored: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&store).unwrap()).unwrap();
+    assert_eq!(stored["hasher"]["alg"], "argon2id");
+    assert_eq!(stored["hasher"]["m_kib"], 19_456);
+    assert_eq!(stored["hasher"]["t"], 2);
+    assert_eq!(stored["hasher"]["p"], 1);
+    assert_eq!(text(&redeem(&store, &codes[1]).stdout), "1\n");
+}
