@@ -1,21 +1,236 @@
-//! `mfa webauthn`: filled in by the webauthn factor's issue.
+//! `mfa webauthn`: check WebAuthn registrations and assertions (W3C WebAuthn Level 3 §7.1, §7.2).
+//!
+//! Both subcommands read the browser's JSON (`PublicKeyCredential.toJSON()`) on stdin. Success
+//! prints JSON and exits 0; a refusal prints `{"verified": false, "error": KIND, "message": …}`
+//! on stdout and exits 1; bad flags or an unreadable credential file exit 2.
+//!
+//! Attestation certificate chains are not judged here (no trust roots are given), so their
+//! validity periods are not enforced either; the format's signatures and rules are.
 
-use clap::Subcommand;
+use std::fs;
+use std::io::{self, Read as _};
+use std::path::PathBuf;
 
-use crate::outcome::Failure;
+use clap::{Args, Subcommand};
+use mfa_core::{Clock as _, Rejection as _, SystemClock};
+use mfa_webauthn::{
+    AttestationOptions, AuthenticationRequest, AuthenticationResponse, Base64UrlBytes, Challenge,
+    CredentialDescriptor, CrossOrigin, RegistrationRequest, RegistrationResponse, RelyingParty,
+    RustCryptoVerifier, SignCountPolicy, StoredCredential, UserEntity, UserVerification,
+    WebAuthnError, base64url,
+};
+use serde_json::json;
+
+use crate::outcome::{Failure, print_line};
+
+/// The largest input read from stdin or a credential file (the library refuses more anyway).
+const MAX_INPUT: u64 = 64 * 1024;
 
 /// Subcommands of `mfa webauthn`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum WebauthnCommand {
-    /// Not available yet.
-    Pending,
+    /// Verify a registration (RegistrationResponseJSON on stdin); print the credential to store.
+    Register(RegisterArgs),
+    /// Verify an assertion (AuthenticationResponseJSON on stdin) against a stored credential.
+    Authenticate(AuthenticateArgs),
+}
+
+/// What both ceremonies are checked against.
+#[derive(Debug, Args)]
+pub(crate) struct Ceremony {
+    /// RP ID the credential must be scoped to (repeat to allow several).
+    #[arg(long = "rp-id", value_name = "ID", required = true)]
+    rp_ids: Vec<String>,
+    /// Allowed origin (repeat for several; `android:apk-key-hash:…` origins work too).
+    #[arg(long = "origin", value_name = "O", required = true)]
+    origins: Vec<String>,
+    /// The challenge the server issued, base64url.
+    #[arg(long, value_name = "B64URL", allow_hyphen_values = true)]
+    challenge: String,
+    /// Require the UV (user verified) flag.
+    #[arg(long)]
+    require_uv: bool,
+    /// Accept `crossOrigin: true` / a `topOrigin` (any top origin unless --top-origin is given).
+    #[arg(long)]
+    allow_cross_origin: bool,
+    /// With --allow-cross-origin, the only top-level origins accepted (repeatable).
+    #[arg(long = "top-origin", value_name = "O", requires = "allow_cross_origin")]
+    top_origins: Vec<String>,
+}
+
+/// Arguments of `mfa webauthn register`.
+#[derive(Debug, Args)]
+pub(crate) struct RegisterArgs {
+    #[command(flatten)]
+    ceremony: Ceremony,
+}
+
+/// Arguments of `mfa webauthn authenticate`.
+#[derive(Debug, Args)]
+pub(crate) struct AuthenticateArgs {
+    #[command(flatten)]
+    ceremony: Ceremony,
+    /// The stored credential (JSON as `register` prints it; `id`, `public_key_cose` and
+    /// `sign_count` are required).
+    #[arg(long, value_name = "FILE")]
+    credential: PathBuf,
+    /// The FIDO AppID the request carried (extension `appid`, for old U2F credentials).
+    #[arg(long, value_name = "URL")]
+    appid: Option<String>,
+    /// Accept a signature counter that did not increase, flagging a possible clone in the
+    /// printed credential, instead of rejecting it.
+    #[arg(long)]
+    flag_counter_regression: bool,
 }
 
 /// Runs one `mfa webauthn` subcommand.
 pub(crate) fn run(command: WebauthnCommand) -> Result<(), Failure> {
     match command {
-        WebauthnCommand::Pending => {
-            Err(Failure::Usage("`mfa webauthn` is not available yet".into()))
-        }
+        WebauthnCommand::Register(args) => register(&args),
+        WebauthnCommand::Authenticate(args) => authenticate(&args),
     }
+}
+
+fn relying_party(c: &Ceremony) -> Result<RelyingParty, Failure> {
+    let (first_id, more_ids) = c
+        .rp_ids
+        .split_first()
+        .ok_or_else(|| Failure::Usage("--rp-id is required".into()))?;
+    let (first_origin, more_origins) = c
+        .origins
+        .split_first()
+        .ok_or_else(|| Failure::Usage("--origin is required".into()))?;
+    let mut rp = RelyingParty::new(first_id.clone(), first_id.clone(), first_origin.clone());
+    for id in more_ids {
+        rp = rp.with_rp_id(id.clone());
+    }
+    for origin in more_origins {
+        rp = rp.with_origin(origin.clone());
+    }
+    if c.allow_cross_origin {
+        rp = rp.with_cross_origin(if c.top_origins.is_empty() {
+            CrossOrigin::AllowAnyTopOrigin
+        } else {
+            CrossOrigin::AllowTopOrigins(c.top_origins.clone())
+        });
+    }
+    Ok(rp)
+}
+
+fn challenge(c: &Ceremony) -> Result<Challenge, Failure> {
+    base64url::decode(&c.challenge, 1024)
+        .and_then(Challenge::from_bytes)
+        .map_err(|_| Failure::Usage("--challenge must be base64url of 1 to 1024 bytes".into()))
+}
+
+fn user_verification(c: &Ceremony) -> UserVerification {
+    if c.require_uv {
+        UserVerification::Required
+    } else {
+        UserVerification::Preferred
+    }
+}
+
+fn read_stdin() -> Result<Vec<u8>, Failure> {
+    let mut input = Vec::new();
+    io::stdin()
+        .take(MAX_INPUT.saturating_add(1))
+        .read_to_end(&mut input)
+        .map_err(|e| Failure::Usage(format!("cannot read stdin: {e}")))?;
+    Ok(input)
+}
+
+/// Prints the refusal JSON and returns the matching failure (exit 1).
+fn reject(error: &WebAuthnError) -> Failure {
+    let line = json!({
+        "verified": false,
+        "error": error.reason(),
+        "message": error.to_string(),
+    });
+    match print_line(&line.to_string()) {
+        Ok(()) => Failure::Rejected(error.to_string()),
+        Err(failure) => failure,
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
+    serde_json::to_string(value).map_err(|e| Failure::Usage(format!("cannot encode JSON: {e}")))
+}
+
+fn register(args: &RegisterArgs) -> Result<(), Failure> {
+    let c = &args.ceremony;
+    let rp = relying_party(c)?;
+    let challenge = challenge(c)?;
+    let input = read_stdin()?;
+    let now = SystemClock.now();
+    let user = UserEntity {
+        id: Base64UrlBytes::default(),
+        name: String::new(),
+        display_name: String::new(),
+    };
+    let request = RegistrationRequest {
+        user_verification: user_verification(c),
+        ..RegistrationRequest::default()
+    };
+    let (_, state) = rp.registration_with_challenge(challenge, now, user, request);
+    // No trust roots here, so certificate validity is not judged (see the module docs).
+    let options = AttestationOptions { now };
+    let registered = RegistrationResponse::from_json(&input)
+        .and_then(|response| state.verify(&response, now, &RustCryptoVerifier, &options))
+        .map_err(|e| reject(&e))?;
+    print_line(&to_json(&registered.credential)?)
+}
+
+fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
+    let c = &args.ceremony;
+    let mut rp = relying_party(c)?;
+    if let Some(appid) = &args.appid {
+        rp = rp.with_appid(appid.clone());
+    }
+    if args.flag_counter_regression {
+        rp = rp.with_sign_count_policy(SignCountPolicy::Flag);
+    }
+    let challenge = challenge(c)?;
+    let credential = read_credential(&args.credential)?;
+    let input = read_stdin()?;
+    let now = SystemClock.now();
+    // The caller named the credential, so the user is known: allow exactly that credential.
+    let request = AuthenticationRequest {
+        allow_credentials: vec![CredentialDescriptor::new(
+            credential.id.as_bytes().to_vec(),
+            Vec::new(),
+        )],
+        user_verification: user_verification(c),
+        ..AuthenticationRequest::default()
+    };
+    let (_, state) = rp.authentication_with_challenge(challenge, now, request);
+    let verified = AuthenticationResponse::from_json(&input)
+        .and_then(|response| state.verify(&credential, &response, now, &RustCryptoVerifier))
+        .map_err(|e| reject(&e))?;
+    let (evidence, updated) = verified.into_parts();
+    let line = json!({
+        "verified": true,
+        "sign_count": updated.sign_count,
+        "user_verified": evidence.properties.user_verified,
+        "backup_eligible": updated.backup_eligible.unwrap_or(false),
+        "backup_state": updated.backup_state.unwrap_or(false),
+        "possible_clone": updated.possible_clone,
+        "credential": updated,
+    });
+    print_line(&line.to_string())
+}
+
+fn read_credential(path: &PathBuf) -> Result<StoredCredential, Failure> {
+    let file = fs::File::open(path)
+        .map_err(|e| Failure::Usage(format!("cannot open {}: {e}", path.display())))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a credential (need id, public_key_cose, sign_count): {e}",
+            path.display()
+        ))
+    })
 }

@@ -106,7 +106,8 @@ impl RegistrationState {
             backup_state: Some(flags.backup_state()),
             aaguid: Some(aaguid_string(&attested.aaguid)),
             transports: response.transports.clone(),
-            user_handle: Some(self.user_handle.clone()),
+            user_handle: (!self.user_handle.as_bytes().is_empty())
+                .then(|| self.user_handle.clone()),
             user_verified: Some(flags.user_verified()),
             created_at: Some(now),
             last_used_at: None,
