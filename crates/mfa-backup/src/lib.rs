@@ -15,11 +15,17 @@ pub use set::{
     BackupCodeSet, BackupEvent, IssuePolicy, IssuedCodes, MAX_CODES, RecoveryMode, Redeemed,
 };
 pub use sheet::render_sheet;
-pub use store::{RECORD_KIND, issue, load_set, record_key, redeem, redeem_with_lookup};
+pub use store::{
+    RECORD_KIND, issue, issue_async, load_set, record_key, redeem, redeem_async,
+    redeem_with_lookup, redeem_with_lookup_async,
+};
 
 /// Fuzzing entry point (`fuzz/fuzz_targets/backup_code.rs`): parses arbitrary bytes as a typed
 /// code in every format and checks that normalisation never panics and is idempotent, and that
 /// the shown form of a parsed code parses back to the same code.
+///
+/// # Panics
+/// When one of those properties fails: that is the bug the fuzzer looks for.
 #[doc(hidden)]
 pub fn fuzz_code(data: &[u8]) {
     let text = String::from_utf8_lossy(data);

@@ -1,7 +1,8 @@
 //! Backup codes on an `mfa-core` store: issue (or regenerate), redeem once, throttled.
 
 use mfa_core::{
-    AttemptError, Change, RecordKey, Store, StoreError, ThrottlePolicy, UnixTime, load, update,
+    AsyncStore, AttemptError, Change, RecordKey, Store, StoreError, ThrottlePolicy, UnixTime,
+    Verified, load, update, update_async,
 };
 use rand_core::CryptoRng;
 
@@ -42,6 +43,32 @@ where
     update(store, key, |_: Option<&BackupCodeSet>| {
         (Change::Put(issued.set.clone()), ())
     })
+    .map_err(AttemptError::Store)?;
+    Ok(issued)
+}
+
+/// Async [`issue`], over an [`AsyncStore`].
+///
+/// # Errors
+/// As [`issue`].
+pub async fn issue_async<S, R>(
+    store: &S,
+    key: &RecordKey,
+    policy: &IssuePolicy,
+    now: UnixTime,
+    rng: &mut R,
+) -> Result<IssuedCodes, AttemptError<BackupCodeError>>
+where
+    S: AsyncStore + ?Sized,
+    R: CryptoRng + ?Sized,
+{
+    let issued = policy
+        .issue(key.account(), now, rng)
+        .map_err(AttemptError::Rejected)?;
+    update_async(store, key, |_: Option<&BackupCodeSet>| {
+        (Change::Put(issued.set.clone()), ())
+    })
+    .await
     .map_err(AttemptError::Store)?;
     Ok(issued)
 }
@@ -106,15 +133,91 @@ where
     S: Store + ?Sized,
     R: CryptoRng + ?Sized,
 {
-    let account = key.account();
-    // The closure may run more than once (write conflicts); the extras of the run whose state was
-    // committed (the last one) are what the caller gets.
-    let mut extras: Option<Extras> = None;
-    let verified = throttle.verify_and_commit(store, key, now, |set: &BackupCodeSet| {
-        extras = None;
-        match set.redeem(account, input, now, rng) {
+    let mut attempt = Attempt::new(key, input, now, rng, other_sets);
+    let verified =
+        throttle.verify_and_commit(store, key, now, |set: &BackupCodeSet| attempt.check(set))?;
+    attempt.finish(verified)
+}
+
+/// Async [`redeem`], over an [`AsyncStore`] (for example a networked store in an async server).
+///
+/// # Errors
+/// As [`redeem`].
+pub async fn redeem_async<S, R>(
+    store: &S,
+    key: &RecordKey,
+    throttle: &ThrottlePolicy,
+    input: &str,
+    now: UnixTime,
+    rng: &mut R,
+) -> Result<Redeemed, AttemptError<BackupCodeError>>
+where
+    S: AsyncStore + ?Sized,
+    R: CryptoRng + ?Sized,
+{
+    redeem_with_lookup_async(store, key, throttle, input, now, rng, &[]).await
+}
+
+/// Async [`redeem_with_lookup`].
+///
+/// # Errors
+/// As [`redeem`].
+pub async fn redeem_with_lookup_async<S, R>(
+    store: &S,
+    key: &RecordKey,
+    throttle: &ThrottlePolicy,
+    input: &str,
+    now: UnixTime,
+    rng: &mut R,
+    other_sets: &[BackupCodeSet],
+) -> Result<Redeemed, AttemptError<BackupCodeError>>
+where
+    S: AsyncStore + ?Sized,
+    R: CryptoRng + ?Sized,
+{
+    let mut attempt = Attempt::new(key, input, now, rng, other_sets);
+    let verified = throttle
+        .verify_and_commit_async(store, key, now, |set: &BackupCodeSet| attempt.check(set))
+        .await?;
+    attempt.finish(verified)
+}
+
+/// One redemption attempt, shared by the blocking and async helpers.
+///
+/// The check may run more than once (write conflicts); the extras of the last run, whose state
+/// is the one committed, are what the caller gets.
+struct Attempt<'a, R: ?Sized> {
+    account: &'a str,
+    input: &'a str,
+    now: UnixTime,
+    rng: &'a mut R,
+    other_sets: &'a [BackupCodeSet],
+    extras: Option<Extras>,
+}
+
+impl<'a, R: CryptoRng + ?Sized> Attempt<'a, R> {
+    fn new(
+        key: &'a RecordKey,
+        input: &'a str,
+        now: UnixTime,
+        rng: &'a mut R,
+        other_sets: &'a [BackupCodeSet],
+    ) -> Self {
+        Self {
+            account: key.account(),
+            input,
+            now,
+            rng,
+            other_sets,
+            extras: None,
+        }
+    }
+
+    fn check(&mut self, set: &BackupCodeSet) -> Result<Verified<BackupCodeSet>, BackupCodeError> {
+        self.extras = None;
+        match set.redeem(self.account, self.input, self.now, &mut *self.rng) {
             Ok(redeemed) => {
-                extras = Some(Extras {
+                self.extras = Some(Extras {
                     replacement: redeemed.replacement,
                     remaining: redeemed.remaining,
                     running_low: redeemed.running_low,
@@ -122,18 +225,26 @@ where
                 });
                 Ok(redeemed.verified)
             }
-            Err(BackupCodeError::WrongCode) => Err(classify_mismatch(input, other_sets)),
+            Err(BackupCodeError::WrongCode) => Err(classify_mismatch(self.input, self.other_sets)),
             Err(other) => Err(other),
         }
-    })?;
-    let extras = extras.ok_or(AttemptError::Rejected(BackupCodeError::CorruptSet))?;
-    Ok(Redeemed {
-        verified,
-        replacement: extras.replacement,
-        remaining: extras.remaining,
-        running_low: extras.running_low,
-        events: extras.events,
-    })
+    }
+
+    fn finish(
+        self,
+        verified: Verified<BackupCodeSet>,
+    ) -> Result<Redeemed, AttemptError<BackupCodeError>> {
+        let extras = self
+            .extras
+            .ok_or(AttemptError::Rejected(BackupCodeError::CorruptSet))?;
+        Ok(Redeemed {
+            verified,
+            replacement: extras.replacement,
+            remaining: extras.remaining,
+            running_low: extras.running_low,
+            events: extras.events,
+        })
+    }
 }
 
 /// `WrongCode`, or `CodeOfAnotherAccount` if one of `other_sets` holds the code.

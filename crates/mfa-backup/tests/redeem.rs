@@ -811,3 +811,71 @@ fn secrets_stay_out_of_debug_and_errors() {
         .unwrap_err();
     assert!(!error.to_string().to_lowercase().contains("zzzzz"));
 }
+
+/// Drives a future on this thread (the memory store's futures are ready at once).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+#[test]
+fn the_async_helpers_agree_with_the_blocking_ones() {
+    let store = MemoryStore::new();
+    let key = record_key("alice");
+    let mut rng = seeded(15);
+    let issued = block_on(mfa_backup::issue_async(
+        &store,
+        &key,
+        &cheap_policy(),
+        NOW,
+        &mut rng,
+    ))
+    .unwrap();
+    let code = issued.codes[2].expose_secret();
+    let throttle = no_throttle();
+    let redeemed = block_on(mfa_backup::redeem_async(
+        &store, &key, &throttle, code, NOW, &mut rng,
+    ))
+    .unwrap();
+    assert_eq!(redeemed.remaining, 9);
+    // The blocking helper sees the async commit, and the other way round.
+    assert_eq!(
+        rejected(redeem(&store, &key, &throttle, code, NOW, &mut rng)),
+        BackupCodeError::AlreadyUsed
+    );
+    assert!(
+        redeem(
+            &store,
+            &key,
+            &throttle,
+            issued.codes[3].expose_secret(),
+            NOW,
+            &mut rng
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        rejected(block_on(mfa_backup::redeem_async(
+            &store,
+            &key,
+            &throttle,
+            issued.codes[3].expose_secret(),
+            NOW,
+            &mut rng
+        ))),
+        BackupCodeError::AlreadyUsed
+    );
+}
