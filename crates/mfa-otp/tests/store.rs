@@ -1,0 +1,241 @@
+//! Through mfa-core's store helpers: one winner among concurrent submissions of a code,
+//! throttling with a manual clock, and the stored form of credentials.
+#![allow(clippy::unwrap_used, reason = "test helpers unwrap fixed test data")]
+
+use std::sync::Barrier;
+use std::thread;
+use std::time::Duration;
+
+use mfa_core::{
+    AttemptError, Clock, ManualClock, MemoryStore, RecordKey, ThrottlePolicy, ThrottleStatus,
+    Throttled, UnixTime, insert_new, load, verify_and_commit,
+};
+use mfa_otp::{
+    Hotp, HotpCredential, HotpParams, OtpError, OtpSecret, Totp, TotpCredential, TotpParams,
+};
+
+const KEY_B32: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+fn enrolled(store: &MemoryStore, name: &str) -> (RecordKey, TotpCredential) {
+    let credential = TotpCredential::new(
+        name,
+        OtpSecret::from_base32(KEY_B32).unwrap(),
+        TotpParams::default(),
+    );
+    let key = RecordKey::new("totp", "alice", name);
+    assert!(insert_new(store, &key, &credential).unwrap());
+    (key, credential)
+}
+
+#[test]
+fn many_threads_submit_one_code_exactly_one_wins() {
+    const THREADS: usize = 16;
+    let totp = Totp::new();
+    for round in 0..10_u64 {
+        let store = MemoryStore::new();
+        let (key, credential) = enrolled(&store, &format!("app-{round}"));
+        let now = UnixTime::from_secs(1_700_000_000 + 30 * round);
+        let code = credential.code_at(now).unwrap();
+        let barrier = Barrier::new(THREADS);
+        let results: Vec<_> = thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        verify_and_commit(&store, &key, totp.check(code.as_str(), now))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        let replays = results
+            .iter()
+            .filter(|r| matches!(r, Err(AttemptError::Rejected(OtpError::Replayed))))
+            .count();
+        assert_eq!(wins, 1, "round {round}");
+        assert_eq!(replays, THREADS - 1, "round {round}");
+        let stored: TotpCredential = load(&store, &key).unwrap().unwrap();
+        assert_eq!(
+            stored.last_step(),
+            Some(credential.params().step_at(now).unwrap())
+        );
+    }
+}
+
+#[test]
+fn many_threads_submit_one_hotp_code_exactly_one_wins() {
+    const THREADS: usize = 16;
+    let store = MemoryStore::new();
+    let secret = OtpSecret::from_base32(KEY_B32).unwrap();
+    let credential = HotpCredential::new("token", secret.clone(), HotpParams::default(), 5);
+    let key = RecordKey::new("hotp", "alice", "token");
+    assert!(insert_new(&store, &key, &credential).unwrap());
+    let code = HotpParams::default().code(&secret, 7);
+    let hotp = Hotp::new();
+    let barrier = Barrier::new(THREADS);
+    let results: Vec<_> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    verify_and_commit(&store, &key, hotp.check(code.as_str(), UnixTime::EPOCH))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    let stored: HotpCredential = load(&store, &key).unwrap().unwrap();
+    assert_eq!(stored.counter(), 8);
+}
+
+#[test]
+fn wrong_codes_are_throttled_and_a_success_clears_the_count() {
+    let store = MemoryStore::new();
+    let (key, credential) = enrolled(&store, "app");
+    let clock = ManualClock::new(UnixTime::from_secs(1_800_000_000));
+    let policy = ThrottlePolicy::default(); // five free failures, then 1 s, 2 s, 4 s …
+    let totp = Totp::new();
+    let right = credential.code_at(clock.now()).unwrap();
+    let wrong = if right.as_str() == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for attempt in 0..6 {
+        let result =
+            policy.verify_and_commit(&store, &key, clock.now(), totp.check(wrong, clock.now()));
+        let Err(error) = result else {
+            panic!("attempt {attempt} accepted a wrong code")
+        };
+        assert_eq!(error.reason(), "code_mismatch");
+    }
+    // Now even the right code must wait.
+    let early = policy.verify_and_commit(
+        &store,
+        &key,
+        clock.now(),
+        totp.check(right.as_str(), clock.now()),
+    );
+    assert!(matches!(
+        early,
+        Err(AttemptError::Throttled(Throttled::TooSoon { retry_after })) if retry_after == Duration::from_secs(1)
+    ));
+    // A malformed code counts too, once admitted.
+    clock.advance(Duration::from_secs(1));
+    let malformed =
+        policy.verify_and_commit(&store, &key, clock.now(), totp.check("12", clock.now()));
+    assert!(matches!(
+        malformed,
+        Err(AttemptError::Rejected(OtpError::MalformedCode))
+    ));
+    assert_eq!(
+        policy.status(&store, &key, clock.now()).unwrap(),
+        ThrottleStatus::Throttled(Throttled::TooSoon {
+            retry_after: Duration::from_secs(2)
+        })
+    );
+    clock.advance(Duration::from_secs(2));
+    let code = credential.code_at(clock.now()).unwrap();
+    let verified = policy
+        .verify_and_commit(
+            &store,
+            &key,
+            clock.now(),
+            totp.check(code.as_str(), clock.now()),
+        )
+        .unwrap();
+    assert_eq!(verified.evidence().credential.as_str(), "app");
+    assert_eq!(
+        policy.status(&store, &key, clock.now()).unwrap(),
+        ThrottleStatus::Open { failures: 0 }
+    );
+    // The replay is a counted failure as well.
+    let replay = policy.verify_and_commit(
+        &store,
+        &key,
+        clock.now(),
+        totp.check(code.as_str(), clock.now()),
+    );
+    assert_eq!(replay.unwrap_err().reason(), "replayed");
+    assert_eq!(
+        policy.status(&store, &key, clock.now()).unwrap(),
+        ThrottleStatus::Open { failures: 1 }
+    );
+}
+
+#[test]
+fn configuration_failures_do_not_count() {
+    let store = MemoryStore::new();
+    let credential = TotpCredential::new(
+        "future",
+        OtpSecret::from_base32(KEY_B32).unwrap(),
+        TotpParams::default().with_t0(2_000_000_000),
+    );
+    let key = RecordKey::new("totp", "alice", "future");
+    assert!(insert_new(&store, &key, &credential).unwrap());
+    let policy = ThrottlePolicy::default();
+    let now = UnixTime::from_secs(1_000);
+    for _ in 0..20 {
+        let result = policy.verify_and_commit(&store, &key, now, Totp::new().check("123456", now));
+        assert!(matches!(
+            result,
+            Err(AttemptError::Rejected(OtpError::BeforeEpoch))
+        ));
+    }
+    assert_eq!(
+        policy.status(&store, &key, now).unwrap(),
+        ThrottleStatus::Open { failures: 0 }
+    );
+}
+
+#[test]
+fn stored_form_round_trips_and_debug_is_redacted() {
+    let credential = TotpCredential::new(
+        "app",
+        OtpSecret::from_base32(KEY_B32).unwrap(),
+        TotpParams::steam().with_t0(7),
+    );
+    let verified = Totp::new()
+        .verify(
+            &credential,
+            credential
+                .code_at(UnixTime::from_secs(1_000))
+                .unwrap()
+                .as_str(),
+            UnixTime::from_secs(1_000),
+        )
+        .unwrap();
+    let json = serde_json::to_string(verified.credential()).unwrap();
+    let back: TotpCredential = serde_json::from_str(&json).unwrap();
+    assert_eq!(&back, verified.credential());
+    assert_eq!(back.last_step(), Some(33));
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["params"]["algorithm"], "sha1");
+    assert_eq!(value["params"]["format"], "steam");
+    assert_eq!(value["params"]["period"], 30);
+
+    let debug = format!("{credential:?} {:?}", credential.secret());
+    assert!(
+        !debug.contains(KEY_B32) && !debug.contains("JBSW"),
+        "{debug}"
+    );
+    assert!(!debug.contains("72, 101"), "{debug}"); // the bytes "He…"
+    let code = credential.code_at(UnixTime::from_secs(1_000)).unwrap();
+    assert!(!format!("{code:?}").contains(code.as_str()));
+
+    // Invalid stored state is refused, not trusted.
+    let bad_digits = json.replace("\"steam\"", "{\"decimal\":11}");
+    assert!(serde_json::from_str::<TotpCredential>(&bad_digits).is_err());
+    let bad_period = json.replace("\"period\":30", "\"period\":0");
+    assert!(serde_json::from_str::<TotpCredential>(&bad_period).is_err());
+    let hotp = HotpCredential::new(
+        "t",
+        OtpSecret::from_base32(KEY_B32).unwrap(),
+        HotpParams::default(),
+        1 << 40,
+    );
+    let json = serde_json::to_string(&hotp).unwrap();
+    assert_eq!(serde_json::from_str::<HotpCredential>(&json).unwrap(), hotp);
+}
