@@ -21,7 +21,10 @@ mod registration;
 #[doc(hidden)]
 pub mod testing;
 
-pub use crate::attestation::{AttestationFormat, AttestationOptions, VerifiedAttestation};
+pub use crate::attestation::{
+    AcceptAnyAttestation, AttestationFormat, AttestationOptions, AttestationTrust,
+    VerifiedAttestation,
+};
 pub use crate::authenticator_data::{
     AttestedCredentialData, AuthenticatorData, AuthenticatorFlags,
 };

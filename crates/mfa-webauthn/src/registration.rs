@@ -5,7 +5,8 @@
 use mfa_core::UnixTime;
 
 use crate::attestation::{
-    AttestationInput, AttestationOptions, VerifiedAttestation, verify_attestation,
+    AcceptAnyAttestation, AttestationInput, AttestationOptions, AttestationTrust,
+    VerifiedAttestation, verify_attestation_with_trust,
 };
 use crate::authenticator_data::AuthenticatorData;
 use crate::base64url::Base64UrlBytes;
@@ -39,6 +40,10 @@ impl RegistrationState {
     ///
     /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
     ///
+    /// Every verified attestation is accepted ([`AcceptAnyAttestation`]); its certificates are
+    /// returned in [`RegisteredCredential::attestation`] for the caller's trust decision, or use
+    /// [`verify_with_trust`](Self::verify_with_trust).
+    ///
     /// # Errors
     /// [`WebAuthnError`], naming the first check that failed.
     pub fn verify(
@@ -47,6 +52,26 @@ impl RegistrationState {
         now: UnixTime,
         verifier: &dyn SignatureVerifier,
         attestation: &AttestationOptions,
+    ) -> Result<RegisteredCredential, WebAuthnError> {
+        self.verify_with_trust(response, now, verifier, attestation, &AcceptAnyAttestation)
+    }
+
+    /// Like [`verify`](Self::verify), then asks `trust` whether the verified attestation is
+    /// acceptable at `attestation.now` ([WebAuthn L3 §7.1] steps 23–24), e.g. a chain to the
+    /// caller's roots with [`x509::ChainTrust`](crate::attestation::x509::ChainTrust).
+    ///
+    /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
+    ///
+    /// # Errors
+    /// [`WebAuthnError`], naming the first check that failed; a trust refusal is
+    /// [`WebAuthnError::AttestationInvalid`].
+    pub fn verify_with_trust(
+        &self,
+        response: &RegistrationResponse,
+        now: UnixTime,
+        verifier: &dyn SignatureVerifier,
+        attestation: &AttestationOptions,
+        trust: &dyn AttestationTrust,
     ) -> Result<RegisteredCredential, WebAuthnError> {
         let common = &self.common;
         common.check_not_expired(now)?;
@@ -93,7 +118,7 @@ impl RegistrationState {
             credential_id: &attested.credential_id,
             credential_public_key: &attested.public_key,
         };
-        let verified = verify_attestation(&input, verifier, attestation)?;
+        let verified = verify_attestation_with_trust(&input, verifier, attestation, trust)?;
 
         let flags = auth_data.flags;
         let credential = StoredCredential {

@@ -1,0 +1,717 @@
+//! End-to-end ceremonies with the software authenticator: options JSON, state serde, every
+//! §7.1/§7.2 rule with a twin that breaks it, policies (sign count, cross origin, AppID, several
+//! RP IDs and origins), store integration, and parsers that never panic on arbitrary input.
+#![allow(clippy::unwrap_used)] // tests may unwrap (STYLE.md)
+
+use core::time::Duration;
+
+use mfa_core::{
+    AttemptError, MemoryStore, RecordKey, Rejection as _, ThrottlePolicy, UnixTime, insert_new,
+};
+use mfa_webauthn::testing::{SoftwareAttestation, SoftwareAuthenticator};
+use mfa_webauthn::{
+    AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticationState,
+    AuthenticatorData, CoseAlgorithm, CredentialDescriptor, CrossOrigin, RegistrationRequest,
+    RegistrationResponse, RegistrationState, RelyingParty, RustCryptoVerifier, SignCountPolicy,
+    StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
+};
+use proptest::prelude::*;
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
+use serde_json::Value;
+
+const ORIGIN: &str = "https://login.example.com";
+const T0: UnixTime = UnixTime::from_secs(1_800_000_000);
+
+fn rp() -> RelyingParty {
+    RelyingParty::new("example.com", "Example", ORIGIN)
+}
+
+fn rng() -> StdRng {
+    StdRng::seed_from_u64(7)
+}
+
+fn user(rng: &mut StdRng) -> UserEntity {
+    UserEntity::random(rng, "alice@example.com", "Alice")
+}
+
+fn register_with(
+    rp: &RelyingParty,
+    rng: &mut StdRng,
+    auth: &mut SoftwareAuthenticator,
+    request: RegistrationRequest,
+) -> Result<StoredCredential, WebAuthnError> {
+    let (options, state) = {
+        let user = user(rng);
+        rp.start_registration(rng, T0, user, request)
+    };
+    let json = auth.register(&options, ORIGIN);
+    finish_registration(&state, &json)
+}
+
+fn finish_registration(
+    state: &RegistrationState,
+    json: &[u8],
+) -> Result<StoredCredential, WebAuthnError> {
+    let response = RegistrationResponse::from_json(json)?;
+    state
+        .verify(
+            &response,
+            T0,
+            &RustCryptoVerifier,
+            &AttestationOptions { now: T0 },
+        )
+        .map(|r| r.credential)
+}
+
+fn registered(rp: &RelyingParty, rng: &mut StdRng) -> (SoftwareAuthenticator, StoredCredential) {
+    let mut auth = SoftwareAuthenticator::new(rng);
+    let credential = register_with(rp, rng, &mut auth, RegistrationRequest::default()).unwrap();
+    (auth, credential)
+}
+
+fn allow(credential: &StoredCredential) -> AuthenticationRequest {
+    AuthenticationRequest {
+        allow_credentials: vec![CredentialDescriptor::new(
+            credential.id.as_bytes().to_vec(),
+            Vec::new(),
+        )],
+        ..AuthenticationRequest::default()
+    }
+}
+
+fn finish(
+    state: &AuthenticationState,
+    credential: &StoredCredential,
+    json: &[u8],
+) -> Result<mfa_core::Verified<StoredCredential>, WebAuthnError> {
+    let response = AuthenticationResponse::from_json(json)?;
+    state.verify(credential, &response, T0, &RustCryptoVerifier)
+}
+
+fn kind<T>(r: &Result<T, WebAuthnError>) -> &'static str {
+    match r {
+        Ok(_) => "valid",
+        Err(e) => e.reason(),
+    }
+}
+
+#[test]
+fn register_then_authenticate() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    assert_eq!(credential.alg, -7);
+    assert_eq!(credential.fmt.map(|f| f.as_str()), Some("packed"));
+    assert_eq!(credential.backup_eligible, Some(false));
+    assert_eq!(credential.transports, ["internal"]);
+    assert_eq!(
+        credential.aaguid.as_deref(),
+        Some("00000000-0000-0000-0000-000000000000")
+    );
+
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let verified = finish(&state, &credential, &auth.authenticate(&options, ORIGIN)).unwrap();
+    let evidence = verified.evidence();
+    assert!(evidence.properties.phishing_resistant);
+    assert!(evidence.properties.user_verified);
+    assert!(evidence.properties.device_bound);
+    assert_eq!(evidence.method, mfa_core::Method::WebAuthn);
+    assert_eq!(verified.credential().sign_count, 1);
+    assert_eq!(verified.credential().last_used_at, Some(T0));
+}
+
+#[test]
+fn none_attestation_registers() {
+    let mut rng = rng();
+    let mut auth = SoftwareAuthenticator::new(&mut rng);
+    auth.attestation = SoftwareAttestation::None;
+    let c = register_with(&rp(), &mut rng, &mut auth, RegistrationRequest::default()).unwrap();
+    assert_eq!(c.fmt.map(|f| f.as_str()), Some("none"));
+}
+
+#[test]
+fn options_are_webauthn_l3_json() {
+    let mut rng = rng();
+    let rp = rp().with_appid("https://example.com/appid.json");
+    let request = RegistrationRequest {
+        exclude_credentials: vec![CredentialDescriptor::new(vec![1, 2, 3], vec!["usb".into()])],
+        user_verification: UserVerification::Required,
+        hints: vec![mfa_webauthn::Hint::SecurityKey],
+        attestation: mfa_webauthn::AttestationConveyance::Direct,
+        authenticator_attachment: Some(mfa_webauthn::AuthenticatorAttachment::CrossPlatform),
+        ..RegistrationRequest::default()
+    };
+    let (options, _) = {
+        let u = user(&mut rng);
+        rp.start_registration(&mut rng, T0, u, request)
+    };
+    let json: Value = serde_json::to_value(&options).unwrap();
+    assert_eq!(json["rp"]["id"], "example.com");
+    assert_eq!(
+        base64url::decode(json["challenge"].as_str().unwrap(), 64)
+            .unwrap()
+            .len(),
+        32
+    );
+    assert_eq!(
+        json["pubKeyCredParams"][0],
+        serde_json::json!({"type": "public-key", "alg": -7})
+    );
+    assert_eq!(json["timeout"], 300_000);
+    assert_eq!(json["excludeCredentials"][0]["id"], "AQID");
+    assert_eq!(json["excludeCredentials"][0]["transports"][0], "usb");
+    assert_eq!(
+        json["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    assert_eq!(json["authenticatorSelection"]["residentKey"], "preferred");
+    assert_eq!(
+        json["authenticatorSelection"]["authenticatorAttachment"],
+        "cross-platform"
+    );
+    assert_eq!(json["hints"][0], "security-key");
+    assert_eq!(json["attestation"], "direct");
+    assert!(json["user"]["id"].is_string() && json["user"]["displayName"] == "Alice");
+
+    let (options, _) = rp.start_authentication(&mut rng, T0, AuthenticationRequest::default());
+    let json: Value = serde_json::to_value(&options).unwrap();
+    assert_eq!(json["rpId"], "example.com");
+    assert_eq!(json["allowCredentials"], serde_json::json!([]));
+    assert_eq!(json["userVerification"], "preferred");
+    assert_eq!(
+        json["extensions"]["appid"],
+        "https://example.com/appid.json"
+    );
+    // Fresh challenges.
+    let (a, _) = rp.start_authentication(&mut rng, T0, AuthenticationRequest::default());
+    assert_ne!(a.challenge, options.challenge);
+}
+
+#[test]
+fn state_and_credential_round_trip_through_serde() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let text = serde_json::to_string(&credential).unwrap();
+    assert_eq!(
+        serde_json::from_str::<StoredCredential>(&text).unwrap(),
+        credential
+    );
+
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let stored = serde_json::to_string(&state).unwrap();
+    assert!(!stored.is_empty());
+    let state: AuthenticationState = serde_json::from_str(&stored).unwrap();
+    assert!(finish(&state, &credential, &auth.authenticate(&options, ORIGIN)).is_ok());
+
+    let (options, state) = {
+        let u = user(&mut rng);
+        rp.start_registration(&mut rng, T0, u, RegistrationRequest::default())
+    };
+    let state: RegistrationState =
+        serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+    let mut other = SoftwareAuthenticator::new(&mut rng);
+    assert!(finish_registration(&state, &other.register(&options, ORIGIN)).is_ok());
+
+    // A credential file with alg disagreeing with its key is refused.
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["alg"] = (-8).into();
+    assert!(serde_json::from_value::<StoredCredential>(v).is_err());
+}
+
+#[test]
+fn stale_ceremonies_expire() {
+    let mut rng = rng();
+    let rp = rp().with_timeout(Duration::from_secs(60));
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let json = auth.authenticate(&options, ORIGIN);
+    let response = AuthenticationResponse::from_json(&json).unwrap();
+    let late = T0.saturating_add(Duration::from_secs(61));
+    let r = state.verify(&credential, &response, late, &RustCryptoVerifier);
+    assert_eq!(r.unwrap_err(), WebAuthnError::Expired);
+    let on_time = T0.saturating_add(Duration::from_secs(60));
+    assert!(
+        state
+            .verify(&credential, &response, on_time, &RustCryptoVerifier)
+            .is_ok()
+    );
+}
+
+#[test]
+fn user_verification_and_presence() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    auth.user_verified = false;
+    let request = AuthenticationRequest {
+        user_verification: UserVerification::Required,
+        ..allow(&credential)
+    };
+    let (options, state) = rp.start_authentication(&mut rng, T0, request);
+    assert_eq!(
+        kind(&finish(
+            &state,
+            &credential,
+            &auth.authenticate(&options, ORIGIN)
+        )),
+        "user_verification_required"
+    );
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let v = finish(&state, &credential, &auth.authenticate(&options, ORIGIN)).unwrap();
+    assert!(!v.evidence().properties.user_verified);
+    auth.user_present = false;
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    assert_eq!(
+        kind(&finish(
+            &state,
+            &credential,
+            &auth.authenticate(&options, ORIGIN)
+        )),
+        "user_presence_required"
+    );
+
+    // Registration too.
+    let mut fresh = SoftwareAuthenticator::new(&mut rng);
+    fresh.user_verified = false;
+    let request = RegistrationRequest {
+        user_verification: UserVerification::Required,
+        ..RegistrationRequest::default()
+    };
+    assert_eq!(
+        kind(&register_with(&rp, &mut rng, &mut fresh, request)),
+        "user_verification_required"
+    );
+}
+
+#[test]
+fn backup_flags() {
+    let mut rng = rng();
+    let rp = rp();
+    // A synced passkey: BE=1, BS=1, counter stays zero.
+    let mut passkey = SoftwareAuthenticator::new(&mut rng);
+    passkey.backup_eligible = true;
+    passkey.backup_state = true;
+    passkey.counts_signatures = false;
+    let credential =
+        register_with(&rp, &mut rng, &mut passkey, RegistrationRequest::default()).unwrap();
+    assert_eq!(
+        (credential.backup_eligible, credential.backup_state),
+        (Some(true), Some(true))
+    );
+    for _ in 0..2 {
+        let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+        let v = finish(&state, &credential, &passkey.authenticate(&options, ORIGIN)).unwrap();
+        assert!(
+            !v.evidence().properties.device_bound,
+            "BE=1 is not device-bound"
+        );
+        assert_eq!(v.credential().sign_count, 0, "both zero is fine");
+    }
+    // BS may change.
+    passkey.backup_state = false;
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let v = finish(&state, &credential, &passkey.authenticate(&options, ORIGIN)).unwrap();
+    assert_eq!(v.credential().backup_state, Some(false));
+    // BE may not.
+    passkey.backup_eligible = false;
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    assert_eq!(
+        kind(&finish(
+            &state,
+            &credential,
+            &passkey.authenticate(&options, ORIGIN)
+        )),
+        "backup_flags_invalid"
+    );
+    // BS without BE, at registration and authentication.
+    let mut odd = SoftwareAuthenticator::new(&mut rng);
+    odd.backup_state = true;
+    assert_eq!(
+        kind(&register_with(
+            &rp,
+            &mut rng,
+            &mut odd,
+            RegistrationRequest::default()
+        )),
+        "backup_flags_invalid"
+    );
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    auth.backup_state = true;
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    assert_eq!(
+        kind(&finish(
+            &state,
+            &credential,
+            &auth.authenticate(&options, ORIGIN)
+        )),
+        "backup_flags_invalid"
+    );
+}
+
+#[test]
+fn sign_count_policies() {
+    let mut rng = rng();
+    let (mut auth, mut credential) = registered(&rp(), &mut rng);
+    credential.sign_count = 10;
+    auth.set_sign_count(9); // the next assertion carries 10: not an increase
+    let (options, state) = rp().start_authentication(&mut rng, T0, allow(&credential));
+    let json = auth.authenticate(&options, ORIGIN);
+    let r = finish(&state, &credential, &json);
+    assert_eq!(
+        r.unwrap_err(),
+        WebAuthnError::CounterNotIncreased {
+            stored: 10,
+            received: 10
+        }
+    );
+
+    let flagging = rp().with_sign_count_policy(SignCountPolicy::Flag);
+    let (options, state) = flagging.start_authentication(&mut rng, T0, allow(&credential));
+    auth.set_sign_count(2);
+    let v = finish(&state, &credential, &auth.authenticate(&options, ORIGIN)).unwrap();
+    assert!(v.credential().possible_clone);
+    assert_eq!(
+        v.credential().sign_count,
+        10,
+        "a regression never lowers the stored counter"
+    );
+    // Increases are accepted and stored.
+    auth.set_sign_count(41);
+    let (options, state) = rp().start_authentication(&mut rng, T0, allow(&credential));
+    assert_eq!(
+        finish(&state, &credential, &auth.authenticate(&options, ORIGIN))
+            .unwrap()
+            .credential()
+            .sign_count,
+        42
+    );
+}
+
+#[test]
+fn credentials_and_user_handles() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let (mut other, other_credential) = registered(&rp, &mut rng);
+    // A credential not on the allow list.
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    assert_eq!(
+        kind(&finish(
+            &state,
+            &other_credential,
+            &other.authenticate(&options, ORIGIN)
+        )),
+        "unknown_credential"
+    );
+    // A response for a different credential than the one looked up.
+    let (options, state) = rp.start_authentication(&mut rng, T0, AuthenticationRequest::default());
+    assert_eq!(
+        kind(&finish(
+            &state,
+            &credential,
+            &other.authenticate(&options, ORIGIN)
+        )),
+        "unknown_credential"
+    );
+    // Discoverable: the user handle must be the owner's.
+    let (options, state) = rp.start_authentication(&mut rng, T0, AuthenticationRequest::default());
+    assert!(finish(&state, &credential, &auth.authenticate(&options, ORIGIN)).is_ok());
+    let mut wrong_owner = credential.clone();
+    wrong_owner.user_handle = other_credential.user_handle.clone();
+    let (options, state) = rp.start_authentication(&mut rng, T0, AuthenticationRequest::default());
+    assert_eq!(
+        kind(&finish(
+            &state,
+            &wrong_owner,
+            &auth.authenticate(&options, ORIGIN)
+        )),
+        "user_handle_mismatch"
+    );
+    // Discoverable without a user handle in the response.
+    let (options, state) = rp.start_authentication(&mut rng, T0, AuthenticationRequest::default());
+    let mut v: Value = serde_json::from_slice(&auth.authenticate(&options, ORIGIN)).unwrap();
+    v["response"]["userHandle"] = Value::Null;
+    assert_eq!(
+        kind(&finish(&state, &credential, v.to_string().as_bytes())),
+        "user_handle_mismatch"
+    );
+    // Excluded at registration.
+    let mut again = SoftwareAuthenticator::new(&mut rng);
+    let (options, state) = {
+        let u = user(&mut rng);
+        rp.start_registration(&mut rng, T0, u, RegistrationRequest::default())
+    };
+    let json = again.register(&options, ORIGIN);
+    let excluded = RegistrationRequest {
+        exclude_credentials: vec![CredentialDescriptor::new(
+            again.credential_id().to_vec(),
+            Vec::new(),
+        )],
+        ..RegistrationRequest::default()
+    };
+    let (_, excluding) = rp.registration_with_challenge(
+        mfa_webauthn::Challenge::from_bytes(options.challenge.as_bytes().to_vec()).unwrap(),
+        T0,
+        options.user.clone(),
+        excluded,
+    );
+    assert_eq!(
+        kind(&finish_registration(&excluding, &json)),
+        "credential_excluded"
+    );
+    assert!(finish_registration(&state, &json).is_ok());
+}
+
+#[test]
+fn algorithms_not_offered_are_refused() {
+    let mut rng = rng();
+    let rp = rp().with_algorithms(vec![CoseAlgorithm::EdDsa]);
+    let mut auth = SoftwareAuthenticator::new(&mut rng);
+    let r = register_with(&rp, &mut rng, &mut auth, RegistrationRequest::default());
+    assert_eq!(r.unwrap_err(), WebAuthnError::UnsupportedAlgorithm(-7));
+}
+
+fn with_client_data(auth: &mut SoftwareAuthenticator, rp_id: &str, client_data: &str) -> Vec<u8> {
+    auth.assertion_json(rp_id, client_data.as_bytes())
+}
+
+#[test]
+fn origins_rp_ids_and_cross_origin() {
+    let mut rng = rng();
+    let android = "android:apk-key-hash:gx7sq_pxhxhrIQdLyfG0pxKwiJ7hOk2DJQ4xvKd438Q";
+    let rp = rp().with_origin(android).with_rp_id("example.net");
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let cd = |challenge: &[u8], origin: &str, extra: &str| {
+        format!(
+            r#"{{"type":"webauthn.get","challenge":"{}","origin":"{origin}"{extra}}}"#,
+            base64url::encode(challenge)
+        )
+    };
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let ch = options.challenge.as_bytes().to_vec();
+    let run = |auth: &mut SoftwareAuthenticator,
+               state: &AuthenticationState,
+               rp_id: &str,
+               text: String| {
+        kind(&finish(
+            state,
+            &credential,
+            &with_client_data(auth, rp_id, &text),
+        ))
+        .to_owned()
+    };
+    assert_eq!(
+        run(&mut auth, &state, "example.com", cd(&ch, android, "")),
+        "valid"
+    );
+    assert_eq!(
+        run(&mut auth, &state, "example.net", cd(&ch, ORIGIN, "")),
+        "valid"
+    );
+    assert_eq!(
+        run(&mut auth, &state, "example.org", cd(&ch, ORIGIN, "")),
+        "rp_id_mismatch"
+    );
+    assert_eq!(
+        run(
+            &mut auth,
+            &state,
+            "example.com",
+            cd(&ch, "https://evil.example", "")
+        ),
+        "origin_mismatch"
+    );
+    assert_eq!(
+        run(
+            &mut auth,
+            &state,
+            "example.com",
+            cd(&ch, ORIGIN, r#","type":"x""#)
+        ),
+        "malformed"
+    );
+    assert_eq!(
+        run(
+            &mut auth,
+            &state,
+            "example.com",
+            cd(&ch, ORIGIN, r#","crossOrigin":true"#)
+        ),
+        "cross_origin_not_allowed"
+    );
+    assert_eq!(
+        run(
+            &mut auth,
+            &state,
+            "example.com",
+            cd(&ch, ORIGIN, r#","topOrigin":"https://a.example""#)
+        ),
+        "cross_origin_not_allowed"
+    );
+    let create = format!(
+        r#"{{"type":"webauthn.create","challenge":"{}","origin":"{ORIGIN}"}}"#,
+        base64url::encode(&ch)
+    );
+    assert_eq!(run(&mut auth, &state, "example.com", create), "malformed");
+
+    let framed = rp
+        .clone()
+        .with_cross_origin(CrossOrigin::AllowTopOrigins(vec![
+            "https://portal.example/".into(),
+        ]));
+    let (options, state) = framed.start_authentication(&mut rng, T0, allow(&credential));
+    let ch = options.challenge.as_bytes().to_vec();
+    assert_eq!(
+        run(
+            &mut auth,
+            &state,
+            "example.com",
+            cd(
+                &ch,
+                ORIGIN,
+                r#","crossOrigin":true,"topOrigin":"https://portal.example""#
+            )
+        ),
+        "valid"
+    );
+    assert_eq!(
+        run(
+            &mut auth,
+            &state,
+            "example.com",
+            cd(
+                &ch,
+                ORIGIN,
+                r#","crossOrigin":true,"topOrigin":"https://other.example""#
+            )
+        ),
+        "cross_origin_not_allowed"
+    );
+    let any = rp.with_cross_origin(CrossOrigin::AllowAnyTopOrigin);
+    let (options, state) = any.start_authentication(&mut rng, T0, allow(&credential));
+    let ch = options.challenge.as_bytes().to_vec();
+    assert_eq!(
+        run(
+            &mut auth,
+            &state,
+            "example.com",
+            cd(
+                &ch,
+                ORIGIN,
+                r#","crossOrigin":true,"topOrigin":"https://other.example""#
+            )
+        ),
+        "valid"
+    );
+}
+
+#[test]
+fn appid_extension() {
+    let mut rng = rng();
+    let appid = "https://example.com/u2f-appid.json";
+    let rp = rp().with_appid(appid);
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let assert_with = |auth: &mut SoftwareAuthenticator,
+                       state: &AuthenticationState,
+                       rp_id: &str,
+                       output: Option<bool>,
+                       challenge: &[u8]| {
+        let cd = SoftwareAuthenticator::client_data_json("webauthn.get", challenge, ORIGIN);
+        let mut v: Value = serde_json::from_slice(&auth.assertion_json(rp_id, &cd)).unwrap();
+        if let Some(o) = output {
+            v["clientExtensionResults"] = serde_json::json!({"appid": o});
+        }
+        kind(&finish(state, &credential, v.to_string().as_bytes())).to_owned()
+    };
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let ch = options.challenge.as_bytes().to_vec();
+    assert_eq!(
+        assert_with(&mut auth, &state, appid, Some(true), &ch),
+        "valid"
+    );
+    assert_eq!(
+        assert_with(&mut auth, &state, "example.com", Some(true), &ch),
+        "rp_id_mismatch"
+    );
+    assert_eq!(
+        assert_with(&mut auth, &state, appid, None, &ch),
+        "rp_id_mismatch"
+    );
+    assert_eq!(
+        assert_with(&mut auth, &state, "example.com", Some(false), &ch),
+        "valid"
+    );
+    // Without an AppID in the ceremony, a client claiming to have used one is refused.
+    let (options, state) = self::rp().start_authentication(&mut rng, T0, allow(&credential));
+    let ch = options.challenge.as_bytes().to_vec();
+    assert_eq!(
+        assert_with(&mut auth, &state, appid, Some(true), &ch),
+        "rp_id_mismatch"
+    );
+}
+
+#[test]
+fn store_helper_makes_assertions_single_use() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let store = MemoryStore::new();
+    let key = RecordKey::new("webauthn", "alice", credential.id.to_b64url());
+    insert_new(&store, &key, &credential).unwrap();
+    let throttle = ThrottlePolicy::default();
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let response = AuthenticationResponse::from_json(&auth.authenticate(&options, ORIGIN)).unwrap();
+    let check = |c: &StoredCredential| state.verify(c, &response, T0, &RustCryptoVerifier);
+    let first = throttle.verify_and_commit(&store, &key, T0, check);
+    assert_eq!(first.unwrap().credential().sign_count, 1);
+    // The same assertion again: the stored counter is now 1, so it is a replay.
+    let again = throttle.verify_and_commit(&store, &key, T0, check);
+    assert!(matches!(
+        again,
+        Err(AttemptError::Rejected(
+            WebAuthnError::CounterNotIncreased { .. }
+        ))
+    ));
+}
+
+#[test]
+fn size_limits() {
+    let huge = vec![b' '; 70 * 1024];
+    assert_eq!(kind(&AuthenticationResponse::from_json(&huge)), "malformed");
+    assert_eq!(kind(&RegistrationResponse::from_json(&huge)), "malformed");
+    assert_eq!(
+        kind(&AuthenticatorData::parse(&vec![0u8; 17 * 1024])),
+        "malformed"
+    );
+    let long_id = base64url::encode(&[1u8; 1024]);
+    let json = format!(
+        r#"{{"id":"{long_id}","rawId":"{long_id}","type":"public-key","response":{{"clientDataJSON":"","authenticatorData":"","signature":""}}}}"#
+    );
+    assert_eq!(
+        kind(&AuthenticationResponse::from_json(json.as_bytes())),
+        "malformed"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn parsers_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        mfa_webauthn::fuzz_authenticator_data(&data);
+        mfa_webauthn::fuzz_client_data(&data);
+        mfa_webauthn::fuzz_response_json(&data);
+    }
+
+    #[test]
+    fn authenticator_data_prefixes_never_panic(cut in 0usize..200, flip in 0usize..200, bit in 0u8..8) {
+        let mut rng = StdRng::seed_from_u64(1);
+        let auth = SoftwareAuthenticator::new(&mut rng);
+        let mut data = auth.authenticator_data("example.com", true);
+        if let Some(b) = data.get_mut(flip) { *b ^= 1 << bit; }
+        data.truncate(cut.min(data.len()));
+        let _ = AuthenticatorData::parse(&data);
+    }
+}
