@@ -59,8 +59,9 @@ pub struct StoredCredential {
     /// When it last authenticated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<UnixTime>,
-    /// Set when a signature counter went backwards under [`SignCountPolicy::Flag`]
-    /// (crate::SignCountPolicy::Flag): the credential may have been cloned.
+    /// Set when a signature counter did not increase under
+    /// [`SignCountPolicy::Flag`](crate::SignCountPolicy::Flag): the credential may have been
+    /// cloned.
     #[serde(skip_serializing_if = "core::ops::Not::not")]
     pub possible_clone: bool,
 }
