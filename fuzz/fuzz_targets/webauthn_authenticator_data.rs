@@ -2,5 +2,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// Placeholder: the factor issue wires this to its crate's fuzz entry point.
-fuzz_target!(|_data: &[u8]| {});
+// Authenticator data (flags, attested credential data, COSE key prefix, extensions CBOR) must never panic.
+fuzz_target!(|data: &[u8]| {
+    mfa_webauthn::fuzz_authenticator_data(data);
+});
