@@ -2,5 +2,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// Placeholder: the factor issue wires this to its crate's fuzz entry point.
-fuzz_target!(|_data: &[u8]| {});
+// Attestation objects {fmt, attStmt, authData} through every format's verification procedure
+// (and x5c chain validation) must never panic.
+fuzz_target!(|data: &[u8]| {
+    mfa_webauthn::attestation::fuzz_attestation_object(data);
+});

@@ -2,5 +2,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// Placeholder: the factor issue wires this to its crate's fuzz entry point.
-fuzz_target!(|_data: &[u8]| {});
+// COSE_Key parsing (strict CBOR, limits, curve checks) must never panic.
+fuzz_target!(|data: &[u8]| {
+    mfa_webauthn::cose::fuzz_cose_key(data);
+});

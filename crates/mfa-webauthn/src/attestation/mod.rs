@@ -420,7 +420,7 @@ const FUZZ_MAX_OBJECT_LEN: usize = 64 * 1024;
 
 #[doc(hidden)]
 /// Fuzzing entry point: decodes `data` as a CBOR attestation object `{fmt, attStmt, authData}`
-/// with limits, pulls the attested credential data out of `authData` (bounds-checked), and runs
+/// with limits, parses `authData` (with the ceremony side's parser), and runs
 /// [`verify_attestation`] on whatever parses. Must never panic.
 pub fn fuzz_attestation_object(data: &[u8]) {
     if data.len() > FUZZ_MAX_OBJECT_LEN {
@@ -445,23 +445,18 @@ pub fn fuzz_attestation_object(data: &[u8]) {
     else {
         return;
     };
-    // authData: rpIdHash(32) flags(1) signCount(4) aaguid(16) credIdLen(2) credId key…
-    let Some((rp_id_hash, rest)) = auth_data.split_first_chunk::<32>() else {
+    let Ok(parsed) = crate::authenticator_data::AuthenticatorData::parse(auth_data) else {
         return;
     };
-    let Some((aaguid, rest)) = rest.get(5..).and_then(|r| r.split_first_chunk::<16>()) else {
+    let Some(attested) = parsed.attested_credential_data.as_ref() else {
         return;
     };
-    let Some((len, rest)) = rest.split_first_chunk::<2>() else {
-        return;
-    };
-    let Some((credential_id, rest)) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))
-    else {
-        return;
-    };
-    let Ok((key, _)) = CoseKey::parse_prefix(rest) else {
-        return;
-    };
+    let (rp_id_hash, aaguid, credential_id, key) = (
+        &parsed.rp_id_hash,
+        &attested.aaguid,
+        attested.credential_id.as_slice(),
+        &attested.public_key,
+    );
     let client_data_hash: [u8; 32] = sha2::Sha256::digest(fmt.as_bytes()).into();
     let input = AttestationInput {
         format: fmt,
@@ -471,7 +466,7 @@ pub fn fuzz_attestation_object(data: &[u8]) {
         rp_id_hash,
         aaguid,
         credential_id,
-        credential_public_key: &key,
+        credential_public_key: key,
     };
     let options = AttestationOptions {
         now: UnixTime::from_secs(1_700_000_000),
