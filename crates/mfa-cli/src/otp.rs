@@ -1,19 +1,302 @@
-//! `mfa otp`: filled in by the otp factor's issue.
+//! `mfa otp`: authenticator-app codes (HOTP/TOTP, RFC 4226/6238) from a shell, like `oathtool`.
+//!
+//! `code` and `verify` are stateless: they take the secret on the command line (or `-` to read it
+//! from stdin, which keeps it out of the process list) and keep no record of used steps or
+//! failures. Replay protection and throttling need stored state: they are the service's job,
+//! through `mfa_otp::Totp::check` and `mfa-core`'s store helpers.
 
-use clap::Subcommand;
+use std::io::{self, BufRead};
+use std::num::NonZeroU64;
+use std::path::PathBuf;
 
-use crate::outcome::Failure;
+use clap::{Args, Subcommand, ValueEnum};
+use mfa_core::{Clock, Rejection, SystemClock, UnixTime};
+use mfa_otp::{
+    Algorithm, CodeFormat, Digits, Hotp, HotpParams, KeyUri, OtpError, OtpKind, OtpSecret, Totp,
+    TotpCredential, TotpParams, Window,
+};
+use serde_json::json;
+
+use crate::outcome::{Failure, print_line};
 
 /// Subcommands of `mfa otp`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum OtpCommand {
-    /// Not available yet.
-    Pending,
+    /// Print the TOTP code at a time (default now), or with --counter the HOTP code.
+    ///
+    /// Nothing but the code is printed on stdout.
+    Code(CodeArgs),
+    /// Check a code: print the matched time step (TOTP) or counter (HOTP) and exit 0, or exit 1.
+    ///
+    /// Stateless: it cannot tell a replayed code from a fresh one.
+    Verify(VerifyArgs),
+    /// Enroll: generate a 160-bit secret, print it, its otpauth:// URI and a QR code to scan.
+    New(NewArgs),
+    /// otpauth:// key URIs.
+    #[command(subcommand)]
+    Uri(UriCommand),
+}
+
+/// Subcommands of `mfa otp uri`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum UriCommand {
+    /// Print the parameters of an otpauth:// URI as JSON (the secret in canonical base32).
+    Parse {
+        /// The URI, e.g. `otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP&issuer=Example`.
+        uri: String,
+    },
+}
+
+/// Hash algorithms by their CLI names.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum AlgorithmArg {
+    /// HMAC-SHA-1 (the default; every authenticator app supports it).
+    Sha1,
+    /// HMAC-SHA-256.
+    Sha256,
+    /// HMAC-SHA-512.
+    Sha512,
+}
+
+impl From<AlgorithmArg> for Algorithm {
+    fn from(algorithm: AlgorithmArg) -> Self {
+        match algorithm {
+            AlgorithmArg::Sha1 => Self::Sha1,
+            AlgorithmArg::Sha256 => Self::Sha256,
+            AlgorithmArg::Sha512 => Self::Sha512,
+        }
+    }
+}
+
+/// How codes are computed: shared by `code` and `verify`.
+#[derive(Debug, Args)]
+pub(crate) struct CodeOptions {
+    /// The shared secret in base32: any case, `=` padding optional, spaces and hyphens ignored;
+    /// `-` reads it from the first line of stdin.
+    #[arg(long, value_name = "B32")]
+    secret: String,
+    /// The HMAC hash.
+    #[arg(long, value_enum, default_value = "sha1")]
+    algorithm: AlgorithmArg,
+    /// Code length, 6 to 10 digits.
+    #[arg(long, value_name = "N", default_value_t = 6,
+          value_parser = clap::value_parser!(u8).range(6..=10))]
+    digits: u8,
+    /// Steam Guard codes (5 characters) instead of digits.
+    #[arg(long, conflicts_with = "digits")]
+    steam: bool,
+    /// TOTP time step in seconds.
+    #[arg(long, value_name = "S", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    period: u64,
+    /// TOTP epoch T0 (Unix seconds).
+    #[arg(long, value_name = "UNIX", default_value_t = 0)]
+    t0: u64,
+    /// The time (Unix seconds) for TOTP; default now.
+    #[arg(long, value_name = "UNIX", conflicts_with = "counter")]
+    time: Option<u64>,
+    /// Use HOTP with this counter instead of TOTP.
+    #[arg(long, value_name = "N")]
+    counter: Option<u64>,
+}
+
+/// Arguments of `mfa otp code`.
+#[derive(Debug, Args)]
+pub(crate) struct CodeArgs {
+    #[command(flatten)]
+    options: CodeOptions,
+}
+
+/// Arguments of `mfa otp verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    options: CodeOptions,
+    /// The code to check (spaces are ignored).
+    #[arg(long, value_name = "C")]
+    code: String,
+    /// TOTP: steps accepted either side of the current one (default 1, at most 100).
+    /// HOTP: counters accepted after --counter (default 10, at most 1000).
+    #[arg(long, value_name = "K")]
+    window: Option<u32>,
+}
+
+/// Arguments of `mfa otp new`.
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// The service name shown in the authenticator app.
+    #[arg(long, value_name = "I")]
+    issuer: String,
+    /// The account name (e.g. an e-mail address).
+    #[arg(long, value_name = "A")]
+    account: String,
+    /// The HMAC hash (many apps support only SHA-1).
+    #[arg(long, value_enum, default_value = "sha1")]
+    algorithm: AlgorithmArg,
+    /// Code length, 6 to 10 digits (many apps support only 6 and 8).
+    #[arg(long, value_name = "N", default_value_t = 6,
+          value_parser = clap::value_parser!(u8).range(6..=10))]
+    digits: u8,
+    /// Time step in seconds (many apps support only 30).
+    #[arg(long, value_name = "S", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    period: u64,
+    /// Also write the QR code as SVG to this file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
 }
 
 /// Runs one `mfa otp` subcommand.
 pub(crate) fn run(command: OtpCommand) -> Result<(), Failure> {
     match command {
-        OtpCommand::Pending => Err(Failure::Usage("`mfa otp` is not available yet".into())),
+        OtpCommand::Code(args) => code(&args.options),
+        OtpCommand::Verify(args) => verify(&args),
+        OtpCommand::New(args) => new(&args),
+        OtpCommand::Uri(UriCommand::Parse { uri }) => parse_uri(&uri),
     }
+}
+
+/// A library error as a CLI failure: a wrong or replayed code is a rejection (exit 1), anything
+/// else is malformed input (exit 2).
+fn failure(error: &OtpError) -> Failure {
+    let message = format!("{error} ({})", error.reason());
+    match error {
+        OtpError::CodeMismatch | OtpError::Replayed => Failure::Rejected(message),
+        _ => Failure::Usage(message),
+    }
+}
+
+fn digits(n: u8) -> Result<Digits, Failure> {
+    Digits::new(n).map_err(|e| failure(&e))
+}
+
+fn period(seconds: u64) -> Result<NonZeroU64, Failure> {
+    NonZeroU64::new(seconds).ok_or_else(|| Failure::Usage("--period must be at least 1".into()))
+}
+
+impl CodeOptions {
+    fn secret(&self) -> Result<OtpSecret, Failure> {
+        let text = if self.secret == "-" {
+            let mut line = String::new();
+            io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| Failure::Usage(format!("cannot read the secret from stdin: {e}")))?;
+            line
+        } else {
+            self.secret.clone()
+        };
+        OtpSecret::from_base32(&text).map_err(|e| failure(&e))
+    }
+
+    fn format(&self) -> Result<CodeFormat, Failure> {
+        if self.steam {
+            Ok(CodeFormat::Steam)
+        } else {
+            Ok(CodeFormat::Decimal(digits(self.digits)?))
+        }
+    }
+
+    fn totp(&self) -> Result<TotpParams, Failure> {
+        Ok(TotpParams::default()
+            .with_algorithm(self.algorithm.into())
+            .with_format(self.format()?)
+            .with_period(period(self.period)?)
+            .with_t0(self.t0))
+    }
+
+    fn hotp(&self) -> Result<HotpParams, Failure> {
+        Ok(HotpParams::default()
+            .with_algorithm(self.algorithm.into())
+            .with_format(self.format()?))
+    }
+
+    fn time(&self) -> UnixTime {
+        self.time
+            .map_or_else(|| SystemClock.now(), UnixTime::from_secs)
+    }
+}
+
+fn code(options: &CodeOptions) -> Result<(), Failure> {
+    let secret = options.secret()?;
+    let code = match options.counter {
+        Some(counter) => options.hotp()?.code(&secret, counter),
+        None => options
+            .totp()?
+            .code_at(&secret, options.time())
+            .map_err(|e| failure(&e))?,
+    };
+    print_line(code.as_str())
+}
+
+fn verify(args: &VerifyArgs) -> Result<(), Failure> {
+    let options = &args.options;
+    let secret = options.secret()?;
+    let matched = match options.counter {
+        Some(counter) => {
+            let mut hotp = Hotp::new();
+            if let Some(look_ahead) = args.window {
+                hotp = hotp.with_look_ahead(look_ahead).map_err(|e| failure(&e))?;
+            }
+            hotp.matched_counter(&secret, &options.hotp()?, &args.code, counter)
+        }
+        None => {
+            let mut totp = Totp::new();
+            if let Some(steps) = args.window {
+                totp = totp.with_window(Window::symmetric(steps).map_err(|e| failure(&e))?);
+            }
+            totp.matched_step(&secret, &options.totp()?, &args.code, options.time(), None)
+        }
+    }
+    .map_err(|e| failure(&e))?;
+    print_line(&matched.to_string())
+}
+
+fn new(args: &NewArgs) -> Result<(), Failure> {
+    let params = TotpParams::default()
+        .with_algorithm(args.algorithm.into())
+        .with_digits(digits(args.digits)?)
+        .with_period(period(args.period)?);
+    let credential = TotpCredential::generate("cli", &mut rand::rng(), params);
+    let uri = credential
+        .key_uri(Some(&args.issuer), &args.account)
+        .map_err(|e| failure(&e))?;
+    let qr = uri.qr_terminal().map_err(|e| failure(&e))?;
+    if let Some(path) = &args.svg {
+        let svg = uri.qr_svg().map_err(|e| failure(&e))?;
+        std::fs::write(path, svg.as_bytes())
+            .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    print_line(&format!(
+        "secret: {}",
+        credential.secret().to_base32().as_str()
+    ))?;
+    print_line(&format!("uri: {}", uri.to_uri().as_str()))?;
+    print_line("")?;
+    print_line(qr.trim_end())
+}
+
+fn parse_uri(text: &str) -> Result<(), Failure> {
+    let uri = KeyUri::parse(text).map_err(|e| failure(&e))?;
+    let secret = uri.secret().to_base32();
+    let mut value = json!({
+        "type": match uri.kind() { OtpKind::Hotp { .. } => "hotp", _ => "totp" },
+        "issuer": uri.issuer(),
+        "account": uri.account(),
+        "secret": secret.as_str(),
+        "algorithm": uri.algorithm().uri_name(),
+        "digits": uri.format().len(),
+        "image": uri.image(),
+    });
+    if uri.format() == CodeFormat::Steam {
+        value["encoder"] = json!("steam");
+    }
+    match uri.kind() {
+        OtpKind::Totp { period } => value["period"] = json!(period.get()),
+        OtpKind::Hotp { counter } => value["counter"] = json!(counter),
+        _ => {}
+    }
+    let text = serde_json::to_string(&value)
+        .map_err(|e| Failure::Usage(format!("cannot encode JSON: {e}")))?;
+    print_line(&text)
 }
