@@ -562,8 +562,10 @@ pub(crate) fn verify_certificate_signature(
 
 /// A faster backend built on *ring* 0.17 for ES256, ES384, EdDSA, RS256 and PS256; ES512, which
 /// *ring* lacks, falls back to [`RustCryptoVerifier`]. Both backends accept the same keys and
-/// signatures: ECDSA DER is pre-checked with the same strict parser, key bounds are enforced when
-/// the [`CoseKey`] is parsed, and small-order Ed25519 keys are rejected there
+/// signatures, with one exception: ECDSA DER is pre-checked with the same strict parser, key
+/// bounds are enforced when the [`CoseKey`] is parsed, and small-order Ed25519 keys are rejected
+/// there, but a crafted Ed25519 signature whose `R` is non-canonical or of small order is
+/// rejected only by RustCrypto's `verify_strict` (no honest signer produces one)
 /// ([WebAuthn L3 §5.8.5]).
 ///
 /// [WebAuthn L3 §5.8.5]: https://www.w3.org/TR/webauthn-3/#sctn-alg-identifier

@@ -594,3 +594,63 @@ fn formats_round_trip_their_names() {
     }
     assert_eq!(AttestationFormat::from_name("Packed"), None);
 }
+
+// --- properties ----------------------------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// (vector, signed field) pairs where every byte is covered by a check.
+    const SIGNED_FIELDS: &[(&str, &str)] = &[
+        ("py-reg-packed-x5c-yubikey-firefox", "sig"),
+        ("py-reg-packed-eddsa", "sig"),
+        ("w3c-spec-reg-packed-self-es256", "sig"),
+        ("py-reg-fido-u2f-yubikey-firefox", "sig"),
+        ("py-reg-android-key-pixel-8a", "sig"),
+        ("py-reg-tpm-surface-pro-4", "sig"),
+        ("py-reg-tpm-surface-pro-4", "certInfo"),
+        ("py-reg-tpm-surface-pro-4", "pubArea"),
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any change to a byte of a signed or hashed field is rejected, never a panic.
+        #[test]
+        fn changed_signed_bytes_never_verify(
+            which in 0..SIGNED_FIELDS.len(),
+            pos in any::<prop::sample::Index>(),
+            xor in 1u8..=255,
+        ) {
+            let (id, field) = SIGNED_FIELDS[which];
+            let mut r = registration(id);
+            let bytes = statement_bytes(&mut r, field);
+            let i = pos.index(bytes.len());
+            bytes[i] ^= xor;
+            prop_assert!(run(&r).is_err(), "{id} {field}[{i}] ^= {xor}");
+        }
+
+        /// Arbitrary changes to the leaf certificate never panic.
+        #[test]
+        fn changed_certificate_bytes_never_panic(
+            which in 0..6usize,
+            pos in any::<prop::sample::Index>(),
+            value in any::<u8>(),
+        ) {
+            let id = [
+                "py-reg-packed-x5c-yubikey-firefox",
+                "py-reg-fido-u2f-yubikey-firefox",
+                "py-reg-android-key-pixel-8a",
+                "py-reg-apple-passkey",
+                "py-reg-tpm-surface-pro-4",
+                "w3c-spec-reg-packed-rs256-x5c",
+            ][which];
+            let mut r = registration(id);
+            let cert = leaf_cert(&mut r);
+            let i = pos.index(cert.len());
+            cert[i] = value;
+            let _ = run(&r);
+        }
+    }
+}

@@ -569,3 +569,73 @@ proptest! {
         }
     }
 }
+
+/// Keys generated from a seeded CSPRNG (rand 0.10 `StdRng`, RustCrypto's `Generate::generate_from_rng`
+/// taking a `CryptoRng`) sign, and every backend verifies.
+#[test]
+fn seeded_rng_keygen_sign_verify() {
+    use rand::SeedableRng as _;
+    use rand::rngs::StdRng;
+    // The RustCrypto `Generate` trait (crypto-common), re-exported by `rsa`.
+    use rsa::Generate as _;
+    let mut rng = StdRng::seed_from_u64(0x6d66_615f_7765_6261);
+    for _ in 0..4 {
+        let message = b"authenticatorData || clientDataHash";
+        {
+            use p256::ecdsa::signature::Signer as _;
+            let sk = p256::ecdsa::SigningKey::generate_from_rng(&mut rng);
+            let key = ec2_key(1, -7, sk.verifying_key().to_sec1_point(false).as_bytes());
+            let sig: p256::ecdsa::Signature = sk.sign(message);
+            for backend in backends() {
+                assert_eq!(
+                    backend.verify(&key, message, sig.to_der().as_bytes()),
+                    Ok(())
+                );
+            }
+        }
+        {
+            use p384::ecdsa::signature::Signer as _;
+            let sk = p384::ecdsa::SigningKey::generate_from_rng(&mut rng);
+            let key = ec2_key(2, -35, sk.verifying_key().to_sec1_point(false).as_bytes());
+            let sig: p384::ecdsa::Signature = sk.sign(message);
+            for backend in backends() {
+                assert_eq!(
+                    backend.verify(&key, message, sig.to_der().as_bytes()),
+                    Ok(())
+                );
+            }
+        }
+        {
+            use p521::ecdsa::signature::Signer as _;
+            let sk = p521::ecdsa::SigningKey::generate_from_rng(&mut rng);
+            let key = ec2_key(3, -36, sk.verifying_key().to_sec1_point(false).as_bytes());
+            let sig: p521::ecdsa::Signature = sk.sign(message);
+            for backend in backends() {
+                assert_eq!(
+                    backend.verify(&key, message, sig.to_der().as_bytes()),
+                    Ok(())
+                );
+            }
+        }
+        {
+            use ed25519_dalek::Signer as _;
+            // ed25519-dalek's keygen sits behind its `rand_core` feature; draw the seed instead.
+            let sk =
+                ed25519_dalek::SigningKey::from_bytes(&rand::RngExt::random::<[u8; 32]>(&mut rng));
+            let key = CoseKey::from_cbor(&cbor(&Value::Map(vec![
+                (int(1), int(1)),
+                (int(3), int(-8)),
+                (int(-1), int(6)),
+                (
+                    int(-2),
+                    Value::Bytes(sk.verifying_key().to_bytes().to_vec()),
+                ),
+            ])))
+            .unwrap();
+            let sig = sk.sign(message).to_bytes();
+            for backend in backends() {
+                assert_eq!(backend.verify(&key, message, &sig), Ok(()));
+            }
+        }
+    }
+}
