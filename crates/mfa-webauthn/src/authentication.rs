@@ -48,6 +48,12 @@ impl AuthenticationState {
         if credential.id.as_bytes() != id {
             return Err(WebAuthnError::UnknownCredential);
         }
+        // A user identified beforehand must own the credential.
+        if let (Some(expected), Some(owner)) = (&self.user_handle, &credential.user_handle)
+            && expected != owner
+        {
+            return Err(WebAuthnError::UnknownCredential);
+        }
         // Step 6: the user handle, when returned, must be the owner's; for a discoverable
         // ceremony (no allow list, user not known beforehand) it must be returned.
         let owner = credential

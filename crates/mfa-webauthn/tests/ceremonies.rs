@@ -437,6 +437,20 @@ fn credentials_and_user_handles() {
         kind(&finish(&state, &credential, v.to_string().as_bytes())),
         "user_handle_mismatch"
     );
+    // A user identified beforehand must own the credential.
+    let request = AuthenticationRequest {
+        user_handle: other_credential.user_handle.clone(),
+        ..allow(&credential)
+    };
+    let (options, state) = rp.start_authentication(&mut rng, T0, request);
+    assert_eq!(
+        kind(&finish(
+            &state,
+            &credential,
+            &auth.authenticate(&options, ORIGIN)
+        )),
+        "unknown_credential"
+    );
     // Excluded at registration.
     let mut again = SoftwareAuthenticator::new(&mut rng);
     let (options, state) = {
