@@ -250,7 +250,10 @@ impl<'de> Deserialize<'de> for CoseKey {
     }
 }
 
-/// Why a COSE key could not be used.
+/// Why a COSE key could not be used ([RFC 9052 §7], [WebAuthn L3 §5.8.5]).
+///
+/// [RFC 9052 §7]: https://www.rfc-editor.org/rfc/rfc9052#section-7
+/// [WebAuthn L3 §5.8.5]: https://www.w3.org/TR/webauthn-3/#sctn-alg-identifier
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CoseError {

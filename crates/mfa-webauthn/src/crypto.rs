@@ -62,7 +62,9 @@ impl SignatureVerifier for RustCryptoVerifier {
     }
 }
 
-/// Why a signature was not accepted.
+/// Why a signature was not accepted ([WebAuthn L3 §6.5.6]).
+///
+/// [WebAuthn L3 §6.5.6]: https://www.w3.org/TR/webauthn-3/#sctn-signature-attestation-types
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignatureError {

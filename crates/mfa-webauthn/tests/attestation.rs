@@ -654,3 +654,25 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn credential_keys_match_their_leaf_spki_through_the_public_helper() {
+    use der::{Decode as _, Encode as _};
+    for id in ["py-reg-android-key-pixel-8a", "py-reg-apple-passkey"] {
+        let mut r = registration(id);
+        let key = parts(&r.auth_data).key;
+        let cert = x509_cert::Certificate::from_der(leaf_cert(&mut r)).unwrap();
+        let spki = cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .unwrap();
+        assert_eq!(key.check_matches_spki(&spki), Ok(()), "{id}");
+        let other = parts(&registration("w3c-spec-reg-none-es256").auth_data).key;
+        assert_eq!(
+            other.check_matches_spki(&spki),
+            Err(mfa_webauthn::cose::CoseError::KeyMismatch),
+            "{id}"
+        );
+    }
+}

@@ -113,7 +113,9 @@ impl AttestationFormat {
     }
 }
 
-/// The attestation type (WebAuthn L3 §6.5.4) a verified statement establishes.
+/// The attestation type ([WebAuthn L3 §6.5.4]) a verified statement establishes.
+///
+/// [WebAuthn L3 §6.5.4]: https://www.w3.org/TR/webauthn-3/#sctn-attestation-types
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -239,7 +241,10 @@ pub fn verify_attestation_with_trust(
     Ok(verified)
 }
 
-/// Why an attestation statement was not accepted.
+/// Why an attestation statement was not accepted ([WebAuthn L3 §8], [§7.1] steps 21–24).
+///
+/// [WebAuthn L3 §8]: https://www.w3.org/TR/webauthn-3/#sctn-defined-attestation-formats
+/// [§7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AttestationError {
