@@ -7,6 +7,9 @@
 //! - `mfa-webauthn (RustCrypto)` vs `baseline: raw p256 verify`;
 //! - `mfa-webauthn (ring)` vs `baseline: raw ring verify` (the `ring` backend feature).
 //!
+//! - `backend only: …`: the signature backend alone through the `SignatureVerifier` trait, to
+//!   tell the ceremony's own cost (parsing, checks, hashing) from the backend's.
+//!
 //! Target: our overhead at most 10 % over the raw verify.
 #![allow(missing_docs)]
 
@@ -84,6 +87,13 @@ fn assertion_es256(c: &mut Criterion) {
             key.verify(&message, &sig).expect("valid");
         });
     });
+    group.bench_function("backend only: RustCryptoVerifier", |b| {
+        b.iter(|| {
+            RustCryptoVerifier
+                .verify(&credential.public_key_cose, &message, &signature)
+                .expect("valid");
+        });
+    });
     group.bench_function("mfa-webauthn (RustCrypto)", |b| {
         b.iter(|| ours(&RustCryptoVerifier));
     });
@@ -95,6 +105,13 @@ fn assertion_es256(c: &mut Criterion) {
             )
             .verify(&message, &signature)
             .expect("valid");
+        });
+    });
+    group.bench_function("backend only: RingVerifier", |b| {
+        b.iter(|| {
+            RingVerifier
+                .verify(&credential.public_key_cose, &message, &signature)
+                .expect("valid");
         });
     });
     group.bench_function("mfa-webauthn (ring)", |b| {

@@ -59,7 +59,10 @@ pub fn decode(text: &str, max_len: usize) -> Result<Vec<u8>, WebAuthnError> {
     Ok(bytes)
 }
 
-/// Bytes that travel as base64url in JSON: credential ids, user handles, challenges in options.
+/// Bytes that travel as base64url in JSON ([WebAuthn L3 §5.1.8] and the `…JSON` dictionaries):
+/// credential ids, user handles, challenges in options.
+///
+/// [WebAuthn L3 §5.1.8]: https://www.w3.org/TR/webauthn-3/#dictdef-registrationresponsejson
 ///
 /// Serializes as unpadded base64url; deserializes padded or unpadded, at most
 /// [`Base64UrlBytes::MAX_LEN`] bytes.

@@ -491,7 +491,9 @@ impl UserEntity {
     }
 }
 
-/// What a registration asks of the authenticator.
+/// What a registration asks of the authenticator: the parts of
+/// [`PublicKeyCredentialCreationOptions`](https://www.w3.org/TR/webauthn-3/#dictdef-publickeycredentialcreationoptions)
+/// that vary per ceremony.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegistrationRequest {
     /// Credentials the user already has (the authenticator refuses to create a second one).
@@ -508,7 +510,9 @@ pub struct RegistrationRequest {
     pub attestation: AttestationConveyance,
 }
 
-/// What an authentication asks of the authenticator.
+/// What an authentication asks of the authenticator: the parts of
+/// [`PublicKeyCredentialRequestOptions`](https://www.w3.org/TR/webauthn-3/#dictdef-publickeycredentialrequestoptions)
+/// that vary per ceremony.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuthenticationRequest {
     /// The user's credentials; empty for a discoverable-credential (passkey, username-less)
@@ -663,7 +667,8 @@ impl CeremonyCommon {
 
 /// The server-side state of a registration ([WebAuthn L3 §7.1]): keep it (serde) from
 /// [`RelyingParty::start_registration`] until the response arrives, then call
-/// [`RegistrationState::verify`](crate::RegistrationState::verify). Use it once.
+/// [`RegistrationState::verify`](crate::RegistrationState::verify). Use it once: remove it
+/// from the session before verifying, so a response cannot be replayed against it.
 ///
 /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -677,7 +682,9 @@ pub struct RegistrationState {
 
 /// The server-side state of an authentication ([WebAuthn L3 §7.2]): keep it (serde) from
 /// [`RelyingParty::start_authentication`] until the response arrives, then call
-/// [`AuthenticationState::verify`](crate::AuthenticationState::verify). Use it once.
+/// [`AuthenticationState::verify`](crate::AuthenticationState::verify). Use it once: remove
+/// it from the session before verifying, so an assertion cannot be replayed against it (synced
+/// passkeys have no counter to catch that).
 ///
 /// [WebAuthn L3 §7.2]: https://www.w3.org/TR/webauthn-3/#sctn-verifying-assertion
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -18,7 +18,10 @@ use crate::error::WebAuthnError;
 use crate::options::RegistrationState;
 use crate::response::{AttestationObject, RegistrationResponse};
 
-/// A verified registration: the credential to store and what the attestation established.
+/// A verified registration ([WebAuthn L3 §7.1]): the credential to store and what the
+/// attestation established.
+///
+/// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RegisteredCredential {

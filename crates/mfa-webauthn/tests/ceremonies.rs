@@ -691,6 +691,38 @@ fn store_helper_makes_assertions_single_use() {
 }
 
 #[test]
+fn concurrent_replays_of_one_assertion_have_one_winner() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let store = MemoryStore::new();
+    let key = RecordKey::new("webauthn", "alice", credential.id.to_b64url());
+    insert_new(&store, &key, &credential).unwrap();
+    let throttle = ThrottlePolicy::default();
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let response = AuthenticationResponse::from_json(&auth.authenticate(&options, ORIGIN)).unwrap();
+    let winners = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    throttle
+                        .verify_and_commit(&store, &key, T0, |c: &StoredCredential| {
+                            state.verify(c, &response, T0, &RustCryptoVerifier)
+                        })
+                        .is_ok()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|won| *won)
+            .count()
+    });
+    assert_eq!(winners, 1);
+}
+
+#[test]
 fn size_limits() {
     let huge = vec![b' '; 70 * 1024];
     assert_eq!(kind(&AuthenticationResponse::from_json(&huge)), "malformed");
