@@ -6,18 +6,20 @@
 //!   First and last slot must take the same time: the digest is compared with every slot in
 //!   constant time, with no early exit.
 //! - `baseline: one raw argon2id hash`: the floor; a redemption should cost about one of these.
-//! - The same pair for PBKDF2-HMAC-SHA-256 (100 000 iterations), the FIPS-minded choice.
+//! - The same for PBKDF2-HMAC-SHA-256 (100 000 iterations), the FIPS-minded choice.
+//! - `backup/redeem-cheap-hash`: the same with Argon2id at its minimum cost (8 KiB, t = 1), so the
+//!   slot scan is a larger share of the time and a slot-dependent difference would show.
 #![allow(missing_docs)]
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use mfa_backup::{CodeHasher, DIGEST_LEN, HashParams, IssuePolicy, Pbkdf2Params};
+use mfa_backup::{Argon2idParams, CodeHasher, DIGEST_LEN, HashParams, IssuePolicy, Pbkdf2Params};
 use mfa_core::UnixTime;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 const NOW: UnixTime = UnixTime::from_secs(1_795_000_000);
 
-fn group_for(c: &mut Criterion, name: &str, hasher: HashParams) {
+fn group_for(c: &mut Criterion, name: &str, hasher: HashParams, samples: usize) {
     let mut rng = StdRng::seed_from_u64(7);
     let policy = IssuePolicy {
         hasher,
@@ -31,7 +33,7 @@ fn group_for(c: &mut Criterion, name: &str, hasher: HashParams) {
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(1));
     group.sampling_mode(SamplingMode::Flat);
-    group.sample_size(20);
+    group.sample_size(samples);
 
     let salt = [0x5a_u8; mfa_backup::SALT_LEN];
     let input = [0x42_u8; 64];
@@ -63,11 +65,19 @@ fn group_for(c: &mut Criterion, name: &str, hasher: HashParams) {
 }
 
 fn redeem(c: &mut Criterion) {
-    group_for(c, "backup/redeem", HashParams::default());
+    group_for(c, "backup/redeem", HashParams::default(), 20);
     group_for(
         c,
         "backup/redeem-pbkdf2",
         HashParams::Pbkdf2Sha256(Pbkdf2Params::DEFAULT),
+        20,
+    );
+    let cheap = Argon2idParams::new(8, 1, 1).expect("valid parameters");
+    group_for(
+        c,
+        "backup/redeem-cheap-hash",
+        HashParams::Argon2id(cheap),
+        50,
     );
 }
 

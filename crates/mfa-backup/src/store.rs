@@ -20,12 +20,14 @@ pub fn record_key(account: &str) -> RecordKey {
 }
 
 /// Issues a new set for `key.account()` and stores it, replacing (and so invalidating) any set
-/// stored there before. Returns the plain-text codes, to be shown once.
+/// stored there before: this is also how a set is **regenerated**. Returns the plain-text codes,
+/// to be shown once.
 ///
 /// # Errors
 /// [`AttemptError::Rejected`] with [`BackupCodeError::InvalidConfig`] or
 /// [`BackupCodeError::Hashing`] if the set cannot be issued; [`AttemptError::Store`] if the store
 /// fails.
+#[doc(alias = "regenerate")]
 pub fn issue<S, R>(
     store: &S,
     key: &RecordKey,
