@@ -77,6 +77,9 @@ pub enum UriProblem {
     MissingLabel,
     /// The issuer contains a colon, which the Key URI format forbids.
     ColonInIssuer,
+    /// The account name contains a colon (after the one that ends the issuer prefix), which the
+    /// Key URI format forbids and which would make the label ambiguous.
+    ColonInAccount,
     /// A `%` escape is malformed, or the decoded text is not UTF-8.
     BadEncoding,
     /// A parameter appears twice.
@@ -87,6 +90,9 @@ pub enum UriProblem {
     InvalidParameter(&'static str),
     /// Longer than 4096 bytes.
     TooLong,
+    /// The issuer or account name is longer than 256 bytes, or the image URL longer than 512
+    /// (limits that keep every URI this crate builds within the 4096 bytes it parses).
+    FieldTooLong(&'static str),
 }
 
 impl fmt::Display for OtpError {
@@ -136,11 +142,13 @@ impl fmt::Display for UriProblem {
             Self::UnknownType => f.write_str("the type is not totp or hotp"),
             Self::MissingLabel => f.write_str("the account name is missing"),
             Self::ColonInIssuer => f.write_str("the issuer contains a colon"),
+            Self::ColonInAccount => f.write_str("the account name contains a colon"),
             Self::BadEncoding => f.write_str("bad percent-encoding or not UTF-8"),
             Self::DuplicateParameter(name) => write!(f, "parameter `{name}` appears twice"),
             Self::MissingParameter(name) => write!(f, "parameter `{name}` is missing"),
             Self::InvalidParameter(name) => write!(f, "parameter `{name}` has an invalid value"),
             Self::TooLong => f.write_str("it is longer than 4096 bytes"),
+            Self::FieldTooLong(name) => write!(f, "the {name} is too long"),
         }
     }
 }

@@ -74,8 +74,18 @@ mod tests {
         let width = lines[0].chars().count();
         assert!(lines.iter().all(|line| line.chars().count() == width));
         assert!(width >= 2 * lines.len() - 2 && width <= 2 * lines.len() + 2);
-        // Too long for any QR code.
-        let huge = uri.with_image(&"x".repeat(3000));
+        // Too long for any QR code: the longest names and image, each byte percent-encoded.
+        let long = "!".repeat(crate::uri::MAX_NAME_LEN);
+        let huge = KeyUri::totp(
+            Some(&long),
+            &long,
+            OtpSecret::from_base32("JBSWY3DPEHPK3PXP").unwrap(),
+            &TotpParams::default(),
+        )
+        .unwrap()
+        .with_image(&"!".repeat(crate::uri::MAX_IMAGE_LEN))
+        .unwrap();
+        assert!(huge.to_uri().len() <= crate::MAX_URI_LEN);
         assert_eq!(huge.qr_svg().err(), Some(crate::OtpError::QrCodeTooLarge));
     }
 }

@@ -14,6 +14,24 @@ use crate::totp::{DEFAULT_PERIOD, TotpParams};
 
 /// Longer URIs are rejected before parsing.
 pub const MAX_URI_LEN: usize = 4096;
+/// The longest issuer or account name, in bytes.
+pub const MAX_NAME_LEN: usize = 256;
+/// The longest `image` URL, in bytes. With [`MAX_NAME_LEN`], every URI built here, each byte
+/// percent-encoded at worst, stays within [`MAX_URI_LEN`].
+pub const MAX_IMAGE_LEN: usize = 512;
+
+fn check_lengths(issuer: Option<&str>, account: &str, image: Option<&str>) -> Result<(), OtpError> {
+    if issuer.is_some_and(|issuer| issuer.len() > MAX_NAME_LEN) {
+        return Err(UriProblem::FieldTooLong("issuer").into());
+    }
+    if account.len() > MAX_NAME_LEN {
+        return Err(UriProblem::FieldTooLong("account name").into());
+    }
+    if image.is_some_and(|image| image.len() > MAX_IMAGE_LEN) {
+        return Err(UriProblem::FieldTooLong("image URL").into());
+    }
+    Ok(())
+}
 
 /// TOTP or HOTP, with what is specific to each.
 #[non_exhaustive]
@@ -34,7 +52,7 @@ pub enum OtpKind {
 /// A parsed or built `otpauth://` key URI.
 ///
 /// Parsing accepts what real providers emit: the issuer as label prefix, as `issuer=` parameter,
-/// or both (rejected if they disagree); `%3A` or `:` between issuer and account and optional
+/// or both (rejected if they disagree; neither issuer nor account may contain a colon); `%3A` or `:` between issuer and account and optional
 /// spaces after it; lower-case, unpadded or spaced base32; parameters in any order and case;
 /// `+` for a space in parameter values; unknown parameters ignored. Duplicated parameters are
 /// rejected. Steam Guard accounts are recognized as `otpauth://steam/…` or `encoder=steam`.
@@ -75,7 +93,8 @@ impl KeyUri {
     ///
     /// # Errors
     /// [`OtpError::InvalidParameter`] if the issuer is empty or contains a colon, the account is
-    /// empty, starts with a space or contains a colon, or `T0` is not 0.
+    /// empty, starts with a space or contains a colon, or `T0` is not 0;
+    /// [`OtpError::MalformedUri`] if the issuer or account is longer than [`MAX_NAME_LEN`].
     pub fn totp(
         issuer: Option<&str>,
         account: &str,
@@ -138,6 +157,7 @@ impl KeyUri {
                 "the account name must be non-empty, without a colon or leading space",
             ));
         }
+        check_lengths(issuer, account, None)?;
         Ok(Self {
             kind,
             issuer: issuer.map(str::to_owned),
@@ -150,10 +170,13 @@ impl KeyUri {
     }
 
     /// With an `image` URL (a logo some apps show).
-    #[must_use]
-    pub fn with_image(mut self, url: &str) -> Self {
+    ///
+    /// # Errors
+    /// [`OtpError::MalformedUri`] if it is longer than [`MAX_IMAGE_LEN`].
+    pub fn with_image(mut self, url: &str) -> Result<Self, OtpError> {
+        check_lengths(None, "", Some(url))?;
         self.image = Some(url.to_owned());
-        self
+        Ok(self)
     }
 
     /// TOTP or HOTP.
@@ -305,6 +328,9 @@ impl KeyUri {
         if account.is_empty() {
             return Err(UriProblem::MissingLabel.into());
         }
+        if account.contains(':') {
+            return Err(UriProblem::ColonInAccount.into());
+        }
         let prefix = prefix.filter(|p| !p.is_empty());
 
         let mut params = Params::default();
@@ -383,6 +409,7 @@ impl KeyUri {
             Some(value) => Some(percent_decode(value, true)?),
             None => None,
         };
+        check_lengths(issuer.as_deref(), account, image.as_deref())?;
         Ok(Self {
             kind,
             issuer,
@@ -607,6 +634,14 @@ mod tests {
                 UriProblem::ColonInIssuer.into(),
             ),
             (
+                "otpauth://totp/A:b:c?secret=JBSWY3DPEHPK3PXP",
+                UriProblem::ColonInAccount.into(),
+            ),
+            (
+                "otpauth://totp/:b%3Ac?secret=JBSWY3DPEHPK3PXP",
+                UriProblem::ColonInAccount.into(),
+            ),
+            (
                 "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
                 UriProblem::InvalidParameter("algorithm").into(),
             ),
@@ -683,7 +718,8 @@ mod tests {
             .with_period(NonZeroU64::new(60).unwrap());
         let uri = KeyUri::totp(None, "a+b c/d", secret.clone(), &params)
             .unwrap()
-            .with_image("https://x.test/i.png");
+            .with_image("https://x.test/i.png")
+            .unwrap();
         assert_eq!(
             uri.to_uri().as_str(),
             "otpauth://totp/a%2Bb%20c%2Fd?secret=JBSWY3DPEHPK3PXP&algorithm=SHA512&digits=8&period=60&image=https%3A%2F%2Fx.test%2Fi.png"

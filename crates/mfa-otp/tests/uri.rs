@@ -42,7 +42,7 @@ proptest! {
         }
         .unwrap();
         if let Some(image) = &image {
-            uri = uri.with_image(image);
+            uri = uri.with_image(image).unwrap();
         }
         let text = uri.to_uri();
         prop_assert!(text.is_ascii());
