@@ -67,41 +67,70 @@ impl KeyedMac {
     }
 }
 
-/// Dynamic truncation with the offset selected in constant time rather than used as an index.
+/// Dynamic truncation with the 4-byte window selected by masking every candidate window rather
+/// than by indexing with the secret-derived offset. The offset goes through a `black_box` once,
+/// so the optimizer cannot turn the masks back into an indexed load (best effort, like `subtle`).
 fn truncate(mac: &[u8]) -> u32 {
-    let offset = u32::from(mac.last().copied().unwrap_or(0) & 0x0f);
+    let offset = core::hint::black_box(u32::from(mac.last().copied().unwrap_or(0) & 0x0f));
     let mut value = 0_u32;
     for (index, window) in (0_u32..16).zip(mac.windows(4)) {
         let mut word = [0_u8; 4];
         word.copy_from_slice(window);
-        value.conditional_assign(&u32::from_be_bytes(word), index.ct_eq(&offset));
+        value |= u32::from_be_bytes(word) & equal_mask(index, offset);
     }
     value & 0x7fff_ffff
 }
 
-/// A code as ASCII, in a fixed buffer that is wiped on drop.
+/// All ones when `a == b`, zero otherwise, without a branch.
+fn equal_mask(a: u32, b: u32) -> u32 {
+    let diff = a ^ b;
+    // The top bit of `diff | -diff` is set exactly when `diff != 0`.
+    ((diff | diff.wrapping_neg()) >> 31).wrapping_sub(1)
+}
+
+/// A code as ASCII, packed little-endian into one word (character `i` in byte `i`), so that it
+/// is compared with one constant-time word comparison and wiped with one volatile write.
 #[derive(Clone)]
 pub(crate) struct CodeBuf {
-    bytes: [u8; MAX_CODE_LEN],
+    packed: u128,
     len: usize,
 }
 
 impl CodeBuf {
     const fn empty() -> Self {
-        Self {
-            bytes: [0; MAX_CODE_LEN],
-            len: 0,
-        }
+        Self { packed: 0, len: 0 }
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
+    fn push(&mut self, symbol: u8) -> Result<(), OtpError> {
+        if self.len >= MAX_CODE_LEN {
+            return Err(OtpError::MalformedCode);
+        }
+        let shift =
+            u32::try_from(self.len.saturating_mul(8)).map_err(|_| OtpError::MalformedCode)?;
+        self.packed |= u128::from(symbol) << shift;
+        self.len = self.len.saturating_add(1);
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn as_bytes(&self) -> Vec<u8> {
+        self.to_bytes()[..self.len].to_vec()
+    }
+
+    /// The characters, for showing a generated code.
+    fn to_bytes(&self) -> [u8; MAX_CODE_LEN] {
+        let mut out = [0_u8; MAX_CODE_LEN];
+        for (slot, byte) in out.iter_mut().zip(self.packed.to_le_bytes()) {
+            *slot = byte;
+        }
+        out
     }
 
     /// Renders a truncated value in `format`
     /// ([RFC 4226 §5.3](https://www.rfc-editor.org/rfc/rfc4226#section-5.3) for decimal codes).
     pub(crate) fn render(format: CodeFormat, value: u32) -> Self {
-        let mut code = Self::empty();
+        let mut text = [0_u8; 16];
+        let len = format.len();
         match format {
             CodeFormat::Decimal(digits) => {
                 // Constant divisors, so the compiler multiplies instead of dividing.
@@ -112,27 +141,26 @@ impl CodeBuf {
                     9 => value % 1_000_000_000,
                     _ => value, // 10 digits: the 31-bit value is below 10^10.
                 };
-                code.len = usize::from(digits.get());
-                for slot in code.bytes.iter_mut().take(code.len).rev() {
+                // Least significant digit last: fill from the right.
+                for slot in text.iter_mut().take(len).rev() {
                     *slot = b'0' | (rest % 10).to_le_bytes()[0];
                     rest /= 10;
                 }
             }
             CodeFormat::Steam => {
                 let mut rest = value;
-                code.len = format.len();
-                for slot in code.bytes.iter_mut().take(code.len) {
+                for slot in text.iter_mut().take(len) {
                     let index = rest % 26;
                     rest /= 26;
-                    let mut symbol = 0_u8;
-                    for (position, &candidate) in (0_u32..).zip(STEAM_ALPHABET.iter()) {
-                        symbol.conditional_assign(&candidate, position.ct_eq(&index));
+                    for (candidate_index, &candidate) in (0_u32..).zip(STEAM_ALPHABET.iter()) {
+                        *slot |= candidate & equal_mask(candidate_index, index).to_le_bytes()[0];
                     }
-                    *slot = symbol;
                 }
             }
         }
-        code
+        let packed = u128::from_le_bytes(text);
+        text.zeroize();
+        Self { packed, len }
     }
 
     /// Parses what a user typed. Spaces anywhere are ignored (`123 456`); Steam codes may be in
@@ -141,7 +169,6 @@ impl CodeBuf {
         if input.len() > MAX_TYPED_LEN {
             return Err(OtpError::MalformedCode);
         }
-        let want = format.len();
         let mut code = Self::empty();
         for byte in input.bytes() {
             if byte.is_ascii_whitespace() {
@@ -154,13 +181,9 @@ impl CodeBuf {
                     STEAM_ALPHABET.contains(&upper).then_some(upper)
                 }
             };
-            let (Some(symbol), Some(slot)) = (accepted, code.bytes.get_mut(code.len)) else {
-                return Err(OtpError::MalformedCode);
-            };
-            *slot = symbol;
-            code.len = code.len.saturating_add(1);
+            code.push(accepted.ok_or(OtpError::MalformedCode)?)?;
         }
-        if code.len != want {
+        if code.len != format.len() {
             return Err(OtpError::MalformedCode);
         }
         Ok(code)
@@ -173,30 +196,42 @@ impl ConstantTimeEq for CodeBuf {
         if self.len != other.len {
             return Choice::from(0);
         }
-        self.bytes.as_slice().ct_eq(other.bytes.as_slice())
+        self.packed.ct_eq(&other.packed)
     }
 }
 
 impl Drop for CodeBuf {
     fn drop(&mut self) {
-        self.bytes.zeroize();
+        self.packed.zeroize();
     }
 }
 
 /// A generated code: show it to a person or type it into a test; it is wiped on drop and its
 /// `Debug` is redacted.
 #[derive(Clone)]
-pub struct OtpCode(CodeBuf);
+pub struct OtpCode {
+    code: CodeBuf,
+    text: [u8; MAX_CODE_LEN],
+}
 
 impl OtpCode {
     pub(crate) fn new(format: CodeFormat, value: u32) -> Self {
-        Self(CodeBuf::render(format, value))
+        let code = CodeBuf::render(format, value);
+        let text = code.to_bytes();
+        Self { code, text }
     }
 
     /// The code as text (`"094287"`).
     #[must_use]
     pub fn as_str(&self) -> &str {
-        core::str::from_utf8(self.0.as_bytes()).unwrap_or_default()
+        let text = self.text.get(..self.code.len).unwrap_or_default();
+        core::str::from_utf8(text).unwrap_or_default()
+    }
+}
+
+impl Drop for OtpCode {
+    fn drop(&mut self) {
+        self.text.zeroize();
     }
 }
 
@@ -208,7 +243,7 @@ impl fmt::Debug for OtpCode {
 
 impl ConstantTimeEq for OtpCode {
     fn ct_eq(&self, other: &Self) -> Choice {
-        self.0.ct_eq(&other.0)
+        self.code.ct_eq(&other.code)
     }
 }
 

@@ -1,6 +1,7 @@
 //! OTP secrets: generation, lenient base32 decoding, length rules.
 
 use core::fmt;
+use std::sync::Arc;
 
 use mfa_core::{CryptoRng, SecretBytes};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -29,16 +30,19 @@ const MAX_TEXT_LEN: usize = 1024;
 /// Zeroized on drop, `Debug` prints `..`, equality is constant-time. Serializes like
 /// [`SecretBytes`] (base64url in JSON); deserializing checks the length again.
 ///
+/// Clones share one copy of the key (reference-counted), which is wiped when the last clone is
+/// dropped; so the credential a successful verification returns costs no copy of the key.
+///
 /// Every constructor enforces the 80-bit floor for *imported* secrets. New enrollments should
 /// also pass [`SecretPolicy::check_new`] (128 bits by default); [`OtpSecret::generate`] always does.
 #[derive(Clone, PartialEq, Eq)]
-pub struct OtpSecret(SecretBytes);
+pub struct OtpSecret(Arc<SecretBytes>);
 
 impl OtpSecret {
     /// Draws a new 160-bit secret from `rng`.
     #[must_use]
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        Self(SecretBytes::random(rng, GENERATED_LEN))
+        Self(Arc::new(SecretBytes::random(rng, GENERATED_LEN)))
     }
 
     /// Wraps raw key bytes.
@@ -47,7 +51,7 @@ impl OtpSecret {
     /// [`OtpError::SecretTooShort`] below 80 bits, [`OtpError::MalformedSecret`] above 512.
     pub fn from_bytes(bytes: SecretBytes) -> Result<Self, OtpError> {
         check_len(bytes.len())?;
-        Ok(Self(bytes))
+        Ok(Self(Arc::new(bytes)))
     }
 
     /// Decodes a base32 secret the way real secrets arrive: upper or lower case, with or
