@@ -56,10 +56,11 @@ pub struct CollectedClientData {
 }
 
 #[derive(Deserialize)]
-struct Raw {
+struct Raw<'a> {
     #[serde(rename = "type")]
     type_: String,
-    challenge: String,
+    #[serde(borrow)]
+    challenge: std::borrow::Cow<'a, str>,
     origin: String,
     #[serde(rename = "crossOrigin", default)]
     cross_origin: Option<bool>,

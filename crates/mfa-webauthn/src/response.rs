@@ -8,6 +8,8 @@
 //! [WebAuthn L3 §5.1.8]: https://www.w3.org/TR/webauthn-3/#dictdef-registrationresponsejson
 //! [§6.5]: https://www.w3.org/TR/webauthn-3/#sctn-attestation
 
+use std::borrow::Cow;
+
 use ciborium::Value;
 use serde::Deserialize;
 
@@ -101,34 +103,37 @@ struct RawExtensions {
     cred_props: Option<RawCredProps>,
 }
 
+// Strings are borrowed from the input where they have no escapes (they never do in base64url).
 #[derive(Deserialize)]
-struct RawAssertion {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: String,
-    #[serde(rename = "authenticatorData")]
-    authenticator_data: String,
-    signature: String,
-    #[serde(rename = "userHandle", default)]
-    user_handle: Option<String>,
+struct RawAssertion<'a> {
+    #[serde(rename = "clientDataJSON", borrow)]
+    client_data_json: Cow<'a, str>,
+    #[serde(rename = "authenticatorData", borrow)]
+    authenticator_data: Cow<'a, str>,
+    #[serde(borrow)]
+    signature: Cow<'a, str>,
+    #[serde(rename = "userHandle", default, borrow)]
+    user_handle: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct RawAttestation {
-    #[serde(rename = "clientDataJSON")]
-    client_data_json: String,
-    #[serde(rename = "attestationObject")]
-    attestation_object: String,
+struct RawAttestation<'a> {
+    #[serde(rename = "clientDataJSON", borrow)]
+    client_data_json: Cow<'a, str>,
+    #[serde(rename = "attestationObject", borrow)]
+    attestation_object: Cow<'a, str>,
     #[serde(default)]
     transports: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
-struct RawCredential<R> {
-    id: String,
-    #[serde(rename = "rawId", default)]
-    raw_id: Option<String>,
-    #[serde(rename = "type", default)]
-    type_: Option<String>,
+struct RawCredential<'a, R> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(rename = "rawId", default, borrow)]
+    raw_id: Option<Cow<'a, str>>,
+    #[serde(rename = "type", default, borrow)]
+    type_: Option<Cow<'a, str>>,
     response: R,
     #[serde(rename = "clientExtensionResults", default)]
     client_extension_results: Option<RawExtensions>,
@@ -138,9 +143,9 @@ struct RawCredential<R> {
 
 const MAX_TRANSPORTS: usize = 16;
 
-fn parse_envelope<R: for<'de> Deserialize<'de>>(
-    json: &[u8],
-) -> Result<(Vec<u8>, RawCredential<R>, ClientExtensionResults), WebAuthnError> {
+fn parse_envelope<'a, R: Deserialize<'a>>(
+    json: &'a [u8],
+) -> Result<(Vec<u8>, RawCredential<'a, R>, ClientExtensionResults), WebAuthnError> {
     if json.len() > MAX_RESPONSE_JSON_LEN {
         return Err(WebAuthnError::Malformed("response JSON too long"));
     }
