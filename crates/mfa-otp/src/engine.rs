@@ -32,17 +32,21 @@ pub(crate) enum KeyedMac {
     Sha512(Hmac<Sha512>),
 }
 
-/// Keys an HMAC. The secret is at most 64 bytes, no longer than any block size here, so HMAC
-/// would zero-pad it to a block exactly as this does
-/// ([RFC 2104 §2](https://www.rfc-editor.org/rfc/rfc2104#section-2)); that makes keying infallible.
+/// Keys an HMAC ([RFC 2104 §2](https://www.rfc-editor.org/rfc/rfc2104#section-2)).
+///
+/// HMAC accepts keys of any length, so `new_from_slice` never fails; should it ever, the key is
+/// zero-padded to a block here exactly as HMAC would pad it (secrets are at most 64 bytes, no
+/// longer than any block size here), so keying cannot fail or panic.
 fn keyed<M: KeyInit>(secret: &[u8]) -> M {
-    let mut key = Key::<M>::default();
-    for (slot, byte) in key.iter_mut().zip(secret) {
-        *slot = *byte;
-    }
-    let mac = M::new(&key);
-    key.as_mut_slice().zeroize();
-    mac
+    M::new_from_slice(secret).unwrap_or_else(|_| {
+        let mut key = Key::<M>::default();
+        for (slot, byte) in key.iter_mut().zip(secret) {
+            *slot = *byte;
+        }
+        let mac = M::new(&key);
+        key.as_mut_slice().zeroize();
+        mac
+    })
 }
 
 impl KeyedMac {
@@ -129,8 +133,8 @@ impl CodeBuf {
     /// Renders a truncated value in `format`
     /// ([RFC 4226 §5.3](https://www.rfc-editor.org/rfc/rfc4226#section-5.3) for decimal codes).
     pub(crate) fn render(format: CodeFormat, value: u32) -> Self {
-        let mut text = [0_u8; 16];
         let len = format.len();
+        let mut packed = 0_u128;
         match format {
             CodeFormat::Decimal(digits) => {
                 // Constant divisors, so the compiler multiplies instead of dividing.
@@ -141,25 +145,27 @@ impl CodeBuf {
                     9 => value % 1_000_000_000,
                     _ => value, // 10 digits: the 31-bit value is below 10^10.
                 };
-                // Least significant digit last: fill from the right.
-                for slot in text.iter_mut().take(len).rev() {
-                    *slot = b'0' | (rest % 10).to_le_bytes()[0];
+                // Least significant digit first: each shift moves the digits so far one character
+                // further along, so the first digit computed ends in the last place.
+                for _ in 0..len {
+                    let digit = b'0' | (rest % 10).to_le_bytes()[0];
                     rest /= 10;
+                    packed = (packed << 8) | u128::from(digit);
                 }
             }
             CodeFormat::Steam => {
                 let mut rest = value;
-                for slot in text.iter_mut().take(len) {
+                for position in 0..len {
                     let index = rest % 26;
                     rest /= 26;
+                    let mut symbol = 0_u8;
                     for (candidate_index, &candidate) in (0_u32..).zip(STEAM_ALPHABET.iter()) {
-                        *slot |= candidate & equal_mask(candidate_index, index).to_le_bytes()[0];
+                        symbol |= candidate & equal_mask(candidate_index, index).to_le_bytes()[0];
                     }
+                    packed |= u128::from(symbol) << (position * 8);
                 }
             }
         }
-        let packed = u128::from_le_bytes(text);
-        text.zeroize();
         Self { packed, len }
     }
 
@@ -267,23 +273,24 @@ pub(crate) fn scan(
     newer_than: Option<u64>,
 ) -> Result<u64, OtpError> {
     let mut chosen = 0_u64;
-    let mut found_fresh = Choice::from(0);
-    let mut found_any = Choice::from(0);
+    // 0 or 1, derived only from `Choice`s (which hide their value from the optimizer).
+    let mut found_fresh = 0_u8;
+    let mut found_any = 0_u8;
     for counter in candidates {
         let code = CodeBuf::render(format, mac.truncated(counter));
-        let matches = code.ct_eq(typed);
+        let matches = code.ct_eq(typed).unwrap_u8();
         let fresh = match newer_than {
-            Some(last) => counter.ct_gt(&last),
-            None => Choice::from(1),
+            Some(last) => counter.ct_gt(&last).unwrap_u8(),
+            None => 1,
         };
         let hit = matches & fresh;
-        chosen.conditional_assign(&counter, hit & !found_fresh);
+        chosen.conditional_assign(&counter, Choice::from(hit & (found_fresh ^ 1)));
         found_fresh |= hit;
         found_any |= matches;
     }
-    if bool::from(found_fresh) {
+    if found_fresh == 1 {
         Ok(chosen)
-    } else if bool::from(found_any) {
+    } else if found_any == 1 {
         Err(OtpError::Replayed)
     } else {
         Err(OtpError::CodeMismatch)
