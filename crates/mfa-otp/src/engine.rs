@@ -2,10 +2,11 @@
 //! rendering, and the window scans.
 //!
 //! Everything here is best effort constant time with respect to the secret and the codes: the key
-//! schedule runs once per verification, every candidate of a window is computed and compared, the
-//! truncation offset and the Steam alphabet are selected with `subtle` rather than indexed, and
-//! divisions are by constants the compiler turns into multiplications. Control flow depends only on
-//! public values: the window's shape and the format of what the user typed.
+//! schedule runs once per verification, every candidate of a window is computed and compared with
+//! `subtle` and the matched counter carried with `ConditionallySelectable`, with no early exit; the
+//! truncation offset and the Steam alphabet are selected with masks rather than used as indices;
+//! divisions are by constants the compiler turns into multiplications. Control flow depends only
+//! on public values: the window's shape and the format of what the user typed.
 
 use core::fmt;
 
