@@ -5,7 +5,7 @@
 //! failures. Replay protection and throttling need stored state: they are the service's job,
 //! through `mfa_otp::Totp::check` and `mfa-core`'s store helpers.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Write};
 use std::num::NonZeroU64;
 use std::path::PathBuf;
 
@@ -257,6 +257,16 @@ fn new(args: &NewArgs) -> Result<(), Failure> {
         .with_algorithm(args.algorithm.into())
         .with_digits(digits(args.digits)?)
         .with_period(period(args.period)?);
+    if !matches!(args.algorithm, AlgorithmArg::Sha1)
+        || !matches!(args.digits, 6 | 8)
+        || args.period != 30
+    {
+        // A warning, not an error: the enrollment below is still made.
+        let _ignored = writeln!(
+            io::stderr(),
+            "mfa: note: many authenticator apps support only SHA-1, 6 or 8 digits and 30 s steps"
+        );
+    }
     let credential = TotpCredential::generate("cli", &mut rand::rng(), params);
     let uri = credential
         .key_uri(Some(&args.issuer), &args.account)

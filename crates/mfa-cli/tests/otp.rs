@@ -360,3 +360,22 @@ fn uri_parse_prints_json() {
         assert_fails(&mfa(&["otp", "uri", "parse", bad]), 2);
     }
 }
+
+#[test]
+fn new_warns_about_parameters_apps_may_ignore() {
+    let out = mfa(&[
+        "otp",
+        "new",
+        "--issuer",
+        "I",
+        "--account",
+        "a",
+        "--period",
+        "60",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("&period=60"));
+    assert!(stderr(&out).starts_with("mfa: note:"), "{}", stderr(&out));
+    let plain = mfa(&["otp", "new", "--issuer", "I", "--account", "a"]);
+    assert!(plain.stderr.is_empty());
+}
