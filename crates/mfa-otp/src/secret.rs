@@ -55,7 +55,8 @@ impl OtpSecret {
     }
 
     /// Decodes a base32 secret the way real secrets arrive: upper or lower case, with or
-    /// without `=` padding, with spaces or hyphens between groups (`jbsw y3dp-ehpk 3pxp`).
+    /// without `=` padding, with spaces or hyphens between groups (`jbsw y3dp-ehpk 3pxp`); tabs
+    /// and line breaks are ignored like spaces.
     ///
     /// Leftover bits of a last partial character are ignored, as authenticator apps do.
     ///
