@@ -20,7 +20,8 @@ fn help_lists_every_subcommand_and_exits_zero() {
     let help = text(&out.stdout);
     for subcommand in ["otp", "backup", "push", "webauthn", "policy"] {
         assert!(
-            help.lines().any(|line| line.trim_start().starts_with(subcommand)),
+            help.lines()
+                .any(|line| line.trim_start().starts_with(subcommand)),
             "`mfa --help` does not list {subcommand}:\n{help}"
         );
     }
