@@ -222,14 +222,17 @@ impl Hotp {
         code: &str,
         now: UnixTime,
     ) -> Result<Verified<HotpCredential>, OtpError> {
-        let matched = self.matched_counter(
+        let outcome = self.matched_counter(
             &credential.secret,
             &credential.params,
             code,
             credential.counter,
-        )?;
+        );
+        // Built on both paths so a match costs no more than a mismatch.
         let evidence = Evidence::new(Method::Hotp, now, credential.id.clone());
-        Ok(Verified::new(evidence, credential.advanced_past(matched)?))
+        let mut updated = credential.clone();
+        updated.counter = outcome?.checked_add(1).ok_or(OtpError::CounterExhausted)?;
+        Ok(Verified::new(evidence, updated))
     }
 
     /// [`verify`](Self::verify) as a closure for the store helpers.
