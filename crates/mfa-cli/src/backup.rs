@@ -204,12 +204,13 @@ fn status(args: &StatusArgs) -> Result<(), Failure> {
     print_line(&status.to_string())
 }
 
-/// A verification error: exit 1 with the reason, except malformed input (exit 2) and a broken
-/// store file (exit 2).
+/// A verification error: exit 1 with the reason for any code that does not redeem (wrong, used,
+/// another account's, or not even code-shaped); exit 2 for a broken store file or configuration.
 fn rejection(error: BackupCodeError) -> Failure {
     let message = format!("{error} ({})", error.reason());
     match error {
-        BackupCodeError::WrongCode
+        BackupCodeError::Malformed
+        | BackupCodeError::WrongCode
         | BackupCodeError::AlreadyUsed
         | BackupCodeError::CodeOfAnotherAccount
         | BackupCodeError::SetOfAnotherAccount => Failure::Rejected(message),

@@ -156,12 +156,15 @@ pub(crate) fn run(command: OtpCommand) -> Result<(), Failure> {
     }
 }
 
-/// A library error as a CLI failure: a wrong or replayed code is a rejection (exit 1), anything
-/// else is malformed input (exit 2).
+/// A library error as a CLI failure: a code that does not check out (wrong, replayed, or not
+/// even code-shaped) is a rejection (exit 1); anything else (secret, parameters, URI) is
+/// malformed input (exit 2).
 fn failure(error: &OtpError) -> Failure {
     let message = format!("{error} ({})", error.reason());
     match error {
-        OtpError::CodeMismatch | OtpError::Replayed => Failure::Rejected(message),
+        OtpError::CodeMismatch | OtpError::Replayed | OtpError::MalformedCode => {
+            Failure::Rejected(message)
+        }
         _ => Failure::Usage(message),
     }
 }

@@ -174,9 +174,9 @@ fn redeem_once_prints_what_is_left_and_rejects_the_replay() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "8\n");
 
-    // Malformed input is a usage error (exit 2), with its reason.
+    // A code that is not even code-shaped is rejected (exit 1), with its reason.
     let out = redeem(&store, "not-a-code");
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("malformed_code"));
 
     let status = status(&store);
