@@ -4,6 +4,7 @@
 
 use mfa_core::{CredentialId, Evidence, Method, UnixTime, Verified};
 
+use crate::attestation::signed_message;
 use crate::authenticator_data::AuthenticatorData;
 use crate::checks;
 use crate::client_data::ClientDataType;
@@ -94,14 +95,7 @@ impl AuthenticationState {
         }
 
         let client_data_hash = checks::sha256(&response.client_data_json);
-        let mut message = Vec::with_capacity(
-            response
-                .authenticator_data
-                .len()
-                .saturating_add(client_data_hash.len()),
-        );
-        message.extend_from_slice(&response.authenticator_data);
-        message.extend_from_slice(&client_data_hash);
+        let message = signed_message(&response.authenticator_data, &client_data_hash);
         verifier.verify(&credential.public_key_cose, &message, &response.signature)?;
 
         let mut updated = credential.clone();

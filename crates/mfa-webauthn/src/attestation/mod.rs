@@ -55,11 +55,22 @@ pub struct AttestationInput<'a> {
 impl AttestationInput<'_> {
     /// `authenticatorData ‖ clientDataHash`, what most formats sign.
     fn signed_data(&self) -> Vec<u8> {
-        let mut data = Vec::with_capacity(self.authenticator_data.len().saturating_add(32));
-        data.extend_from_slice(self.authenticator_data);
-        data.extend_from_slice(self.client_data_hash);
-        data
+        signed_message(self.authenticator_data, self.client_data_hash)
     }
+}
+
+/// `authenticatorData ‖ clientDataHash`: what an assertion signature covers
+/// ([WebAuthn L3 §7.2](https://www.w3.org/TR/webauthn-3/#sctn-verifying-assertion) step 21), and
+/// what most attestation formats sign.
+pub(crate) fn signed_message(authenticator_data: &[u8], client_data_hash: &[u8; 32]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(
+        authenticator_data
+            .len()
+            .saturating_add(client_data_hash.len()),
+    );
+    data.extend_from_slice(authenticator_data);
+    data.extend_from_slice(client_data_hash);
+    data
 }
 
 /// The attestation statement format ([WebAuthn L3 §8], IANA "WebAuthn Attestation Statement
