@@ -9,11 +9,8 @@
 //! Attempt throttling is the service's job (through `mfa_backup::redeem` and `mfa-core`'s
 //! `ThrottlePolicy`); this command checks one code per invocation and keeps no failure count.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand, ValueEnum};
 use mfa_backup::{
@@ -22,6 +19,7 @@ use mfa_backup::{
 };
 use mfa_core::{Clock, Rejection, SystemClock};
 
+use crate::files::{StoreLock, write_atomically};
 use crate::outcome::{Failure, print_line};
 
 /// Subcommands of `mfa backup`.
@@ -234,95 +232,4 @@ fn read_set(path: &Path) -> Result<BackupCodeSet, Failure> {
         .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     serde_json::from_str(&text)
         .map_err(|e| Failure::Usage(format!("{} is not a backup-code set: {e}", path.display())))
-}
-
-/// The directory a file lives in (`.` for a bare file name) and the file's name.
-fn split(path: &Path) -> Result<(PathBuf, String), Failure> {
-    let name = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .ok_or_else(|| Failure::Usage(format!("--store {} must name a file", path.display())))?;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    Ok((dir, name.to_owned()))
-}
-
-/// Writes `bytes` to a new temporary file next to `path`, flushes it to disk, and renames it over
-/// `path`: readers see the old contents or the new, never a mix.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let (dir, name) = split(path)?;
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let temp = dir.join(format!(".{name}.tmp-{}-{nonce}", std::process::id()));
-    let failed = |what: &str, error: io::Error| {
-        Failure::Usage(format!("cannot {what} {}: {error}", path.display()))
-    };
-    let written = (|| -> io::Result<()> {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    if let Err(error) = written {
-        let _ignored = fs::remove_file(&temp);
-        return Err(failed("write", error));
-    }
-    // Make the rename itself durable (best effort: not every platform can open a directory).
-    if let Ok(directory) = File::open(&dir) {
-        let _best_effort = directory.sync_all();
-    }
-    Ok(())
-}
-
-/// An exclusive lock on a store file: `FILE.lock`, created with `create_new` and removed on drop.
-struct StoreLock {
-    path: PathBuf,
-}
-
-impl StoreLock {
-    const WAIT: Duration = Duration::from_secs(10);
-
-    fn acquire(store: &Path) -> Result<Self, Failure> {
-        let (dir, name) = split(store)?;
-        let path = dir.join(format!("{name}.lock"));
-        let started = Instant::now();
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(_) => return Ok(Self { path }),
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                    if started.elapsed() > Self::WAIT {
-                        return Err(Failure::Usage(format!(
-                            "{} is locked by another mfa process (remove {} if none is running)",
-                            store.display(),
-                            path.display()
-                        )));
-                    }
-                    thread::sleep(Duration::from_millis(5));
-                }
-                Err(error) => {
-                    return Err(Failure::Usage(format!(
-                        "cannot lock {}: {error}",
-                        store.display()
-                    )));
-                }
-            }
-        }
-    }
-}
-
-impl Drop for StoreLock {
-    fn drop(&mut self) {
-        let _ignored = fs::remove_file(&self.path);
-    }
 }

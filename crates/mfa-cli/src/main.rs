@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod backup;
+mod files;
 mod otp;
 mod outcome;
 mod webauthn;

@@ -8,7 +8,7 @@
 //! validity periods are not enforced either; the format's signatures and rules are.
 
 use std::fs;
-use std::io::{self, Read as _};
+use std::io::Read as _;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -132,12 +132,7 @@ fn user_verification(c: &Ceremony) -> UserVerification {
 }
 
 fn read_stdin() -> Result<Vec<u8>, Failure> {
-    let mut input = Vec::new();
-    io::stdin()
-        .take(MAX_INPUT.saturating_add(1))
-        .read_to_end(&mut input)
-        .map_err(|e| Failure::Usage(format!("cannot read stdin: {e}")))?;
-    Ok(input)
+    crate::files::read_stdin_limited(MAX_INPUT, "the response")
 }
 
 /// Prints the refusal JSON and returns the matching failure (exit 1).
