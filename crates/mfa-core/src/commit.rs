@@ -6,6 +6,11 @@
 //! (last accepted TOTP step, used backup code, consumed challenge) reject the duplicate. So of any
 //! number of concurrent redemptions of one single-use secret, exactly one succeeds.
 //!
+//! A challenge (a WebAuthn ceremony, a push challenge, an SMS code) is a short-lived record of
+//! its own, and the one way to verify against it is to *take* it first ([`take`]: an atomic load
+//! and delete), then check: [`verify_challenge_and_commit`] does both. A credential's own state
+//! (a signature counter, which synced passkeys leave at 0) is never the only replay guard.
+//!
 //! The logic is written once, against [`AsyncStore`]; the blocking functions drive it over a
 //! [`Store`] on the calling thread.
 
@@ -40,6 +45,9 @@ pub enum AttemptError<E> {
     Rejected(E),
     /// There is no stored credential under that key.
     NotEnrolled,
+    /// There is no challenge under that key: it was never issued, has already been taken (used),
+    /// or expired from the store. A response to it can never be accepted.
+    ChallengeNotFound,
     /// Too many failed attempts: wait, or the authenticator is locked.
     Throttled(Throttled),
     /// The store failed; nothing is known to have been committed.
@@ -53,6 +61,7 @@ impl<E: Rejection> AttemptError<E> {
         match self {
             Self::Rejected(error) => error.reason(),
             Self::NotEnrolled => "not_enrolled",
+            Self::ChallengeNotFound => "challenge_not_found",
             Self::Throttled(Throttled::TooSoon { .. }) => "throttled",
             Self::Throttled(Throttled::LockedOut { .. }) => "locked_out",
             Self::Store(_) => "store_unavailable",
@@ -65,6 +74,9 @@ impl<E: fmt::Display> fmt::Display for AttemptError<E> {
         match self {
             Self::Rejected(error) => write!(f, "rejected: {error}"),
             Self::NotEnrolled => f.write_str("no credential is enrolled under that key"),
+            Self::ChallengeNotFound => {
+                f.write_str("no such challenge: never issued, already used, or expired")
+            }
             Self::Throttled(throttled) => throttled.fmt(f),
             Self::Store(error) => error.fmt(f),
         }
@@ -257,6 +269,203 @@ where
     T: Serialize + DeserializeOwned,
 {
     block_on(insert_new_async(&Blocking(store), key, value))
+}
+
+/// Stores `value` under `key`, replacing whatever was there (async): how a service keeps a fresh
+/// challenge until its response arrives (see [`take_async`]).
+///
+/// # Errors
+/// As [`update_async`].
+pub async fn put_async<S, T>(store: &S, key: &RecordKey, value: &T) -> Result<(), StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize,
+{
+    let bytes = encode(key, value)?;
+    for _ in 0..MAX_COMMIT_ATTEMPTS {
+        // Whatever is there is replaced, readable or not: only its version matters.
+        let expected = store.load(key).await?.map(|record| record.version);
+        match store.compare_and_swap(key, expected, Some(&bytes)).await? {
+            SwapOutcome::Committed(_) => return Ok(()),
+            SwapOutcome::Conflict => continue,
+        }
+    }
+    Err(StoreError::Contention {
+        attempts: MAX_COMMIT_ATTEMPTS,
+    })
+}
+
+/// Stores `value` under `key`, replacing whatever was there; see [`put_async`].
+///
+/// # Errors
+/// As [`update_async`].
+pub fn put<S, T>(store: &S, key: &RecordKey, value: &T) -> Result<(), StoreError>
+where
+    S: Store + ?Sized,
+    T: Serialize,
+{
+    block_on(put_async(&Blocking(store), key, value))
+}
+
+/// Atomically loads and deletes the record at `key` (async): returns its value to exactly one
+/// caller, however many take it at once, and `None` to every other.
+///
+/// This is how a challenge (a WebAuthn ceremony, a push challenge, an SMS code) is made single
+/// use: the delete is a compare-and-swap on the version that was loaded, so of any number of
+/// concurrent takers on any number of machines, one commits the delete and gets the value; the
+/// others see a conflict, load again, and find nothing. Take a challenge *before* checking the
+/// response to it, so a response that fails (or is replayed) leaves nothing to try again.
+///
+/// # Errors
+/// [`StoreError`] if the backend fails, the record cannot be decoded, or other writers win
+/// [`MAX_COMMIT_ATTEMPTS`] times in a row.
+pub async fn take_async<S, T>(store: &S, key: &RecordKey) -> Result<Option<T>, StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: DeserializeOwned,
+{
+    for _ in 0..MAX_COMMIT_ATTEMPTS {
+        let Some(record) = store.load(key).await? else {
+            return Ok(None);
+        };
+        // Decode first: a record we cannot read is reported, not silently destroyed.
+        let value: T = decode(key, &record.value)?;
+        match store
+            .compare_and_swap(key, Some(record.version), None)
+            .await?
+        {
+            SwapOutcome::Committed(_) => return Ok(Some(value)),
+            SwapOutcome::Conflict => continue,
+        }
+    }
+    Err(StoreError::Contention {
+        attempts: MAX_COMMIT_ATTEMPTS,
+    })
+}
+
+/// Atomically loads and deletes the record at `key`; see [`take_async`].
+///
+/// ```
+/// use mfa_core::{MemoryStore, RecordKey, put, take};
+///
+/// let store = MemoryStore::new();
+/// let key = RecordKey::new("challenge", "session-42", "sign-in");
+/// put(&store, &key, &"fresh challenge")?;
+/// assert_eq!(take::<_, String>(&store, &key)?.as_deref(), Some("fresh challenge"));
+/// assert_eq!(take::<_, String>(&store, &key)?, None); // used once, gone
+/// # Ok::<(), mfa_core::StoreError>(())
+/// ```
+///
+/// # Errors
+/// As [`take_async`].
+pub fn take<S, T>(store: &S, key: &RecordKey) -> Result<Option<T>, StoreError>
+where
+    S: Store + ?Sized,
+    T: DeserializeOwned,
+{
+    block_on(take_async(&Blocking(store), key))
+}
+
+/// Answers a challenge: takes the challenge at `challenge_key` (so it is spent whatever the
+/// outcome), checks the response against it and the credential at `credential_key`, and commits
+/// the updated credential through [`verify_and_commit_async`] (async).
+///
+/// The check comes in two parts, so that the challenge can be consumed by value:
+/// - `check` runs once, on the taken challenge and the credential as loaded: the expensive,
+///   challenge-bound part (a signature over the challenge, a typed number). It returns a proof
+///   `P` of what it established.
+/// - `apply` runs on the credential as it is when the commit happens (again if another request
+///   committed in between): the cheap, state-bound part (a counter, last use). It must refuse a
+///   credential that is no longer the one `check` saw (a different key).
+///
+/// Of any number of concurrent submissions of one response, at most one can succeed, on any
+/// store backend: only one of them takes the challenge.
+///
+/// # Errors
+/// [`AttemptError::ChallengeNotFound`] when there is no challenge to take (never issued, already
+/// used, expired); [`AttemptError::NotEnrolled`] when there is no credential;
+/// [`AttemptError::Rejected`] when `check` or `apply` says no; [`AttemptError::Store`] when the
+/// store fails.
+pub async fn verify_challenge_and_commit_async<S, C, P, T, E>(
+    store: &S,
+    challenge_key: &RecordKey,
+    credential_key: &RecordKey,
+    check: impl FnOnce(C, &T) -> Result<P, E>,
+    mut apply: impl FnMut(&P, &T) -> Result<Verified<T>, E>,
+) -> Result<Verified<T>, AttemptError<E>>
+where
+    S: AsyncStore + ?Sized,
+    C: DeserializeOwned,
+    T: Serialize + DeserializeOwned,
+{
+    let challenge: C = match take_async(store, challenge_key).await {
+        Ok(Some(challenge)) => challenge,
+        Ok(None) => return Err(AttemptError::ChallengeNotFound),
+        Err(error) => return Err(AttemptError::Store(error)),
+    };
+    let credential: T = match load_async(store, credential_key).await {
+        Ok(Some(credential)) => credential,
+        Ok(None) => return Err(AttemptError::NotEnrolled),
+        Err(error) => return Err(AttemptError::Store(error)),
+    };
+    let proof = check(challenge, &credential).map_err(AttemptError::Rejected)?;
+    verify_and_commit_async(store, credential_key, |current: &T| apply(&proof, current)).await
+}
+
+/// Blocking [`verify_challenge_and_commit_async`].
+///
+/// ```
+/// use mfa_core::{
+///     AttemptError, Evidence, MemoryStore, Method, RecordKey, UnixTime, Verified, insert_new, put,
+///     verify_challenge_and_commit,
+/// };
+///
+/// // A toy challenge: the number the sign-in page showed. The credential counts its uses.
+/// let store = MemoryStore::new();
+/// let device = RecordKey::new("toy", "alice", "phone");
+/// let challenge = RecordKey::new("toy_challenge", "alice", "sign-in-1");
+/// insert_new(&store, &device, &0_u32)?;
+/// put(&store, &challenge, &42_u32)?;
+///
+/// let answer = |typed: u32| {
+///     verify_challenge_and_commit(
+///         &store,
+///         &challenge,
+///         &device,
+///         move |shown: u32, _uses: &u32| if shown == typed { Ok(()) } else { Err("wrong number") },
+///         |_: &(), uses: &u32| {
+///             let evidence = Evidence::new(Method::Push, UnixTime::EPOCH, "phone");
+///             Ok(Verified::new(evidence, uses + 1))
+///         },
+///     )
+/// };
+/// assert!(answer(42).is_ok());
+/// // The same answer again finds no challenge: it was taken by the first.
+/// assert!(matches!(answer(42), Err(AttemptError::ChallengeNotFound)));
+/// # Ok::<(), mfa_core::StoreError>(())
+/// ```
+///
+/// # Errors
+/// As [`verify_challenge_and_commit_async`].
+pub fn verify_challenge_and_commit<S, C, P, T, E>(
+    store: &S,
+    challenge_key: &RecordKey,
+    credential_key: &RecordKey,
+    check: impl FnOnce(C, &T) -> Result<P, E>,
+    apply: impl FnMut(&P, &T) -> Result<Verified<T>, E>,
+) -> Result<Verified<T>, AttemptError<E>>
+where
+    S: Store + ?Sized,
+    C: DeserializeOwned,
+    T: Serialize + DeserializeOwned,
+{
+    block_on(verify_challenge_and_commit_async(
+        &Blocking(store),
+        challenge_key,
+        credential_key,
+        check,
+        apply,
+    ))
 }
 
 /// Loads the credential at `key`, runs `verify` on it, and commits the updated credential only if

@@ -16,9 +16,10 @@ pub trait Rejection: std::error::Error + Send + Sync + 'static {
 
     /// Whether this failure counts as a failed attempt for throttling.
     ///
-    /// Wrong codes, replays and bad signatures do (the default). Failures that say nothing about
-    /// the person, such as a credential that is disabled, may return `false`.
-    fn counts_as_failure(&self) -> bool {
-        true
-    }
+    /// Required, so that every factor decides and documents it. Count only what an attacker
+    /// could get right by guessing: a wrong code, number or PIN (and a replayed code, which is a
+    /// guess at a used one). Do not count failures that cannot be guessed into success (a bad
+    /// signature, a malformed response, an expired ceremony, a disabled credential): counting
+    /// them buys no protection and hands anyone who knows a user's name a way to lock them out.
+    fn counts_as_failure(&self) -> bool;
 }

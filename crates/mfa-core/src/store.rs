@@ -66,24 +66,27 @@ impl RecordKey {
     /// inside a part percent-encoded so that distinct keys never collide.
     #[must_use]
     pub fn flat(&self) -> String {
-        fn escape(part: &str, out: &mut String) {
-            for c in part.chars() {
-                match c {
-                    '%' => out.push_str("%25"),
-                    '/' => out.push_str("%2F"),
-                    other => out.push(other),
-                }
+        join_escaped(&[&self.kind, &self.account, &self.id])
+    }
+}
+
+/// Joins `parts` with `/`, percent-encoding `%` and `/` inside each part, so that distinct lists
+/// of parts never give the same string.
+pub(crate) fn join_escaped(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for c in part.chars() {
+            match c {
+                '%' => out.push_str("%25"),
+                '/' => out.push_str("%2F"),
+                other => out.push(other),
             }
         }
-        let mut out =
-            String::with_capacity(self.kind.len() + self.account.len() + self.id.len() + 2);
-        escape(&self.kind, &mut out);
-        out.push('/');
-        escape(&self.account, &mut out);
-        out.push('/');
-        escape(&self.id, &mut out);
-        out
     }
+    out
 }
 
 impl fmt::Display for RecordKey {

@@ -17,6 +17,7 @@
 //! cannot slip past the limit while earlier guesses are still being checked.
 
 use core::fmt;
+use core::future::Future;
 use core::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -25,10 +26,11 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 use crate::commit::{
     AttemptError, Blocking, Change, block_on, load_async, update_async, verify_and_commit_async,
+    verify_challenge_and_commit_async,
 };
 use crate::error::Rejection;
 use crate::evidence::Verified;
-use crate::store::{AsyncStore, RecordKey, Store, StoreError};
+use crate::store::{AsyncStore, RecordKey, Store, StoreError, join_escaped};
 
 /// Why an attempt was refused before it was checked.
 #[non_exhaustive]
@@ -126,13 +128,15 @@ impl ThrottlePolicy {
             .min(self.max_delay)
     }
 
-    /// The throttle record that guards the credential at `credential_key`.
+    /// The throttle record that guards the credential at `credential_key`: kind `"throttle"`, the
+    /// same account, and an id that joins the credential's kind and id with `/`, each
+    /// percent-encoded as in [`RecordKey::flat`], so distinct credentials never share a record.
     #[must_use]
     pub fn key_for(credential_key: &RecordKey) -> RecordKey {
         RecordKey::new(
             "throttle",
             credential_key.account(),
-            format!("{}/{}", credential_key.kind(), credential_key.id()),
+            join_escaped(&[credential_key.kind(), credential_key.id()]),
         )
     }
 
@@ -219,8 +223,95 @@ impl ThrottlePolicy {
         block_on(self.reset_async(&Blocking(store), credential_key))
     }
 
+    /// Runs `attempt` behind the throttle: refuses it if throttled, counts it before it runs,
+    /// clears the count on success and refunds what does not count.
+    ///
+    /// Nothing is written for a key with no credential: a made-up account name costs the store
+    /// nothing. A refund gives back the attempt and its time (so failures that do not count never
+    /// delay the owner), and removes a throttle record that it brings back to nothing.
+    async fn guard<S, T, E, F>(
+        &self,
+        store: &S,
+        credential_key: &RecordKey,
+        now: UnixTime,
+        attempt: F,
+    ) -> Result<Verified<T>, AttemptError<E>>
+    where
+        S: AsyncStore + ?Sized,
+        E: Rejection,
+        F: Future<Output = Result<Verified<T>, AttemptError<E>>>,
+    {
+        match store.load(credential_key).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(AttemptError::NotEnrolled),
+            Err(store_error) => return Err(AttemptError::Store(store_error)),
+        }
+        let throttle_key = Self::key_for(credential_key);
+        let admitted = update_async(store, &throttle_key, |state: Option<&ThrottleState>| {
+            let state = state.copied().unwrap_or_default();
+            match self.judge(&state, now) {
+                Err(throttled) => (Change::Keep, Err(throttled)),
+                Ok(()) => {
+                    let counted = ThrottleState {
+                        consecutive_failures: state.consecutive_failures.saturating_add(1),
+                        last_attempt_at: Some(now),
+                    };
+                    (Change::Put(counted), Ok(state.last_attempt_at))
+                }
+            }
+        })
+        .await;
+        let previous_attempt_at = match admitted {
+            Err(store_error) => return Err(AttemptError::Store(store_error)),
+            Ok(Err(throttled)) => return Err(AttemptError::Throttled(throttled)),
+            Ok(Ok(previous)) => previous,
+        };
+
+        let outcome = attempt.await;
+        let refund = match &outcome {
+            Ok(_) => {
+                let _best_effort = self.reset_async(store, credential_key).await;
+                false
+            }
+            Err(AttemptError::Rejected(rejection)) => !rejection.counts_as_failure(),
+            Err(_) => true,
+        };
+        if refund {
+            // Best effort, as above: a failed refund errs on the side of caution.
+            let _best_effort = update_async(
+                store,
+                &throttle_key,
+                |state: Option<&ThrottleState>| match state {
+                    Some(state) => {
+                        let refunded = ThrottleState {
+                            consecutive_failures: state.consecutive_failures.saturating_sub(1),
+                            // Our attempt's time goes too, unless a later attempt counted since.
+                            last_attempt_at: if state.last_attempt_at == Some(now) {
+                                previous_attempt_at
+                            } else {
+                                state.last_attempt_at
+                            },
+                        };
+                        if refunded == ThrottleState::default() {
+                            (Change::Delete, ())
+                        } else {
+                            (Change::Put(refunded), ())
+                        }
+                    }
+                    None => (Change::Keep, ()),
+                },
+            )
+            .await;
+        }
+        outcome
+    }
+
     /// [`verify_and_commit_async`] behind the throttle: refuses the attempt if throttled, counts it,
     /// and clears the count on success.
+    ///
+    /// Use it for factors whose secret can be guessed (codes, numbers, PINs). Only failures whose
+    /// [`Rejection::counts_as_failure`] is `true` stay counted; a key with no credential is
+    /// answered [`AttemptError::NotEnrolled`] without writing anything.
     ///
     /// Clearing the count after a success is best effort: the credential is already committed, so a
     /// store failure at that point leaves one extra failure on record rather than losing the success.
@@ -240,55 +331,73 @@ impl ThrottlePolicy {
         T: Serialize + DeserializeOwned,
         E: Rejection,
     {
-        let throttle_key = Self::key_for(credential_key);
-        let admitted = update_async(store, &throttle_key, |state: Option<&ThrottleState>| {
-            let state = state.copied().unwrap_or_default();
-            match self.judge(&state, now) {
-                Err(throttled) => (Change::Keep, Err(throttled)),
-                Ok(()) => {
-                    let counted = ThrottleState {
-                        consecutive_failures: state.consecutive_failures.saturating_add(1),
-                        last_attempt_at: Some(now),
-                    };
-                    (Change::Put(counted), Ok(()))
-                }
-            }
-        })
-        .await;
-        match admitted {
-            Err(store_error) => return Err(AttemptError::Store(store_error)),
-            Ok(Err(throttled)) => return Err(AttemptError::Throttled(throttled)),
-            Ok(Ok(())) => {}
-        }
+        self.guard(
+            store,
+            credential_key,
+            now,
+            verify_and_commit_async(store, credential_key, verify),
+        )
+        .await
+    }
 
-        let outcome = verify_and_commit_async(store, credential_key, verify).await;
-        let refund = match &outcome {
-            Ok(_) => {
-                let _best_effort = self.reset_async(store, credential_key).await;
-                false
-            }
-            Err(AttemptError::Rejected(rejection)) => !rejection.counts_as_failure(),
-            Err(_) => true,
-        };
-        if refund {
-            // Best effort, as above: a failed refund errs on the side of caution.
-            let _best_effort = update_async(
-                store,
-                &throttle_key,
-                |state: Option<&ThrottleState>| match state {
-                    Some(state) => (
-                        Change::Put(ThrottleState {
-                            consecutive_failures: state.consecutive_failures.saturating_sub(1),
-                            ..*state
-                        }),
-                        (),
-                    ),
-                    None => (Change::Keep, ()),
-                },
-            )
-            .await;
-        }
-        outcome
+    /// [`verify_challenge_and_commit_async`] behind the throttle, for challenges whose answer can
+    /// be guessed (a number typed on a phone, an SMS code): refused when throttled (the challenge
+    /// is then left in place), counted, cleared on success.
+    ///
+    /// # Errors
+    /// [`AttemptError::Throttled`] when refused before checking; otherwise as
+    /// [`verify_challenge_and_commit_async`].
+    pub async fn verify_challenge_and_commit_async<S, C, P, T, E>(
+        &self,
+        store: &S,
+        challenge_key: &RecordKey,
+        credential_key: &RecordKey,
+        now: UnixTime,
+        check: impl FnOnce(C, &T) -> Result<P, E>,
+        apply: impl FnMut(&P, &T) -> Result<Verified<T>, E>,
+    ) -> Result<Verified<T>, AttemptError<E>>
+    where
+        S: AsyncStore + ?Sized,
+        C: DeserializeOwned,
+        T: Serialize + DeserializeOwned,
+        E: Rejection,
+    {
+        self.guard(
+            store,
+            credential_key,
+            now,
+            verify_challenge_and_commit_async(store, challenge_key, credential_key, check, apply),
+        )
+        .await
+    }
+
+    /// Blocking [`verify_challenge_and_commit_async`](Self::verify_challenge_and_commit_async).
+    ///
+    /// # Errors
+    /// As [`verify_challenge_and_commit_async`](Self::verify_challenge_and_commit_async).
+    pub fn verify_challenge_and_commit<S, C, P, T, E>(
+        &self,
+        store: &S,
+        challenge_key: &RecordKey,
+        credential_key: &RecordKey,
+        now: UnixTime,
+        check: impl FnOnce(C, &T) -> Result<P, E>,
+        apply: impl FnMut(&P, &T) -> Result<Verified<T>, E>,
+    ) -> Result<Verified<T>, AttemptError<E>>
+    where
+        S: Store + ?Sized,
+        C: DeserializeOwned,
+        T: Serialize + DeserializeOwned,
+        E: Rejection,
+    {
+        block_on(self.verify_challenge_and_commit_async(
+            &Blocking(store),
+            challenge_key,
+            credential_key,
+            now,
+            check,
+            apply,
+        ))
     }
 
     /// Blocking [`verify_and_commit_async`](Self::verify_and_commit_async).
@@ -565,5 +674,164 @@ mod tests {
             .count();
         assert_eq!(checked, usize::try_from(LIMIT).unwrap());
         assert_eq!(refused, THREADS - checked);
+    }
+
+    /// Review item 3: made-up account names leave nothing behind, and a refund that brings a
+    /// throttle record back to nothing deletes it.
+    #[test]
+    fn item3_no_throttle_record_for_keys_without_a_credential() {
+        let (store, key, clock) = setup();
+        let policy = ThrottlePolicy::default();
+        let records_before = store.len();
+        for n in 0..1_000 {
+            let made_up = RecordKey::new("toy", format!("nobody-{n}"), "1");
+            assert!(matches!(
+                policy.verify_and_commit(&store, &made_up, clock.now(), guess(7)),
+                Err(AttemptError::NotEnrolled)
+            ));
+        }
+        assert_eq!(store.len(), records_before, "no record for unknown keys");
+        // A failure that does not count is refunded to nothing: the record goes.
+        let result = policy.verify_and_commit(
+            &store,
+            &key,
+            clock.now(),
+            |_: &u32| -> Result<Verified<u32>, _> { Err(ToyError::Disabled) },
+        );
+        assert!(matches!(
+            result,
+            Err(AttemptError::Rejected(ToyError::Disabled))
+        ));
+        assert_eq!(store.len(), records_before, "refunded record is removed");
+        assert!(
+            Store::load(&store, &ThrottlePolicy::key_for(&key))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    /// Review item 12: two different credential keys never share a throttle record.
+    #[test]
+    fn item12_throttle_keys_of_distinct_credentials_never_collide() {
+        let a = ThrottlePolicy::key_for(&RecordKey::new("a/b", "alice", "c"));
+        let b = ThrottlePolicy::key_for(&RecordKey::new("a", "alice", "b/c"));
+        assert_ne!(a, b);
+        let c = ThrottlePolicy::key_for(&RecordKey::new("a%2Fb", "alice", "c"));
+        assert_ne!(a, c);
+        // Plain keys keep the readable form earlier versions stored.
+        assert_eq!(
+            ThrottlePolicy::key_for(&RecordKey::new("totp", "alice", "phone")).id(),
+            "totp/phone"
+        );
+        // And locking one does not lock the other.
+        let store = MemoryStore::new();
+        let first = RecordKey::new("a/b", "alice", "c");
+        let second = RecordKey::new("a", "alice", "b/c");
+        assert!(insert_new(&store, &first, &7_u32).unwrap());
+        assert!(insert_new(&store, &second, &7_u32).unwrap());
+        let policy = ThrottlePolicy {
+            max_consecutive_failures: 1,
+            ..ThrottlePolicy::default()
+        };
+        let now = UnixTime::from_secs(1_000);
+        assert!(
+            policy
+                .verify_and_commit(&store, &first, now, guess(0))
+                .is_err()
+        );
+        assert!(
+            policy
+                .verify_and_commit(&store, &second, now, guess(7))
+                .is_ok()
+        );
+    }
+
+    /// Review item 14 (first half): failures that do not count are refunded with their time, so
+    /// an attacker sending them cannot keep the owner waiting.
+    #[test]
+    fn item14_refunded_attempts_do_not_delay_the_owner() {
+        let (store, key, clock) = setup();
+        let policy = ThrottlePolicy::default();
+        for _ in 0..6 {
+            assert!(
+                policy
+                    .verify_and_commit(&store, &key, clock.now(), guess(1))
+                    .is_err()
+            );
+        }
+        // Six failures: the owner must wait 1 s.
+        clock.advance(Duration::from_secs(1));
+        // The attacker keeps sending failures that do not count, every second.
+        for _ in 0..10 {
+            let result = policy.verify_and_commit(
+                &store,
+                &key,
+                clock.now(),
+                |_: &u32| -> Result<Verified<u32>, _> { Err(ToyError::Disabled) },
+            );
+            assert!(matches!(
+                result,
+                Err(AttemptError::Rejected(ToyError::Disabled))
+            ));
+            assert_eq!(
+                policy.status(&store, &key, clock.now()).unwrap(),
+                ThrottleStatus::Open { failures: 6 },
+                "the owner may try right away"
+            );
+        }
+        assert!(
+            policy
+                .verify_and_commit(&store, &key, clock.now(), guess(7))
+                .is_ok()
+        );
+    }
+
+    /// Guessable challenges go through the throttle too; a throttled attempt leaves the challenge.
+    #[test]
+    fn throttled_challenge_answers_leave_the_challenge_in_place() {
+        let (store, key, clock) = setup();
+        let policy = ThrottlePolicy {
+            max_consecutive_failures: 1,
+            ..ThrottlePolicy::default()
+        };
+        let challenge = RecordKey::new("toy_challenge", "alice", "c1");
+        let answer = |typed: u32| {
+            policy.verify_challenge_and_commit(
+                &store,
+                &challenge,
+                &key,
+                clock.now(),
+                move |shown: u32, _: &u32| {
+                    if shown == typed {
+                        Ok(())
+                    } else {
+                        Err(ToyError::Wrong)
+                    }
+                },
+                |(): &(), stored: &u32| {
+                    Ok(Verified::new(
+                        Evidence::new(Method::Push, UnixTime::EPOCH, "toy"),
+                        *stored,
+                    ))
+                },
+            )
+        };
+        crate::commit::put(&store, &challenge, &12_u32).unwrap();
+        assert!(matches!(
+            answer(11),
+            Err(AttemptError::Rejected(ToyError::Wrong))
+        ));
+        // The wrong answer spent the challenge.
+        crate::commit::put(&store, &challenge, &12_u32).unwrap();
+        assert!(matches!(answer(12), Err(AttemptError::Throttled(_))));
+        assert!(Store::load(&store, &challenge).unwrap().is_some());
+        policy.reset(&store, &key).unwrap();
+        assert!(answer(12).is_ok());
+        assert!(matches!(answer(12), Err(AttemptError::ChallengeNotFound)));
+    }
+
+    #[test]
+    fn memory_store_passes_the_conformance_suite() {
+        crate::conformance::run_all(&MemoryStore::new(), "memory");
     }
 }

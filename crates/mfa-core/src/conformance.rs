@@ -1,0 +1,177 @@
+//! Checks every store backend must pass, written against the [`Store`] trait so that each
+//! backend's test suite (memory here; SQLite, PostgreSQL, Redis in `mfa-store`) runs the same
+//! ones. Each check panics with a message naming the broken rule, as a test assertion does.
+//!
+//! ```
+//! let store = mfa_core::MemoryStore::new();
+//! mfa_core::conformance::run_all(&store, "conformance-doc");
+//! ```
+
+use std::sync::Barrier;
+use std::thread;
+
+use crate::clock::UnixTime;
+use crate::commit::{AttemptError, insert_new, load, put, take, verify_challenge_and_commit};
+use crate::evidence::{Evidence, Method, Verified};
+use crate::store::{RecordKey, Store, SwapOutcome};
+
+/// How many threads the concurrency checks start at once.
+pub const THREADS: usize = 16;
+
+/// Runs every check below, with keys under the account `namespace` (use a fresh one per run on
+/// a shared backend).
+///
+/// # Panics
+/// When the store breaks one of the rules.
+pub fn run_all<S: Store>(store: &S, namespace: &str) {
+    compare_and_swap_follows_versions(store, namespace);
+    concurrent_takes_have_one_winner(store, namespace);
+    concurrent_answers_to_one_challenge_have_one_winner(store, namespace);
+}
+
+/// Insert-if-absent, update at the current version, refusal of a stale version, delete, and a
+/// fresh version on re-creation.
+///
+/// # Panics
+/// When the store breaks one of those rules (or fails).
+pub fn compare_and_swap_follows_versions<S: Store>(store: &S, namespace: &str) {
+    let key = RecordKey::new("conformance_cas", namespace, "1");
+    let committed = |outcome| match outcome {
+        Ok(SwapOutcome::Committed(version)) => version,
+        other => panic!("expected a commit, got {other:?}"),
+    };
+    assert!(
+        store.load(&key).expect("load").is_none(),
+        "fresh key must be empty"
+    );
+    let v1 = committed(store.compare_and_swap(&key, None, Some(b"one")));
+    assert_eq!(
+        store
+            .compare_and_swap(&key, None, Some(b"dup"))
+            .expect("cas"),
+        SwapOutcome::Conflict,
+        "insert-if-absent over an existing record must conflict"
+    );
+    let v2 = committed(store.compare_and_swap(&key, Some(v1), Some(b"two")));
+    assert_ne!(v1, v2, "every write gets a new version");
+    assert_eq!(
+        store
+            .compare_and_swap(&key, Some(v1), Some(b"stale"))
+            .expect("cas"),
+        SwapOutcome::Conflict,
+        "a stale version must conflict"
+    );
+    let loaded = store.load(&key).expect("load").expect("record");
+    assert_eq!(loaded.value.as_slice(), b"two");
+    assert_eq!(loaded.version, v2);
+    let _deleted = committed(store.compare_and_swap(&key, Some(v2), None));
+    assert!(
+        store.load(&key).expect("load").is_none(),
+        "deleted record must be gone"
+    );
+    let v3 = committed(store.compare_and_swap(&key, None, Some(b"three")));
+    assert!(
+        v3 != v1 && v3 != v2,
+        "a re-created record must not reuse a version"
+    );
+    let _cleanup = store.compare_and_swap(&key, Some(v3), None);
+}
+
+/// [`THREADS`] threads [`take`] one record at once, 10 rounds: exactly one gets it each round.
+///
+/// # Panics
+/// When more or fewer than one taker wins, or the record survives.
+pub fn concurrent_takes_have_one_winner<S: Store>(store: &S, namespace: &str) {
+    for round in 0..10 {
+        let key = RecordKey::new("conformance_take", namespace, format!("round-{round}"));
+        put(store, &key, &round).expect("put");
+        let barrier = Barrier::new(THREADS);
+        let winners: usize = thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        take::<_, u32>(store, &key).expect("take")
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("taker thread"))
+                .filter(|taken| *taken == Some(round))
+                .count()
+        });
+        assert_eq!(winners, 1, "round {round}: exactly one taker must win");
+        assert!(
+            store.load(&key).expect("load").is_none(),
+            "a taken record is gone"
+        );
+    }
+}
+
+/// One challenge, one credential, [`THREADS`] concurrent submissions of the same right answer
+/// through [`verify_challenge_and_commit`], 10 rounds: exactly one is accepted, every other finds
+/// no challenge, and the credential records one use.
+///
+/// # Panics
+/// When more or fewer than one submission wins.
+pub fn concurrent_answers_to_one_challenge_have_one_winner<S: Store>(store: &S, namespace: &str) {
+    let credential = RecordKey::new("conformance_credential", namespace, "device");
+    let _fresh = insert_new(store, &credential, &0_u32).expect("insert");
+    for round in 0..10_u32 {
+        let challenge = RecordKey::new("conformance_challenge", namespace, format!("r{round}"));
+        put(store, &challenge, &round).expect("put");
+        let before: u32 = load(store, &credential).expect("load").expect("credential");
+        let barrier = Barrier::new(THREADS);
+        let results: Vec<_> = thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        verify_challenge_and_commit(
+                            store,
+                            &challenge,
+                            &credential,
+                            |issued: u32, _: &u32| {
+                                if issued == round {
+                                    Ok(())
+                                } else {
+                                    Err("wrong")
+                                }
+                            },
+                            |(): &(), uses: &u32| {
+                                let evidence =
+                                    Evidence::new(Method::Push, UnixTime::EPOCH, "device");
+                                Ok(Verified::new(evidence, uses.saturating_add(1)))
+                            },
+                        )
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("answer thread"))
+                .collect()
+        });
+        let wins = results.iter().filter(|result| result.is_ok()).count();
+        let not_found = results
+            .iter()
+            .filter(|result| matches!(result, Err(AttemptError::ChallengeNotFound)))
+            .count();
+        assert_eq!(
+            wins, 1,
+            "round {round}: exactly one answer must be accepted"
+        );
+        assert_eq!(
+            not_found,
+            THREADS - 1,
+            "round {round}: the rest find no challenge"
+        );
+        let after: u32 = load(store, &credential).expect("load").expect("credential");
+        assert_eq!(
+            after,
+            before.saturating_add(1),
+            "one use recorded per challenge"
+        );
+    }
+}
