@@ -37,9 +37,12 @@ pub(crate) fn client_data(
             CrossOrigin::Deny => return Err(WebAuthnError::CrossOriginNotAllowed),
             CrossOrigin::AllowAnyTopOrigin => {}
             CrossOrigin::AllowTopOrigins(tops) => {
-                if c.top_origin
+                // A client that says crossOrigin but names no topOrigin (older browsers) cannot
+                // be held to the list, so it is refused.
+                if !c
+                    .top_origin
                     .as_ref()
-                    .is_some_and(|top| !origin_allowed(top, tops))
+                    .is_some_and(|top| origin_allowed(top, tops))
                 {
                     return Err(WebAuthnError::CrossOriginNotAllowed);
                 }

@@ -126,9 +126,14 @@ impl Rejection for WebAuthnError {
         }
     }
 
+    /// None: nothing in a WebAuthn response can be guessed. A signature over a fresh challenge
+    /// cannot be produced without the private key, and every other failure (malformed input,
+    /// wrong origin, expired ceremony, unknown credential) is equally out of reach of guessing.
+    /// Counting them would only let anyone who knows a credential id (public: it travels in
+    /// `allowCredentials`) lock the owner out. The user-verification PIN is guessed against
+    /// the authenticator, which limits it itself (CTAP 2.1: 8 tries).
     fn counts_as_failure(&self) -> bool {
-        // An expired ceremony or an algorithm we cannot check says nothing about the person.
-        !matches!(self, Self::Expired | Self::UnsupportedAlgorithm(_))
+        false
     }
 }
 

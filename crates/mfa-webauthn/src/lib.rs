@@ -17,6 +17,7 @@ mod error;
 mod options;
 mod origin;
 mod registration;
+mod store;
 
 #[doc(hidden)]
 pub mod testing;
@@ -25,6 +26,7 @@ pub use crate::attestation::{
     AcceptAnyAttestation, AttestationFormat, AttestationOptions, AttestationTrust,
     VerifiedAttestation,
 };
+pub use crate::authentication::VerifiedAssertion;
 pub use crate::authenticator_data::{
     AttestedCredentialData, AuthenticatorData, AuthenticatorFlags,
 };
@@ -44,6 +46,12 @@ pub use crate::options::{
 pub use crate::registration::RegisteredCredential;
 pub use crate::response::{
     AttestationObject, AuthenticationResponse, ClientExtensionResults, RegistrationResponse,
+};
+pub use crate::store::{
+    CEREMONY_KIND, CREDENTIAL_KIND, authentication_key, finish_authentication,
+    finish_authentication_async, finish_registration, finish_registration_async, record_key,
+    registration_key, start_authentication, start_authentication_async, start_registration,
+    start_registration_async,
 };
 
 #[doc(hidden)]

@@ -173,7 +173,9 @@ pub enum CrossOrigin {
     Deny,
     /// Accept cross-origin iframes under any top-level origin.
     AllowAnyTopOrigin,
-    /// Accept cross-origin iframes only under these top-level origins.
+    /// Accept cross-origin iframes only under these top-level origins. A response with
+    /// `crossOrigin: true` and no `topOrigin` (older clients do not send it) is refused, since
+    /// it cannot be checked against the list.
     AllowTopOrigins(Vec<String>),
 }
 
@@ -667,11 +669,12 @@ impl CeremonyCommon {
 
 /// The server-side state of a registration ([WebAuthn L3 §7.1]): keep it (serde) from
 /// [`RelyingParty::start_registration`] until the response arrives, then call
-/// [`RegistrationState::verify`](crate::RegistrationState::verify). Use it once: remove it
-/// from the session before verifying, so a response cannot be replayed against it.
+/// [`RegistrationState::verify`](crate::RegistrationState::verify), which consumes it. Not
+/// `Clone`: a ceremony answers one response. Kept in a store, it is *taken* before it is used
+/// ([`crate::start_registration`], [`crate::finish_registration`]).
 ///
 /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct RegistrationState {
     #[serde(flatten)]
     pub(crate) common: CeremonyCommon,
@@ -682,12 +685,14 @@ pub struct RegistrationState {
 
 /// The server-side state of an authentication ([WebAuthn L3 §7.2]): keep it (serde) from
 /// [`RelyingParty::start_authentication`] until the response arrives, then call
-/// [`AuthenticationState::verify`](crate::AuthenticationState::verify). Use it once: remove
-/// it from the session before verifying, so an assertion cannot be replayed against it (synced
-/// passkeys have no counter to catch that).
+/// [`AuthenticationState::verify`](crate::AuthenticationState::verify), which consumes it. Not
+/// `Clone`: a ceremony answers one assertion. Kept in a store, it is *taken* (atomically loaded
+/// and deleted) before it is used ([`crate::start_authentication`],
+/// [`crate::finish_authentication`]), so a replayed assertion finds no ceremony; the signature
+/// counter cannot be relied on for that (synced passkeys keep it at 0).
 ///
 /// [WebAuthn L3 §7.2]: https://www.w3.org/TR/webauthn-3/#sctn-verifying-assertion
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct AuthenticationState {
     #[serde(flatten)]
     pub(crate) common: CeremonyCommon,

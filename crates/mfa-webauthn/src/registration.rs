@@ -49,8 +49,11 @@ impl RegistrationState {
     ///
     /// # Errors
     /// [`WebAuthnError`], naming the first check that failed.
+    ///
+    /// The state is consumed: a ceremony answers one response. In a server, keep it in a store
+    /// and finish through [`crate::finish_registration`], which takes it first.
     pub fn verify(
-        &self,
+        self,
         response: &RegistrationResponse,
         now: UnixTime,
         verifier: &dyn SignatureVerifier,
@@ -69,7 +72,7 @@ impl RegistrationState {
     /// [`WebAuthnError`], naming the first check that failed; a trust refusal is
     /// [`WebAuthnError::AttestationInvalid`].
     pub fn verify_with_trust(
-        &self,
+        self,
         response: &RegistrationResponse,
         now: UnixTime,
         verifier: &dyn SignatureVerifier,
@@ -134,8 +137,7 @@ impl RegistrationState {
             backup_state: Some(flags.backup_state()),
             aaguid: Some(aaguid_string(&attested.aaguid)),
             transports: response.transports.clone(),
-            user_handle: (!self.user_handle.as_bytes().is_empty())
-                .then(|| self.user_handle.clone()),
+            user_handle: (!self.user_handle.as_bytes().is_empty()).then_some(self.user_handle),
             user_verified: Some(flags.user_verified()),
             created_at: Some(now),
             last_used_at: None,

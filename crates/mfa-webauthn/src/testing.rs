@@ -242,3 +242,95 @@ impl SoftwareAuthenticator {
         .into_bytes()
     }
 }
+
+/// The passkey replay check every store backend runs: a synced passkey (signature counter
+/// always 0) signs one assertion, and [`THREADS`](mfa_core::conformance::THREADS) threads
+/// submit it at once through [`crate::finish_authentication`], 5 rounds: exactly one succeeds
+/// each round, every other finds no ceremony, whatever the store.
+///
+/// # Panics
+/// When more or fewer than one submission succeeds, or a step that must work fails.
+pub fn concurrent_passkey_replays_have_one_winner<S: mfa_core::Store>(
+    store: &S,
+    namespace: &str,
+    rng: &mut impl CryptoRng,
+) {
+    use crate::{
+        AttestationOptions, AuthenticationRequest, AuthenticationResponse, CredentialDescriptor,
+        RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, UserEntity,
+    };
+    use mfa_core::conformance::THREADS;
+    use mfa_core::{AttemptError, UnixTime, insert_new};
+
+    const ORIGIN: &str = "https://login.example.com";
+    let now = UnixTime::from_secs(1_800_000_000);
+    let rp = RelyingParty::new("example.com", "Example", ORIGIN);
+    let mut passkey = SoftwareAuthenticator::new(rng);
+    passkey.counts_signatures = false;
+    passkey.backup_eligible = true;
+    passkey.backup_state = true;
+    let user = UserEntity::random(rng, "alice@example.com", "Alice");
+    let (options, state) = rp.start_registration(rng, now, user, RegistrationRequest::default());
+    let response = RegistrationResponse::from_json(&passkey.register(&options, ORIGIN))
+        .expect("the software authenticator writes valid JSON");
+    let credential = state
+        .verify(
+            &response,
+            now,
+            &RustCryptoVerifier,
+            &AttestationOptions { now },
+        )
+        .expect("registration verifies")
+        .credential;
+    assert_eq!(credential.sign_count, 0, "a synced passkey does not count");
+    let key = crate::record_key(namespace, credential.id.as_bytes());
+    assert!(insert_new(store, &key, &credential).expect("store the credential"));
+
+    for round in 0..5 {
+        let session = format!("{namespace}-round-{round}");
+        let request = AuthenticationRequest {
+            allow_credentials: vec![CredentialDescriptor::new(
+                credential.id.as_bytes().to_vec(),
+                Vec::new(),
+            )],
+            ..AuthenticationRequest::default()
+        };
+        let options = crate::start_authentication(store, &rp, rng, now, &session, request)
+            .expect("store the ceremony");
+        let response = AuthenticationResponse::from_json(&passkey.authenticate(&options, ORIGIN))
+            .expect("the software authenticator writes valid JSON");
+        let barrier = std::sync::Barrier::new(THREADS);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        crate::finish_authentication(
+                            store,
+                            &session,
+                            &key,
+                            &response,
+                            now,
+                            &RustCryptoVerifier,
+                        )
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("replay thread"))
+                .collect()
+        });
+        let wins = results.iter().filter(|result| result.is_ok()).count();
+        let not_found = results
+            .iter()
+            .filter(|result| matches!(result, Err(AttemptError::ChallengeNotFound)))
+            .count();
+        assert_eq!(wins, 1, "round {round}: exactly one replay may win");
+        assert_eq!(
+            not_found,
+            THREADS - 1,
+            "round {round}: the rest find no ceremony"
+        );
+    }
+}

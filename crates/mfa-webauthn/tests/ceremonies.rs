@@ -5,9 +5,7 @@
 
 use core::time::Duration;
 
-use mfa_core::{
-    AttemptError, MemoryStore, RecordKey, Rejection as _, ThrottlePolicy, UnixTime, insert_new,
-};
+use mfa_core::{AttemptError, MemoryStore, Rejection as _, ThrottlePolicy, UnixTime, insert_new};
 use mfa_webauthn::testing::{SoftwareAttestation, SoftwareAuthenticator};
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticationState,
@@ -15,12 +13,21 @@ use mfa_webauthn::{
     RegistrationResponse, RegistrationState, RelyingParty, RustCryptoVerifier, SignCountPolicy,
     StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
 };
+use mfa_webauthn::{
+    Base64UrlBytes, finish_authentication, record_key, start_authentication, start_registration,
+};
 use proptest::prelude::*;
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
 use serde_json::Value;
 
 const ORIGIN: &str = "https://login.example.com";
+
+/// A second copy of a ceremony state, made through serde: states are consumed by `verify` and
+/// are not `Clone`, so a test that tries several responses against one ceremony says so here.
+fn copy<T: serde::Serialize + serde::de::DeserializeOwned>(state: &T) -> T {
+    serde_json::from_str(&serde_json::to_string(state).unwrap()).unwrap()
+}
 const T0: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 fn rp() -> RelyingParty {
@@ -54,7 +61,7 @@ fn finish_registration(
     json: &[u8],
 ) -> Result<StoredCredential, WebAuthnError> {
     let response = RegistrationResponse::from_json(json)?;
-    state
+    copy(state)
         .verify(
             &response,
             T0,
@@ -86,7 +93,7 @@ fn finish(
     json: &[u8],
 ) -> Result<mfa_core::Verified<StoredCredential>, WebAuthnError> {
     let response = AuthenticationResponse::from_json(json)?;
-    state.verify(credential, &response, T0, &RustCryptoVerifier)
+    copy(state).verify(credential, &response, T0, &RustCryptoVerifier)
 }
 
 fn kind<T>(r: &Result<T, WebAuthnError>) -> &'static str {
@@ -229,7 +236,7 @@ fn stale_ceremonies_expire() {
     let json = auth.authenticate(&options, ORIGIN);
     let response = AuthenticationResponse::from_json(&json).unwrap();
     let late = T0.saturating_add(Duration::from_secs(61));
-    let r = state.verify(&credential, &response, late, &RustCryptoVerifier);
+    let r = copy(&state).verify(&credential, &response, late, &RustCryptoVerifier);
     assert_eq!(r.unwrap_err(), WebAuthnError::Expired);
     let on_time = T0.saturating_add(Duration::from_secs(60));
     assert!(
@@ -621,6 +628,43 @@ fn origins_rp_ids_and_cross_origin() {
     );
 }
 
+/// Review item 9: with a top-origin allow list, a cross-origin response that names no top
+/// origin (older clients) cannot be checked against the list, so it is refused.
+#[test]
+fn item9_cross_origin_without_top_origin_is_refused_under_a_top_origin_list() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let framed = rp.with_cross_origin(CrossOrigin::AllowTopOrigins(vec![
+        "https://portal.example".into(),
+    ]));
+    let cross_origin_only = |challenge: &[u8]| {
+        format!(
+            r#"{{"type":"webauthn.get","challenge":"{}","origin":"{ORIGIN}","crossOrigin":true}}"#,
+            base64url::encode(challenge)
+        )
+    };
+    let (options, state) = framed.start_authentication(&mut rng, T0, allow(&credential));
+    let json = with_client_data(
+        &mut auth,
+        "example.com",
+        &cross_origin_only(options.challenge.as_bytes()),
+    );
+    assert_eq!(
+        kind(&finish(&state, &credential, &json)),
+        "cross_origin_not_allowed"
+    );
+    // Allowing any top origin still accepts it.
+    let any = framed.with_cross_origin(CrossOrigin::AllowAnyTopOrigin);
+    let (options, state) = any.start_authentication(&mut rng, T0, allow(&credential));
+    let json = with_client_data(
+        &mut auth,
+        "example.com",
+        &cross_origin_only(options.challenge.as_bytes()),
+    );
+    assert_eq!(kind(&finish(&state, &credential, &json)), "valid");
+}
+
 #[test]
 fn appid_extension() {
     let mut rng = rng();
@@ -666,60 +710,264 @@ fn appid_extension() {
     );
 }
 
+/// A synced passkey: its counter stays at 0, so only the ceremony can stop a replay.
+fn passkey(rp: &RelyingParty, rng: &mut StdRng) -> (SoftwareAuthenticator, StoredCredential) {
+    let (mut auth, credential) = registered(rp, rng);
+    auth.counts_signatures = false;
+    auth.set_sign_count(0);
+    let mut credential = credential;
+    credential.sign_count = 0;
+    (auth, credential)
+}
+
+/// Review item 1: one assertion of a passkey (counter always 0) submitted twice through the
+/// store is accepted once; the second finds no ceremony.
 #[test]
-fn store_helper_makes_assertions_single_use() {
+fn item1_passkey_assertion_replayed_through_the_store_is_refused() {
     let mut rng = rng();
     let rp = rp();
-    let (mut auth, credential) = registered(&rp, &mut rng);
+    let (mut auth, credential) = passkey(&rp, &mut rng);
     let store = MemoryStore::new();
-    let key = RecordKey::new("webauthn", "alice", credential.id.to_b64url());
+    let key = record_key("alice", credential.id.as_bytes());
     insert_new(&store, &key, &credential).unwrap();
-    let throttle = ThrottlePolicy::default();
-    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+    let options =
+        start_authentication(&store, &rp, &mut rng, T0, "session-1", allow(&credential)).unwrap();
     let response = AuthenticationResponse::from_json(&auth.authenticate(&options, ORIGIN)).unwrap();
-    let check = |c: &StoredCredential| state.verify(c, &response, T0, &RustCryptoVerifier);
-    let first = throttle.verify_and_commit(&store, &key, T0, check);
-    assert_eq!(first.unwrap().credential().sign_count, 1);
-    // The same assertion again: the stored counter is now 1, so it is a replay.
-    let again = throttle.verify_and_commit(&store, &key, T0, check);
+    let first = finish_authentication(
+        &store,
+        "session-1",
+        &key,
+        &response,
+        T0,
+        &RustCryptoVerifier,
+    );
+    assert_eq!(first.unwrap().credential().sign_count, 0);
+    let again = finish_authentication(
+        &store,
+        "session-1",
+        &key,
+        &response,
+        T0,
+        &RustCryptoVerifier,
+    );
+    assert!(matches!(again, Err(AttemptError::ChallengeNotFound)));
+    assert_eq!(again.unwrap_err().reason(), "challenge_not_found");
+    // A new ceremony does not accept the old assertion either: its challenge differs.
+    let _options =
+        start_authentication(&store, &rp, &mut rng, T0, "session-1", allow(&credential)).unwrap();
+    let stale = finish_authentication(
+        &store,
+        "session-1",
+        &key,
+        &response,
+        T0,
+        &RustCryptoVerifier,
+    );
     assert!(matches!(
-        again,
-        Err(AttemptError::Rejected(
-            WebAuthnError::CounterNotIncreased { .. }
-        ))
+        stale,
+        Err(AttemptError::Rejected(WebAuthnError::ChallengeMismatch))
     ));
 }
 
+/// Review item 1, concurrently: the conformance check every store backend runs.
 #[test]
-fn concurrent_replays_of_one_assertion_have_one_winner() {
+fn item1_concurrent_passkey_replays_have_one_winner() {
+    mfa_webauthn::testing::concurrent_passkey_replays_have_one_winner(
+        &MemoryStore::new(),
+        "mem",
+        &mut rng(),
+    );
+}
+
+/// The counter still catches a cloned security key that counts, through the same helper.
+#[test]
+fn store_helper_still_applies_the_counter() {
     let mut rng = rng();
     let rp = rp();
     let (mut auth, credential) = registered(&rp, &mut rng);
     let store = MemoryStore::new();
-    let key = RecordKey::new("webauthn", "alice", credential.id.to_b64url());
+    let key = record_key("alice", credential.id.as_bytes());
+    insert_new(&store, &key, &credential).unwrap();
+    for expected in [Ok(1), Err("counter_not_increased")] {
+        if expected.is_err() {
+            auth.set_sign_count(0);
+        }
+        let options =
+            start_authentication(&store, &rp, &mut rng, T0, "s", allow(&credential)).unwrap();
+        let response =
+            AuthenticationResponse::from_json(&auth.authenticate(&options, ORIGIN)).unwrap();
+        let result = finish_authentication(&store, "s", &key, &response, T0, &RustCryptoVerifier);
+        match expected {
+            Ok(count) => assert_eq!(result.unwrap().credential().sign_count, count),
+            Err(reason) => assert_eq!(result.unwrap_err().reason(), reason),
+        }
+    }
+    // A missing credential is not enrolled (and the ceremony is spent all the same).
+    let options = start_authentication(&store, &rp, &mut rng, T0, "s", allow(&credential)).unwrap();
+    let response = AuthenticationResponse::from_json(&auth.authenticate(&options, ORIGIN)).unwrap();
+    let elsewhere = record_key("bob", credential.id.as_bytes());
+    assert!(matches!(
+        finish_authentication(&store, "s", &elsewhere, &response, T0, &RustCryptoVerifier),
+        Err(AttemptError::NotEnrolled)
+    ));
+    assert!(matches!(
+        finish_authentication(&store, "s", &key, &response, T0, &RustCryptoVerifier),
+        Err(AttemptError::ChallengeNotFound)
+    ));
+}
+
+/// Registration through the store: the state is taken, so a response registers once.
+#[test]
+fn registration_through_the_store_is_single_use() {
+    let mut rng = rng();
+    let rp = rp();
+    let store = MemoryStore::new();
+    let mut auth = SoftwareAuthenticator::new(&mut rng);
+    let user = user(&mut rng);
+    let options = start_registration(
+        &store,
+        &rp,
+        &mut rng,
+        T0,
+        "session-r",
+        user,
+        RegistrationRequest::default(),
+    )
+    .unwrap();
+    let response = RegistrationResponse::from_json(&auth.register(&options, ORIGIN)).unwrap();
+    let at = AttestationOptions { now: T0 };
+    let registered = mfa_webauthn::finish_registration(
+        &store,
+        "session-r",
+        &response,
+        T0,
+        &RustCryptoVerifier,
+        &at,
+    )
+    .unwrap();
+    assert_eq!(
+        registered
+            .credential
+            .user_handle
+            .as_ref()
+            .unwrap()
+            .as_bytes(),
+        options.user.id.as_bytes()
+    );
+    let again = mfa_webauthn::finish_registration(
+        &store,
+        "session-r",
+        &response,
+        T0,
+        &RustCryptoVerifier,
+        &at,
+    );
+    assert!(matches!(again, Err(AttemptError::ChallengeNotFound)));
+    assert!(store.is_empty(), "the ceremony record is gone");
+}
+
+/// Review item 2: a user identified beforehand, or a username-less response, cannot sign in
+/// with a credential whose owner is unknown (imported, or registered without a user handle).
+#[test]
+fn item2_credential_without_owner_is_refused_when_a_user_is_expected() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut mallory_key, mut mallorys) = registered(&rp, &mut rng);
+    mallorys.user_handle = None; // e.g. StoredCredential::new, or a migrated record
+    let alice = Base64UrlBytes::new(vec![0xA1; 32]);
+    // The RP identified alice, sends no allow list, and looks the credential up by id.
+    let request = AuthenticationRequest {
+        user_handle: Some(alice.clone()),
+        ..AuthenticationRequest::default()
+    };
+    for claimed in [Some(alice.as_bytes().to_vec()), None] {
+        let (options, state) = rp.start_authentication(&mut rng, T0, request.clone());
+        let mut v: Value =
+            serde_json::from_slice(&mallory_key.authenticate(&options, ORIGIN)).unwrap();
+        v["response"]["userHandle"] = match &claimed {
+            Some(handle) => Value::String(base64url::encode(handle)),
+            None => Value::Null,
+        };
+        let response = AuthenticationResponse::from_json(v.to_string().as_bytes()).unwrap();
+        let r = state.verify(&mallorys, &response, T0, &RustCryptoVerifier);
+        assert_eq!(kind(&r), "unknown_credential", "claimed {claimed:?}");
+    }
+    // Username-less: no allow list, no expected user; an ownerless credential proves no one.
+    let (options, state) = rp.start_authentication(&mut rng, T0, AuthenticationRequest::default());
+    let mut v: Value = serde_json::from_slice(&mallory_key.authenticate(&options, ORIGIN)).unwrap();
+    v["response"]["userHandle"] = Value::String(base64url::encode(alice.as_bytes()));
+    let response = AuthenticationResponse::from_json(v.to_string().as_bytes()).unwrap();
+    let r = state.verify(&mallorys, &response, T0, &RustCryptoVerifier);
+    assert_eq!(kind(&r), "unknown_credential");
+    // With an allow list naming it, an ownerless (imported) credential still works.
+    let (options, state) = rp.start_authentication(&mut rng, T0, allow(&mallorys));
+    let response =
+        AuthenticationResponse::from_json(&mallory_key.authenticate(&options, ORIGIN)).unwrap();
+    assert!(
+        state
+            .verify(&mallorys, &response, T0, &RustCryptoVerifier)
+            .is_ok()
+    );
+}
+
+/// Review item 7: junk assertions against a known credential id do not lock its owner out,
+/// even when the caller (as the old README advised) verifies behind the throttle.
+#[test]
+fn item7_junk_assertions_do_not_lock_the_owner_out() {
+    let mut rng = rng();
+    let rp = rp();
+    let (mut auth, credential) = registered(&rp, &mut rng);
+    let store = MemoryStore::new();
+    let key = record_key("alice", credential.id.as_bytes());
     insert_new(&store, &key, &credential).unwrap();
     let throttle = ThrottlePolicy::default();
+    let mut attacker = SoftwareAuthenticator::new(&mut rng);
+    for n in 0..150 {
+        let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
+        let mut v: Value =
+            serde_json::from_slice(&attacker_assertion(&mut attacker, &options)).unwrap();
+        v["id"] = Value::String(credential.id.to_b64url());
+        v["rawId"] = Value::String(credential.id.to_b64url());
+        if n % 2 == 0 {
+            v["response"]["signature"] = Value::String("AAAA".into()); // malformed
+        }
+        let response = AuthenticationResponse::from_json(v.to_string().as_bytes()).unwrap();
+        let r = throttle.verify_and_commit(&store, &key, T0, |c: &StoredCredential| {
+            copy(&state).verify(c, &response, T0, &RustCryptoVerifier)
+        });
+        assert!(
+            matches!(r, Err(AttemptError::Rejected(_))),
+            "attempt {n}: {r:?}"
+        );
+    }
     let (options, state) = rp.start_authentication(&mut rng, T0, allow(&credential));
     let response = AuthenticationResponse::from_json(&auth.authenticate(&options, ORIGIN)).unwrap();
-    let winners = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                scope.spawn(|| {
-                    throttle
-                        .verify_and_commit(&store, &key, T0, |c: &StoredCredential| {
-                            state.verify(c, &response, T0, &RustCryptoVerifier)
-                        })
-                        .is_ok()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap())
-            .filter(|won| *won)
-            .count()
+    let genuine = throttle.verify_and_commit(&store, &key, T0, |c: &StoredCredential| {
+        copy(&state).verify(c, &response, T0, &RustCryptoVerifier)
     });
-    assert_eq!(winners, 1);
+    assert!(genuine.is_ok(), "{genuine:?}");
+    // No WebAuthn error counts, whatever it is.
+    for error in [
+        WebAuthnError::BadSignature,
+        WebAuthnError::Malformed("x"),
+        WebAuthnError::ChallengeMismatch,
+        WebAuthnError::Expired,
+    ] {
+        assert!(!error.counts_as_failure());
+    }
+}
+
+/// The attacker's own key signing for the victim's credential id.
+fn attacker_assertion(
+    attacker: &mut SoftwareAuthenticator,
+    options: &mfa_webauthn::RequestOptions,
+) -> Vec<u8> {
+    let cd = SoftwareAuthenticator::client_data_json(
+        "webauthn.get",
+        options.challenge.as_bytes(),
+        ORIGIN,
+    );
+    attacker.assertion_json(&options.rp_id, &cd)
 }
 
 #[test]

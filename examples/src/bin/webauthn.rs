@@ -1,18 +1,15 @@
-//! Example: a security key (the crate's software authenticator) registers, signs in, and a
-//! cloned key is caught by its signature counter.
+//! Example: a security key (the crate's software authenticator) registers, signs in, a replayed
+//! assertion finds its ceremony already used, and a cloned key is caught by its signature counter.
 //!
 //! Run with `cargo run -p mfa-examples --bin webauthn`. Prints the JSON that would travel to
 //! and from the browser, the credential record, and each decision.
 
-use mfa_core::{
-    AttemptError, Clock as _, MemoryStore, RecordKey, Rejection as _, SystemClock, ThrottlePolicy,
-    insert_new,
-};
+use mfa_core::{AttemptError, Clock as _, MemoryStore, Rejection as _, SystemClock, insert_new};
 use mfa_webauthn::testing::SoftwareAuthenticator;
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, CredentialDescriptor,
     RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential,
-    UserEntity, UserVerification,
+    UserEntity, UserVerification, finish_authentication, record_key, start_authentication,
 };
 
 const ORIGIN: &str = "https://login.example.com";
@@ -53,11 +50,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_string_pretty(&registered.credential)?
     );
 
-    // 2. The credential goes into the store; sign-ins go through the atomic, throttled helper.
+    // 2. The credential goes into the store. Each sign-in keeps its ceremony state in the store
+    //    too, and finishing *takes* it (atomic load and delete) before checking the assertion.
     let store = MemoryStore::new();
-    let record = RecordKey::new("webauthn", "alice", registered.credential.id.to_b64url());
+    let record = record_key("alice", registered.credential.id.as_bytes());
     insert_new(&store, &record, &registered.credential)?;
-    let throttle = ThrottlePolicy::default();
 
     let sign_in = |key: &mut SoftwareAuthenticator, rng: &mut rand::rngs::ThreadRng| {
         let credential: &StoredCredential = &registered.credential;
@@ -69,17 +66,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             user_verification: UserVerification::Required,
             ..AuthenticationRequest::default()
         };
-        let (options, state) = rp.start_authentication(rng, now, request);
+        let options = start_authentication(&store, &rp, rng, now, "browser-session", request)
+            .expect("the memory store does not fail");
         let response = AuthenticationResponse::from_json(&key.authenticate(&options, ORIGIN))
             .expect("the software authenticator writes valid JSON");
-        throttle.verify_and_commit(&store, &record, now, |stored: &StoredCredential| {
-            state.verify(stored, &response, now, &RustCryptoVerifier)
-        })
+        let result = finish_authentication(
+            &store,
+            "browser-session",
+            &record,
+            &response,
+            now,
+            &RustCryptoVerifier,
+        );
+        (response, result)
     };
 
     // 3. Two sign-ins: accepted, the counter advances in the store.
     for _ in 0..2 {
-        let verified = sign_in(&mut key, &mut rng)?;
+        let verified = sign_in(&mut key, &mut rng).1?;
         println!(
             "signed in: counter {}, evidence {:?}",
             verified.credential().sign_count,
@@ -87,9 +91,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    // 4. A clone of the key, with an older counter, is refused.
+    // 4. A captured assertion replayed: its ceremony was taken by the first use.
+    let (captured, _) = sign_in(&mut key, &mut rng);
+    match finish_authentication(
+        &store,
+        "browser-session",
+        &record,
+        &captured,
+        now,
+        &RustCryptoVerifier,
+    ) {
+        Err(AttemptError::ChallengeNotFound) => {
+            println!("replay refused: the ceremony was already used (challenge_not_found)")
+        }
+        other => return Err(format!("expected a refusal, got {other:?}").into()),
+    }
+
+    // 5. A clone of the key, with an older counter, is refused.
     key.set_sign_count(0);
-    match sign_in(&mut key, &mut rng) {
+    match sign_in(&mut key, &mut rng).1 {
         Err(AttemptError::Rejected(error)) => {
             println!("clone refused: {} ({error})", error.reason())
         }
