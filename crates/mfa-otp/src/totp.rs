@@ -4,7 +4,7 @@
 use core::num::NonZeroU64;
 
 use mfa_core::{CredentialId, CryptoRng, Evidence, Method, UnixTime, Verified};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::engine::{CodeBuf, KeyedMac, OtpCode, scan};
 use crate::error::OtpError;
@@ -125,11 +125,27 @@ impl TotpParams {
 /// How many steps before and after the current one are accepted, to allow for clock drift and the
 /// time it takes to type ([RFC 6238 §5.2](https://www.rfc-editor.org/rfc/rfc6238#section-5.2)).
 ///
-/// The default is one step each way (±30 s with the default period).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The default is one step each way (±30 s with the default period), the most is
+/// [`MAX_STEPS`](Self::MAX_STEPS) each way; deserializing checks that bound like [`new`](Self::new).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Window {
     past: u32,
     future: u32,
+}
+
+/// A [`Window`] as it is serialized, before its bound is checked.
+#[derive(Deserialize)]
+#[serde(rename = "Window")]
+struct UncheckedWindow {
+    past: u32,
+    future: u32,
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let unchecked = UncheckedWindow::deserialize(deserializer)?;
+        Self::new(unchecked.past, unchecked.future).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for Window {
@@ -400,6 +416,42 @@ mod tests {
         assert_eq!(Window::EXACT.around(5).collect::<Vec<_>>(), [5]);
         assert!(Window::new(101, 0).is_err());
         assert!(Window::symmetric(100).is_ok());
+    }
+
+    fn from_cbor<T: serde::de::DeserializeOwned>(value: &impl Serialize) -> Result<T, String> {
+        let mut bytes = Vec::new();
+        ciborium::into_writer(value, &mut bytes).unwrap();
+        ciborium::from_reader(bytes.as_slice()).map_err(|error| error.to_string())
+    }
+
+    /// Review item 5: a window beyond 100 steps used to deserialize (`{"past": 2000000}`), so a
+    /// configuration file could make the verifier accept most guesses and spend ~0.4 s per check.
+    /// JSON and CBOR go through [`Window::new`] now.
+    #[test]
+    fn item5_deserialized_window_beyond_limit_is_rejected() {
+        for (past, future) in [
+            (2_000_000, 0),
+            (0, 2_000_000),
+            (101, 0),
+            (0, 101),
+            (u32::MAX, 1),
+        ] {
+            let json = format!(r#"{{"past":{past},"future":{future}}}"#);
+            let error = serde_json::from_str::<Window>(&json).unwrap_err();
+            assert!(
+                error.to_string().contains("at most 100 steps"),
+                "{json}: {error}"
+            );
+            let raw = serde_json::json!({ "past": past, "future": future });
+            let error = from_cbor::<Window>(&raw).unwrap_err();
+            assert!(error.contains("at most 100 steps"), "{raw}: {error}");
+        }
+        for window in [Window::EXACT, Window::DEFAULT, Window::new(100, 7).unwrap()] {
+            let json = serde_json::to_string(&window).unwrap();
+            assert_eq!(serde_json::from_str::<Window>(&json).unwrap(), window);
+            assert_eq!(from_cbor::<Window>(&window).unwrap(), window);
+        }
+        assert!(serde_json::from_str::<Window>(r#"{"past":1}"#).is_err());
     }
 
     #[test]
