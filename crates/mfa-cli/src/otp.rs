@@ -6,14 +6,13 @@
 //! through `mfa_otp::Totp::check` and `mfa-core`'s store helpers.
 
 use std::io::{self, BufRead, Write};
-use std::num::NonZeroU64;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use mfa_core::{Clock, Rejection, SystemClock, UnixTime};
 use mfa_otp::{
-    Algorithm, CodeFormat, Digits, Hotp, HotpParams, KeyUri, OtpError, OtpKind, OtpSecret, Totp,
-    TotpCredential, TotpParams, Window,
+    Algorithm, CodeFormat, Digits, Hotp, HotpParams, KeyUri, OtpError, OtpKind, OtpSecret, Period,
+    Totp, TotpCredential, TotpParams, Window,
 };
 use serde_json::json;
 
@@ -85,9 +84,9 @@ pub(crate) struct CodeOptions {
     /// Steam Guard codes (5 characters) instead of digits.
     #[arg(long, conflicts_with = "digits")]
     steam: bool,
-    /// TOTP time step in seconds.
+    /// TOTP time step in seconds, 1 to 600.
     #[arg(long, value_name = "S", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(Period::MIN..=Period::MAX))]
     period: u64,
     /// TOTP epoch T0 (Unix seconds).
     #[arg(long, value_name = "UNIX", default_value_t = 0)]
@@ -137,9 +136,9 @@ pub(crate) struct NewArgs {
     #[arg(long, value_name = "N", default_value_t = 6,
           value_parser = clap::value_parser!(u8).range(6..=10))]
     digits: u8,
-    /// Time step in seconds (many apps support only 30).
+    /// Time step in seconds, 1 to 600 (many apps support only 30).
     #[arg(long, value_name = "S", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(Period::MIN..=Period::MAX))]
     period: u64,
     /// Also write the QR code as SVG to this file.
     #[arg(long, value_name = "FILE")]
@@ -173,8 +172,9 @@ fn digits(n: u8) -> Result<Digits, Failure> {
     Digits::new(n).map_err(|e| failure(&e))
 }
 
-fn period(seconds: u64) -> Result<NonZeroU64, Failure> {
-    NonZeroU64::new(seconds).ok_or_else(|| Failure::Usage("--period must be at least 1".into()))
+/// The `--period` value; clap already refuses what is out of range, and so does the library.
+fn period(seconds: u64) -> Result<Period, Failure> {
+    Period::new(seconds).map_err(|e| failure(&e))
 }
 
 impl CodeOptions {

@@ -379,3 +379,50 @@ fn new_warns_about_parameters_apps_may_ignore() {
     let plain = mfa(&["otp", "new", "--issuer", "I", "--account", "a"]);
     assert!(plain.stderr.is_empty());
 }
+
+/// Review item 6: a period beyond ten minutes (up to 2^64 - 1 used to be accepted, making the
+/// code effectively static) is malformed input, exit 2, in every subcommand; 600 s still works.
+#[test]
+fn item6_period_beyond_bound_exits_two() {
+    for period in ["601", "3600", "18446744073709551615"] {
+        for args in [
+            &["otp", "code", "--secret", RFC_SHA1, "--period", period][..],
+            &[
+                "otp", "verify", "--secret", RFC_SHA1, "--code", "287082", "--period", period,
+            ][..],
+            &[
+                "otp",
+                "new",
+                "--issuer",
+                "I",
+                "--account",
+                "a",
+                "--period",
+                period,
+            ][..],
+        ] {
+            assert_fails(&mfa(args), 2);
+        }
+        let uri = format!("otpauth://totp/a?secret={RFC_SHA1}&period={period}");
+        let out = mfa(&["otp", "uri", "parse", &uri]);
+        assert_fails(&out, 2);
+        assert!(stderr(&out).contains("period"), "{}", stderr(&out));
+    }
+    // Step 0 of a 600 s period runs to t = 599: the code of counter 0.
+    let out = mfa(&[
+        "otp", "code", "--secret", RFC_SHA1, "--period", "600", "--time", "599",
+    ]);
+    assert_eq!(stdout(&out), "755224\n", "{}", stderr(&out));
+    let out = mfa(&[
+        "otp",
+        "new",
+        "--issuer",
+        "I",
+        "--account",
+        "a",
+        "--period",
+        "600",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("&period=600"));
+}
