@@ -6,7 +6,7 @@
 //! through `mfa_otp::Totp::check` and `mfa-core`'s store helpers.
 
 use std::io::{self, BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use mfa_core::{Clock, Rejection, SystemClock, UnixTime};
@@ -16,6 +16,7 @@ use mfa_otp::{
 };
 use serde_json::json;
 
+use crate::files::write_atomically;
 use crate::outcome::{Failure, print_line};
 
 /// Subcommands of `mfa otp`.
@@ -140,7 +141,8 @@ pub(crate) struct NewArgs {
     #[arg(long, value_name = "S", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(Period::MIN..=Period::MAX))]
     period: u64,
-    /// Also write the QR code as SVG to this file.
+    /// Also write the QR code as SVG to this file, readable only by its owner (0600); an existing
+    /// file is replaced.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
 }
@@ -276,9 +278,7 @@ fn new(args: &NewArgs) -> Result<(), Failure> {
         .map_err(|e| failure(&e))?;
     let qr = uri.qr_terminal().map_err(|e| failure(&e))?;
     if let Some(path) = &args.svg {
-        let svg = uri.qr_svg().map_err(|e| failure(&e))?;
-        std::fs::write(path, svg.as_bytes())
-            .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+        write_svg(path, uri.qr_svg().map_err(|e| failure(&e))?.as_bytes())?;
     }
     print_line(&format!(
         "secret: {}",
@@ -287,6 +287,19 @@ fn new(args: &NewArgs) -> Result<(), Failure> {
     print_line(&format!("uri: {}", uri.to_uri().as_str()))?;
     print_line("")?;
     print_line(qr.trim_end())
+}
+
+/// Writes the QR code, which carries the secret, as a file only its owner can read (0600 whatever
+/// the umask): a new temporary file renamed over `path`, so an existing file is replaced whole and
+/// its old permissions are not inherited.
+fn write_svg(path: &Path, svg: &[u8]) -> Result<(), Failure> {
+    if path.file_name().and_then(|name| name.to_str()).is_none() {
+        return Err(Failure::Usage(format!(
+            "--svg {} must name a file",
+            path.display()
+        )));
+    }
+    write_atomically(path, svg)
 }
 
 fn parse_uri(text: &str) -> Result<(), Failure> {

@@ -426,3 +426,68 @@ fn item6_period_beyond_bound_exits_two() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("&period=600"));
 }
+
+/// Runs `mfa` under `umask 022`, the usual default, through the shell.
+#[cfg(unix)]
+fn mfa_under_umask_022(args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#"umask 022 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_mfa"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Review item 10: the SVG QR code carries the secret; it used to be written `-rw-r--r--` under
+/// umask 022. It is now 0600, also when it replaces an existing (world-readable) file, and no
+/// temporary file is left behind.
+#[cfg(unix)]
+#[test]
+fn item10_svg_is_written_owner_only_even_under_umask_022() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = std::env::temp_dir().join(format!("mfa-otp-item10-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let new_svg = |path: &std::path::Path| {
+        mfa_under_umask_022(&[
+            "otp",
+            "new",
+            "--issuer",
+            "I",
+            "--account",
+            "a",
+            "--svg",
+            path.to_str().unwrap(),
+        ])
+    };
+
+    let fresh = dir.join("fresh.svg");
+    let out = new_svg(&fresh);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&fresh), 0o600);
+    assert!(std::fs::read_to_string(&fresh).unwrap().contains("<svg"));
+
+    // An existing world-readable file is replaced by a private one, not rewritten in place.
+    let existing = dir.join("existing.svg");
+    std::fs::write(&existing, "old").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = new_svg(&existing);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&existing), 0o600);
+    assert!(std::fs::read_to_string(&existing).unwrap().contains("<svg"));
+
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["existing.svg", "fresh.svg"]);
+
+    // A path that cannot be a file is malformed input, and nothing is printed.
+    assert_fails(&new_svg(&dir), 2);
+    assert_fails(&new_svg(&dir.join("..")), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
