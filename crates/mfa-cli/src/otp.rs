@@ -5,7 +5,7 @@
 //! failures. Replay protection and throttling need stored state: they are the service's job,
 //! through `mfa_otp::Totp::check` and `mfa-core`'s store helpers.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read as _, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -18,6 +18,11 @@ use serde_json::json;
 
 use crate::files::write_atomically;
 use crate::outcome::{Failure, print_line};
+
+/// The longest line `--secret -` reads from stdin, newline included: 4 KiB, the same as the
+/// longest `otpauth://` URI (`mfa_otp::MAX_URI_LEN`). A base32 secret is at most 1024 characters
+/// (mfa-otp refuses more), so this leaves room for spacing and nothing else.
+const MAX_SECRET_LINE: u64 = 4096;
 
 /// Subcommands of `mfa otp`.
 #[derive(Debug, Subcommand)]
@@ -72,7 +77,7 @@ impl From<AlgorithmArg> for Algorithm {
 #[derive(Debug, Args)]
 pub(crate) struct CodeOptions {
     /// The shared secret in base32: any case, `=` padding optional, spaces and hyphens ignored;
-    /// `-` reads it from the first line of stdin.
+    /// `-` reads it from the first line of stdin (at most 4 KiB).
     #[arg(long, value_name = "B32")]
     secret: String,
     /// The HMAC hash.
@@ -179,15 +184,29 @@ fn period(seconds: u64) -> Result<Period, Failure> {
     Period::new(seconds).map_err(|e| failure(&e))
 }
 
+/// Reads the first line of stdin, refusing a line longer than [`MAX_SECRET_LINE`] (exit 2)
+/// rather than holding whatever is piped in. Reading stops at the first newline, so a secret typed
+/// at a terminal needs no end-of-file.
+fn read_secret_line() -> Result<String, Failure> {
+    let mut line = Vec::new();
+    io::stdin()
+        .lock()
+        .take(MAX_SECRET_LINE.saturating_add(1))
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Failure::Usage(format!("cannot read the secret from stdin: {e}")))?;
+    if u64::try_from(line.len()).map_or(true, |len| len > MAX_SECRET_LINE) {
+        return Err(Failure::Usage(format!(
+            "the secret on stdin is longer than {MAX_SECRET_LINE} bytes"
+        )));
+    }
+    String::from_utf8(line)
+        .map_err(|_| Failure::Usage("the secret on stdin is not UTF-8 text".into()))
+}
+
 impl CodeOptions {
     fn secret(&self) -> Result<OtpSecret, Failure> {
         let text = if self.secret == "-" {
-            let mut line = String::new();
-            io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| Failure::Usage(format!("cannot read the secret from stdin: {e}")))?;
-            line
+            read_secret_line()?
         } else {
             self.secret.clone()
         };

@@ -491,3 +491,50 @@ fn item10_svg_is_written_owner_only_even_under_umask_022() {
     assert_fails(&new_svg(&dir.join("..")), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Review item 11: `--secret -` used to read stdin up to the first newline however far away it
+/// was (200 MB in, ~198 MB resident, and a wait for ever if no newline came). It now reads at
+/// most a 4 KiB line: more is refused with exit 2 and one `mfa: …` line, at once, even while
+/// stdin stays open.
+#[test]
+fn item11_oversized_secret_on_stdin_exits_two_without_hanging() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mfa"))
+        .args(["otp", "code", "--secret", "-", "--time", "59"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // No newline, and stdin stays open: only a bounded read can finish. The write fails once
+    // `mfa` has stopped reading, which is the point.
+    let _refused = stdin.write_all(&[b'A'; 64 * 1024]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("`mfa otp code --secret -` is still reading an unbounded line");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_fails(&out, 2);
+    assert!(stderr(&out).contains("4096 bytes"), "{}", stderr(&out));
+
+    // Only the first line is read: what follows it, however long, is never looked at.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mfa"))
+        .args([
+            "otp", "code", "--secret", "-", "--digits", "8", "--time", "59",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{RFC_SHA1}\n").as_bytes()).unwrap();
+    let _ignored = stdin.write_all(&[b'A'; 1 << 20]);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "94287082\n");
+}
