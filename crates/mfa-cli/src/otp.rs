@@ -5,19 +5,24 @@
 //! failures. Replay protection and throttling need stored state: they are the service's job,
 //! through `mfa_otp::Totp::check` and `mfa-core`'s store helpers.
 
-use std::io::{self, BufRead, Write};
-use std::num::NonZeroU64;
-use std::path::PathBuf;
+use std::io::{self, BufRead, Read as _, Write};
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use mfa_core::{Clock, Rejection, SystemClock, UnixTime};
 use mfa_otp::{
-    Algorithm, CodeFormat, Digits, Hotp, HotpParams, KeyUri, OtpError, OtpKind, OtpSecret, Totp,
-    TotpCredential, TotpParams, Window,
+    Algorithm, CodeFormat, Digits, Hotp, HotpParams, KeyUri, OtpError, OtpKind, OtpSecret, Period,
+    Totp, TotpCredential, TotpParams, Window,
 };
 use serde_json::json;
 
+use crate::files::write_atomically;
 use crate::outcome::{Failure, print_line};
+
+/// The longest line `--secret -` reads from stdin, newline included: 4 KiB, the same as the
+/// longest `otpauth://` URI (`mfa_otp::MAX_URI_LEN`). A base32 secret is at most 1024 characters
+/// (mfa-otp refuses more), so this leaves room for spacing and nothing else.
+const MAX_SECRET_LINE: u64 = 4096;
 
 /// Subcommands of `mfa otp`.
 #[derive(Debug, Subcommand)]
@@ -72,7 +77,7 @@ impl From<AlgorithmArg> for Algorithm {
 #[derive(Debug, Args)]
 pub(crate) struct CodeOptions {
     /// The shared secret in base32: any case, `=` padding optional, spaces and hyphens ignored;
-    /// `-` reads it from the first line of stdin.
+    /// `-` reads it from the first line of stdin (at most 4 KiB).
     #[arg(long, value_name = "B32")]
     secret: String,
     /// The HMAC hash.
@@ -85,9 +90,9 @@ pub(crate) struct CodeOptions {
     /// Steam Guard codes (5 characters) instead of digits.
     #[arg(long, conflicts_with = "digits")]
     steam: bool,
-    /// TOTP time step in seconds.
+    /// TOTP time step in seconds, 1 to 600.
     #[arg(long, value_name = "S", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(Period::MIN..=Period::MAX))]
     period: u64,
     /// TOTP epoch T0 (Unix seconds).
     #[arg(long, value_name = "UNIX", default_value_t = 0)]
@@ -137,11 +142,12 @@ pub(crate) struct NewArgs {
     #[arg(long, value_name = "N", default_value_t = 6,
           value_parser = clap::value_parser!(u8).range(6..=10))]
     digits: u8,
-    /// Time step in seconds (many apps support only 30).
+    /// Time step in seconds, 1 to 600 (many apps support only 30).
     #[arg(long, value_name = "S", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(Period::MIN..=Period::MAX))]
     period: u64,
-    /// Also write the QR code as SVG to this file.
+    /// Also write the QR code as SVG to this file, readable only by its owner (0600); an existing
+    /// file is replaced.
     #[arg(long, value_name = "FILE")]
     svg: Option<PathBuf>,
 }
@@ -173,19 +179,34 @@ fn digits(n: u8) -> Result<Digits, Failure> {
     Digits::new(n).map_err(|e| failure(&e))
 }
 
-fn period(seconds: u64) -> Result<NonZeroU64, Failure> {
-    NonZeroU64::new(seconds).ok_or_else(|| Failure::Usage("--period must be at least 1".into()))
+/// The `--period` value; clap already refuses what is out of range, and so does the library.
+fn period(seconds: u64) -> Result<Period, Failure> {
+    Period::new(seconds).map_err(|e| failure(&e))
+}
+
+/// Reads the first line of stdin, refusing a line longer than [`MAX_SECRET_LINE`] (exit 2)
+/// rather than holding whatever is piped in. Reading stops at the first newline, so a secret typed
+/// at a terminal needs no end-of-file.
+fn read_secret_line() -> Result<String, Failure> {
+    let mut line = Vec::new();
+    io::stdin()
+        .lock()
+        .take(MAX_SECRET_LINE.saturating_add(1))
+        .read_until(b'\n', &mut line)
+        .map_err(|e| Failure::Usage(format!("cannot read the secret from stdin: {e}")))?;
+    if u64::try_from(line.len()).map_or(true, |len| len > MAX_SECRET_LINE) {
+        return Err(Failure::Usage(format!(
+            "the secret on stdin is longer than {MAX_SECRET_LINE} bytes"
+        )));
+    }
+    String::from_utf8(line)
+        .map_err(|_| Failure::Usage("the secret on stdin is not UTF-8 text".into()))
 }
 
 impl CodeOptions {
     fn secret(&self) -> Result<OtpSecret, Failure> {
         let text = if self.secret == "-" {
-            let mut line = String::new();
-            io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| Failure::Usage(format!("cannot read the secret from stdin: {e}")))?;
-            line
+            read_secret_line()?
         } else {
             self.secret.clone()
         };
@@ -276,9 +297,7 @@ fn new(args: &NewArgs) -> Result<(), Failure> {
         .map_err(|e| failure(&e))?;
     let qr = uri.qr_terminal().map_err(|e| failure(&e))?;
     if let Some(path) = &args.svg {
-        let svg = uri.qr_svg().map_err(|e| failure(&e))?;
-        std::fs::write(path, svg.as_bytes())
-            .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+        write_svg(path, uri.qr_svg().map_err(|e| failure(&e))?.as_bytes())?;
     }
     print_line(&format!(
         "secret: {}",
@@ -287,6 +306,19 @@ fn new(args: &NewArgs) -> Result<(), Failure> {
     print_line(&format!("uri: {}", uri.to_uri().as_str()))?;
     print_line("")?;
     print_line(qr.trim_end())
+}
+
+/// Writes the QR code, which carries the secret, as a file only its owner can read (0600 whatever
+/// the umask): a new temporary file renamed over `path`, so an existing file is replaced whole and
+/// its old permissions are not inherited.
+fn write_svg(path: &Path, svg: &[u8]) -> Result<(), Failure> {
+    if path.file_name().and_then(|name| name.to_str()).is_none() {
+        return Err(Failure::Usage(format!(
+            "--svg {} must name a file",
+            path.display()
+        )));
+    }
+    write_atomically(path, svg)
 }
 
 fn parse_uri(text: &str) -> Result<(), Failure> {

@@ -379,3 +379,162 @@ fn new_warns_about_parameters_apps_may_ignore() {
     let plain = mfa(&["otp", "new", "--issuer", "I", "--account", "a"]);
     assert!(plain.stderr.is_empty());
 }
+
+/// Review item 6: a period beyond ten minutes (up to 2^64 - 1 used to be accepted, making the
+/// code effectively static) is malformed input, exit 2, in every subcommand; 600 s still works.
+#[test]
+fn item6_period_beyond_bound_exits_two() {
+    for period in ["601", "3600", "18446744073709551615"] {
+        for args in [
+            &["otp", "code", "--secret", RFC_SHA1, "--period", period][..],
+            &[
+                "otp", "verify", "--secret", RFC_SHA1, "--code", "287082", "--period", period,
+            ][..],
+            &[
+                "otp",
+                "new",
+                "--issuer",
+                "I",
+                "--account",
+                "a",
+                "--period",
+                period,
+            ][..],
+        ] {
+            assert_fails(&mfa(args), 2);
+        }
+        let uri = format!("otpauth://totp/a?secret={RFC_SHA1}&period={period}");
+        let out = mfa(&["otp", "uri", "parse", &uri]);
+        assert_fails(&out, 2);
+        assert!(stderr(&out).contains("period"), "{}", stderr(&out));
+    }
+    // Step 0 of a 600 s period runs to t = 599: the code of counter 0.
+    let out = mfa(&[
+        "otp", "code", "--secret", RFC_SHA1, "--period", "600", "--time", "599",
+    ]);
+    assert_eq!(stdout(&out), "755224\n", "{}", stderr(&out));
+    let out = mfa(&[
+        "otp",
+        "new",
+        "--issuer",
+        "I",
+        "--account",
+        "a",
+        "--period",
+        "600",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("&period=600"));
+}
+
+/// Runs `mfa` under `umask 022`, the usual default, through the shell.
+#[cfg(unix)]
+fn mfa_under_umask_022(args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#"umask 022 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_mfa"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Review item 10: the SVG QR code carries the secret; it used to be written `-rw-r--r--` under
+/// umask 022. It is now 0600, also when it replaces an existing (world-readable) file, and no
+/// temporary file is left behind.
+#[cfg(unix)]
+#[test]
+fn item10_svg_is_written_owner_only_even_under_umask_022() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = std::env::temp_dir().join(format!("mfa-otp-item10-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let new_svg = |path: &std::path::Path| {
+        mfa_under_umask_022(&[
+            "otp",
+            "new",
+            "--issuer",
+            "I",
+            "--account",
+            "a",
+            "--svg",
+            path.to_str().unwrap(),
+        ])
+    };
+
+    let fresh = dir.join("fresh.svg");
+    let out = new_svg(&fresh);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&fresh), 0o600);
+    assert!(std::fs::read_to_string(&fresh).unwrap().contains("<svg"));
+
+    // An existing world-readable file is replaced by a private one, not rewritten in place.
+    let existing = dir.join("existing.svg");
+    std::fs::write(&existing, "old").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = new_svg(&existing);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&existing), 0o600);
+    assert!(std::fs::read_to_string(&existing).unwrap().contains("<svg"));
+
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["existing.svg", "fresh.svg"]);
+
+    // A path that cannot be a file is malformed input, and nothing is printed.
+    assert_fails(&new_svg(&dir), 2);
+    assert_fails(&new_svg(&dir.join("..")), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Review item 11: `--secret -` used to read stdin up to the first newline however far away it
+/// was (200 MB in, ~198 MB resident, and a wait for ever if no newline came). It now reads at
+/// most a 4 KiB line: more is refused with exit 2 and one `mfa: …` line, at once, even while
+/// stdin stays open.
+#[test]
+fn item11_oversized_secret_on_stdin_exits_two_without_hanging() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mfa"))
+        .args(["otp", "code", "--secret", "-", "--time", "59"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // No newline, and stdin stays open: only a bounded read can finish. The write fails once
+    // `mfa` has stopped reading, which is the point.
+    let _refused = stdin.write_all(&[b'A'; 64 * 1024]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("`mfa otp code --secret -` is still reading an unbounded line");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_fails(&out, 2);
+    assert!(stderr(&out).contains("4096 bytes"), "{}", stderr(&out));
+
+    // Only the first line is read: what follows it, however long, is never looked at.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mfa"))
+        .args([
+            "otp", "code", "--secret", "-", "--digits", "8", "--time", "59",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{RFC_SHA1}\n").as_bytes()).unwrap();
+    let _ignored = stdin.write_all(&[b'A'; 1 << 20]);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "94287082\n");
+}

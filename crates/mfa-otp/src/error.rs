@@ -172,13 +172,36 @@ impl Rejection for OtpError {
         }
     }
 
-    /// Wrong, replayed and malformed codes count against the user; problems of configuration or
-    /// stored state (a clock before `T0`, an exhausted counter) do not.
+    /// Only what a guesser controls counts toward throttling, because only a guess can be
+    /// repeated to search the code space:
+    ///
+    /// - counts: [`CodeMismatch`](OtpError::CodeMismatch) (a wrong code),
+    ///   [`Replayed`](OtpError::Replayed) (a code already used: an observed code replayed, or a
+    ///   guess that landed on an old step) and [`MalformedCode`](OtpError::MalformedCode) (typed
+    ///   input that is not code-shaped; it is still an attempt, and counting it means the shape of
+    ///   a guess cannot buy free tries);
+    /// - does not count: [`MalformedSecret`](OtpError::MalformedSecret),
+    ///   [`SecretTooShort`](OtpError::SecretTooShort), [`MalformedUri`](OtpError::MalformedUri),
+    ///   [`IssuerMismatch`](OtpError::IssuerMismatch),
+    ///   [`InvalidParameter`](OtpError::InvalidParameter) (configuration and enrollment input),
+    ///   [`BeforeEpoch`](OtpError::BeforeEpoch) (the server's clock is before `T0`),
+    ///   [`CounterExhausted`](OtpError::CounterExhausted) (stored state at its end) and
+    ///   [`QrCodeTooLarge`](OtpError::QrCodeTooLarge). These say nothing about the person
+    ///   signing in, and counting them would lock out users for the operator's mistake.
+    ///
+    /// The match is exhaustive on purpose: a new variant must be placed on one side.
     fn counts_as_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::CodeMismatch | Self::Replayed | Self::MalformedCode
-        )
+        match self {
+            Self::CodeMismatch | Self::Replayed | Self::MalformedCode => true,
+            Self::MalformedSecret(_)
+            | Self::SecretTooShort { .. }
+            | Self::MalformedUri(_)
+            | Self::IssuerMismatch
+            | Self::InvalidParameter(_)
+            | Self::BeforeEpoch
+            | Self::CounterExhausted
+            | Self::QrCodeTooLarge => false,
+        }
     }
 }
 
@@ -191,5 +214,36 @@ impl From<SecretProblem> for OtpError {
 impl From<UriProblem> for OtpError {
     fn from(problem: UriProblem) -> Self {
         Self::MalformedUri(problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_guessable_failures_count_toward_throttling() {
+        for counted in [
+            OtpError::CodeMismatch,
+            OtpError::Replayed,
+            OtpError::MalformedCode,
+        ] {
+            assert!(counted.counts_as_failure(), "{counted:?}");
+        }
+        for not_counted in [
+            OtpError::MalformedSecret(SecretProblem::Empty),
+            OtpError::SecretTooShort {
+                bits: 64,
+                min_bits: 80,
+            },
+            OtpError::MalformedUri(UriProblem::TooLong),
+            OtpError::IssuerMismatch,
+            OtpError::InvalidParameter("digits must be 6 to 10"),
+            OtpError::BeforeEpoch,
+            OtpError::CounterExhausted,
+            OtpError::QrCodeTooLarge,
+        ] {
+            assert!(!not_counted.counts_as_failure(), "{not_counted:?}");
+        }
     }
 }

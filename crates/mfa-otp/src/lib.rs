@@ -17,7 +17,7 @@ pub use params::{Algorithm, CodeFormat, Digits};
 pub use secret::{
     GENERATED_SECRET_BITS, MAX_SECRET_BITS, MIN_SECRET_BITS, OtpSecret, SecretPolicy,
 };
-pub use totp::{DEFAULT_PERIOD, Totp, TotpCredential, TotpParams, Window};
+pub use totp::{DEFAULT_PERIOD, Period, Totp, TotpCredential, TotpParams, Window};
 pub use uri::{KeyUri, MAX_IMAGE_LEN, MAX_NAME_LEN, MAX_URI_LEN, OtpKind};
 
 /// Fuzz entry point (`fuzz/fuzz_targets/otp_uri.rs`): parsing never panics, and whatever parses

@@ -3,8 +3,10 @@
 
 use core::num::NonZeroU64;
 
+use core::fmt;
+
 use mfa_core::{CredentialId, CryptoRng, Evidence, Method, UnixTime, Verified};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::engine::{CodeBuf, KeyedMac, OtpCode, scan};
 use crate::error::OtpError;
@@ -13,10 +15,77 @@ use crate::secret::OtpSecret;
 use crate::uri::KeyUri;
 
 /// The default time step: 30 seconds ([RFC 6238 §5.2](https://www.rfc-editor.org/rfc/rfc6238#section-5.2)).
-pub const DEFAULT_PERIOD: NonZeroU64 = match NonZeroU64::new(30) {
-    Some(period) => period,
-    None => NonZeroU64::MIN,
-};
+pub const DEFAULT_PERIOD: Period = Period::THIRTY;
+
+/// The TOTP time step `X` in whole seconds, 1 to [`Period::MAX`] (600, ten minutes)
+/// ([RFC 6238 §4.1](https://www.rfc-editor.org/rfc/rfc6238#section-4.1); §5.2 recommends 30).
+///
+/// Why a bound: the longer the step, the longer one code stays valid, and a step of years makes
+/// the code effectively static (a password, not a one-time code). Authenticator apps and hardware
+/// tokens use 30 or 60 seconds; ten minutes leaves generous room for unusual deployments while
+/// keeping codes short-lived: with the default ±1-step [`Window`] a code is accepted for at most
+/// 30 minutes. Every way to get a `Period` checks the bound: [`Period::new`], `TryFrom<u64>`,
+/// deserialization, and [`KeyUri::parse`](crate::KeyUri::parse) for a URI's `period` parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Period(NonZeroU64);
+
+impl Period {
+    /// Thirty seconds: the default, and what every authenticator app assumes.
+    pub const THIRTY: Self = Self(match NonZeroU64::new(30) {
+        Some(seconds) => seconds,
+        None => NonZeroU64::MIN,
+    });
+    /// The shortest period, in seconds.
+    pub const MIN: u64 = 1;
+    /// The longest period, in seconds: ten minutes (see the type's documentation for why).
+    pub const MAX: u64 = 600;
+
+    /// Validates a period in seconds.
+    ///
+    /// # Errors
+    /// [`OtpError::InvalidParameter`] outside 1 to [`MAX`](Self::MAX).
+    pub const fn new(seconds: u64) -> Result<Self, OtpError> {
+        match NonZeroU64::new(seconds) {
+            Some(seconds) if seconds.get() <= Self::MAX => Ok(Self(seconds)),
+            _ => Err(OtpError::InvalidParameter(
+                "a TOTP period is 1 to 600 seconds",
+            )),
+        }
+    }
+
+    /// The period in seconds.
+    #[must_use]
+    pub const fn get(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl Default for Period {
+    fn default() -> Self {
+        Self::THIRTY
+    }
+}
+
+impl TryFrom<u64> for Period {
+    type Error = OtpError;
+
+    fn try_from(seconds: u64) -> Result<Self, OtpError> {
+        Self::new(seconds)
+    }
+}
+
+impl From<Period> for u64 {
+    fn from(period: Period) -> Self {
+        period.get()
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// How a TOTP credential computes codes ([RFC 6238 §4](https://www.rfc-editor.org/rfc/rfc6238#section-4)):
 /// `T = floor((now - T0) / period)`, then HOTP with counter `T`.
@@ -29,8 +98,8 @@ pub struct TotpParams {
     pub algorithm: Algorithm,
     /// Digits (or Steam Guard characters).
     pub format: CodeFormat,
-    /// The time step in seconds (`X`), at least 1.
-    pub period: NonZeroU64,
+    /// The time step in seconds (`X`), 1 to [`Period::MAX`].
+    pub period: Period,
     /// The Unix time at which step 0 starts (`T0`).
     #[serde(default)]
     pub t0: u64,
@@ -80,7 +149,7 @@ impl TotpParams {
 
     /// With this time step.
     #[must_use]
-    pub fn with_period(mut self, period: NonZeroU64) -> Self {
+    pub fn with_period(mut self, period: Period) -> Self {
         self.period = period;
         self
     }
@@ -101,7 +170,7 @@ impl TotpParams {
             .as_secs()
             .checked_sub(self.t0)
             .ok_or(OtpError::BeforeEpoch)?;
-        Ok(since_t0 / self.period.get())
+        Ok(since_t0 / self.period.0)
     }
 
     /// The code at `time`.
@@ -125,11 +194,27 @@ impl TotpParams {
 /// How many steps before and after the current one are accepted, to allow for clock drift and the
 /// time it takes to type ([RFC 6238 §5.2](https://www.rfc-editor.org/rfc/rfc6238#section-5.2)).
 ///
-/// The default is one step each way (±30 s with the default period).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The default is one step each way (±30 s with the default period), the most is
+/// [`MAX_STEPS`](Self::MAX_STEPS) each way; deserializing checks that bound like [`new`](Self::new).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Window {
     past: u32,
     future: u32,
+}
+
+/// A [`Window`] as it is serialized, before its bound is checked.
+#[derive(Deserialize)]
+#[serde(rename = "Window")]
+struct UncheckedWindow {
+    past: u32,
+    future: u32,
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let unchecked = UncheckedWindow::deserialize(deserializer)?;
+        Self::new(unchecked.past, unchecked.future).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for Window {
@@ -402,6 +487,90 @@ mod tests {
         assert!(Window::symmetric(100).is_ok());
     }
 
+    fn from_cbor<T: serde::de::DeserializeOwned>(value: &impl Serialize) -> Result<T, String> {
+        let mut bytes = Vec::new();
+        ciborium::into_writer(value, &mut bytes).unwrap();
+        ciborium::from_reader(bytes.as_slice()).map_err(|error| error.to_string())
+    }
+
+    /// Review item 5: a window beyond 100 steps used to deserialize (`{"past": 2000000}`), so a
+    /// configuration file could make the verifier accept most guesses and spend ~0.4 s per check.
+    /// JSON and CBOR go through [`Window::new`] now.
+    #[test]
+    fn item5_deserialized_window_beyond_limit_is_rejected() {
+        for (past, future) in [
+            (2_000_000, 0),
+            (0, 2_000_000),
+            (101, 0),
+            (0, 101),
+            (u32::MAX, 1),
+        ] {
+            let json = format!(r#"{{"past":{past},"future":{future}}}"#);
+            let error = serde_json::from_str::<Window>(&json).unwrap_err();
+            assert!(
+                error.to_string().contains("at most 100 steps"),
+                "{json}: {error}"
+            );
+            let raw = serde_json::json!({ "past": past, "future": future });
+            let error = from_cbor::<Window>(&raw).unwrap_err();
+            assert!(error.contains("at most 100 steps"), "{raw}: {error}");
+        }
+        for window in [Window::EXACT, Window::DEFAULT, Window::new(100, 7).unwrap()] {
+            let json = serde_json::to_string(&window).unwrap();
+            assert_eq!(serde_json::from_str::<Window>(&json).unwrap(), window);
+            assert_eq!(from_cbor::<Window>(&window).unwrap(), window);
+        }
+        assert!(serde_json::from_str::<Window>(r#"{"past":1}"#).is_err());
+    }
+
+    /// Review item 5, the other bounded parameters: digit counts and periods deserialize only
+    /// through [`Digits::new`] and [`Period::new`], in JSON and in CBOR.
+    #[test]
+    fn item5_deserialized_digits_and_period_beyond_limits_are_rejected() {
+        for digits in [0_u64, 5, 11, 255, 256] {
+            assert!(serde_json::from_str::<Digits>(&digits.to_string()).is_err());
+            assert!(from_cbor::<Digits>(&digits).is_err(), "{digits}");
+        }
+        for period in [0_u64, 601, 3600, u64::MAX] {
+            assert!(serde_json::from_str::<Period>(&period.to_string()).is_err());
+            assert!(from_cbor::<Period>(&period).is_err(), "{period}");
+        }
+        assert!(serde_json::from_str::<Period>("-1").is_err());
+        assert_eq!(from_cbor::<Period>(&600_u64).unwrap().get(), 600);
+        assert_eq!(from_cbor::<Digits>(&10_u8).unwrap().get(), 10);
+        let params = TotpParams::default()
+            .with_digits(Digits::EIGHT)
+            .with_period(Period::new(60).unwrap());
+        assert_eq!(from_cbor::<TotpParams>(&params).unwrap(), params);
+        let json = serde_json::to_string(&params).unwrap();
+        assert_eq!(serde_json::from_str::<TotpParams>(&json).unwrap(), params);
+        let too_long = json.replace("\"period\":60", "\"period\":601");
+        assert_ne!(too_long, json);
+        assert!(serde_json::from_str::<TotpParams>(&too_long).is_err());
+    }
+
+    /// Review item 6: periods up to 2^64 - 1 were accepted, making the code effectively static;
+    /// now 1 to 600 seconds, and nothing else, is a [`Period`].
+    #[test]
+    fn item6_period_beyond_bound_is_rejected() {
+        for seconds in [0, Period::MAX + 1, 3600, 1 << 32, u64::MAX] {
+            assert_eq!(
+                Period::new(seconds),
+                Err(OtpError::InvalidParameter(
+                    "a TOTP period is 1 to 600 seconds"
+                )),
+                "{seconds}"
+            );
+            assert!(Period::try_from(seconds).is_err());
+        }
+        for seconds in [Period::MIN, 15, 30, 60, Period::MAX] {
+            assert_eq!(Period::new(seconds).unwrap().get(), seconds);
+        }
+        assert_eq!(Period::default(), DEFAULT_PERIOD);
+        assert_eq!(DEFAULT_PERIOD.get(), 30);
+        assert_eq!(DEFAULT_PERIOD.to_string(), "30");
+    }
+
     #[test]
     fn steps_with_t0_and_large_times() {
         let params = TotpParams::default().with_t0(100);
@@ -413,7 +582,7 @@ mod tests {
         assert_eq!(params.step_at(UnixTime::from_secs(160)), Ok(2));
         let far = UnixTime::from_secs(1 << 40);
         assert_eq!(TotpParams::default().step_at(far), Ok((1 << 40) / 30));
-        let one = TotpParams::default().with_period(NonZeroU64::MIN);
+        let one = TotpParams::default().with_period(Period::new(1).unwrap());
         assert_eq!(one.step_at(UnixTime::from_secs(u64::MAX)), Ok(u64::MAX));
     }
 }

@@ -2,7 +2,6 @@
 //! defines it: <https://github.com/google/google-authenticator/wiki/Key-Uri-Format>.
 
 use core::fmt::Write as _;
-use core::num::NonZeroU64;
 
 use zeroize::{Zeroize, Zeroizing};
 
@@ -10,7 +9,7 @@ use crate::error::{OtpError, UriProblem};
 use crate::hotp::HotpParams;
 use crate::params::{Algorithm, CodeFormat, Digits};
 use crate::secret::OtpSecret;
-use crate::totp::{DEFAULT_PERIOD, TotpParams};
+use crate::totp::{DEFAULT_PERIOD, Period, TotpParams};
 
 /// Longer URIs are rejected before parsing.
 pub const MAX_URI_LEN: usize = 4096;
@@ -39,8 +38,8 @@ fn check_lengths(issuer: Option<&str>, account: &str, image: Option<&str>) -> Re
 pub enum OtpKind {
     /// `otpauth://totp/…` with its time step.
     Totp {
-        /// The `period` parameter (default 30 s).
-        period: NonZeroU64,
+        /// The `period` parameter (default 30 s, at most [`Period::MAX`]).
+        period: Period,
     },
     /// `otpauth://hotp/…` with its initial counter.
     Hotp {
@@ -299,7 +298,8 @@ impl KeyUri {
     /// Parses a key URI; see the type's documentation for what is accepted.
     ///
     /// # Errors
-    /// [`OtpError::MalformedUri`] saying what is wrong, [`OtpError::IssuerMismatch`] when the label
+    /// [`OtpError::MalformedUri`] saying what is wrong (a `period` outside 1 to [`Period::MAX`]
+    /// seconds is [`UriProblem::InvalidParameter`]), [`OtpError::IssuerMismatch`] when the label
     /// prefix and `issuer` differ, [`OtpError::MalformedSecret`] or [`OtpError::SecretTooShort`]
     /// for the secret (at least 80 bits).
     pub fn parse(text: &str) -> Result<Self, OtpError> {
@@ -392,8 +392,8 @@ impl KeyUri {
         };
         let kind = if is_totp {
             let period = match params.period {
-                Some(value) => NonZeroU64::new(parse_number(value, "period")?)
-                    .ok_or(UriProblem::InvalidParameter("period"))?,
+                Some(value) => Period::new(parse_number(value, "period")?)
+                    .map_err(|_| UriProblem::InvalidParameter("period"))?,
                 None => DEFAULT_PERIOD,
             };
             OtpKind::Totp { period }
@@ -698,6 +698,28 @@ mod tests {
         );
     }
 
+    /// Review item 6: a `period` beyond ten minutes (up to 2^64 - 1 used to parse) is refused, so
+    /// a URI cannot make a code effectively static; the bound itself still parses.
+    #[test]
+    fn item6_uri_period_beyond_bound_is_rejected() {
+        for period in ["601", "3600", "86400", "18446744073709551615"] {
+            let uri = format!("otpauth://totp/a?secret={SECRET}&period={period}");
+            assert_eq!(
+                parse(&uri).err(),
+                Some(UriProblem::InvalidParameter("period").into()),
+                "{uri}"
+            );
+        }
+        let uri = parse(&format!("otpauth://totp/a?secret={SECRET}&period=600")).unwrap();
+        assert_eq!(
+            uri.kind(),
+            OtpKind::Totp {
+                period: Period::new(600).unwrap()
+            }
+        );
+        assert!(uri.to_uri().ends_with("&period=600"));
+    }
+
     #[test]
     fn builds_as_google_authenticator_expects() {
         let secret = OtpSecret::from_base32(SECRET).unwrap();
@@ -715,7 +737,7 @@ mod tests {
         let params = TotpParams::default()
             .with_algorithm(Algorithm::Sha512)
             .with_digits(Digits::EIGHT)
-            .with_period(NonZeroU64::new(60).unwrap());
+            .with_period(Period::new(60).unwrap());
         let uri = KeyUri::totp(None, "a+b c/d", secret.clone(), &params)
             .unwrap()
             .with_image("https://x.test/i.png")

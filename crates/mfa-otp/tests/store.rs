@@ -6,13 +6,15 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
 
+use ciborium::Value;
 use mfa_core::{
-    AttemptError, Clock, ManualClock, MemoryStore, RecordKey, ThrottlePolicy, ThrottleStatus,
-    Throttled, UnixTime, insert_new, load, verify_and_commit,
+    AttemptError, Clock, ManualClock, MemoryStore, RecordKey, Store, StoreError, SwapOutcome,
+    ThrottlePolicy, ThrottleStatus, Throttled, UnixTime, insert_new, load, verify_and_commit,
 };
 use mfa_otp::{
     Hotp, HotpCredential, HotpParams, OtpError, OtpSecret, Totp, TotpCredential, TotpParams,
 };
+use serde::Serialize;
 
 const KEY_B32: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
@@ -238,4 +240,123 @@ fn stored_form_round_trips_and_debug_is_redacted() {
     );
     let json = serde_json::to_string(&hotp).unwrap();
     assert_eq!(serde_json::from_str::<HotpCredential>(&json).unwrap(), hotp);
+}
+
+/// `record` as the store keeps it (CBOR), with the field at `path` replaced by `value`: what a
+/// hand-edited, restored or tampered record looks like.
+fn tampered_cbor(record: &impl Serialize, path: &[&str], value: Value) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(record, &mut bytes).unwrap();
+    let mut root: Value = ciborium::from_reader(bytes.as_slice()).unwrap();
+    let mut slot = &mut root;
+    for name in path {
+        let Value::Map(entries) = slot else {
+            panic!("{name}: not a map")
+        };
+        slot = entries
+            .iter_mut()
+            .find_map(|(key, field)| (key.as_text() == Some(name)).then_some(field))
+            .unwrap_or_else(|| panic!("no field {name}"));
+    }
+    *slot = value;
+    let mut out = Vec::new();
+    ciborium::into_writer(&root, &mut out).unwrap();
+    out
+}
+
+/// Stores raw bytes under `key`, bypassing every type.
+fn put_raw(store: &MemoryStore, key: &RecordKey, bytes: &[u8]) {
+    let outcome = store.compare_and_swap(key, None, Some(bytes)).unwrap();
+    assert!(matches!(outcome, SwapOutcome::Committed(_)));
+}
+
+/// Review item 5: a stored TOTP or HOTP record whose digits or period is out of range fails to
+/// load with [`StoreError::Corrupt`] (and a verification through the store with
+/// [`AttemptError::Store`]) instead of being trusted or panicking.
+#[test]
+fn item5_stored_record_with_out_of_range_parameters_fails_to_load() {
+    let secret = OtpSecret::from_base32(KEY_B32).unwrap();
+    let totp = TotpCredential::new("app", secret.clone(), TotpParams::default());
+    let hotp = HotpCredential::new("token", secret, HotpParams::default(), 3);
+    let now = UnixTime::from_secs(1_700_000_000);
+    let code = totp.code_at(now).unwrap();
+
+    // In-range values load, so what fails below fails because of the one value changed.
+    let store = MemoryStore::new();
+    let key = RecordKey::new("totp", "alice", "in-range");
+    put_raw(
+        &store,
+        &key,
+        &tampered_cbor(&totp, &["params", "period"], Value::from(600_u64)),
+    );
+    let loaded: TotpCredential = load(&store, &key).unwrap().unwrap();
+    assert_eq!(loaded.params().period.get(), 600);
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "period 0",
+            tampered_cbor(&totp, &["params", "period"], Value::from(0_u64)),
+        ),
+        (
+            "period 601",
+            tampered_cbor(&totp, &["params", "period"], Value::from(601_u64)),
+        ),
+        (
+            "period 2^64-1",
+            tampered_cbor(&totp, &["params", "period"], Value::from(u64::MAX)),
+        ),
+        (
+            "period -1",
+            tampered_cbor(&totp, &["params", "period"], Value::from(-1_i64)),
+        ),
+        (
+            "TOTP digits 11",
+            tampered_cbor(&totp, &["params", "format", "decimal"], Value::from(11_u64)),
+        ),
+        (
+            "TOTP digits 5",
+            tampered_cbor(&totp, &["params", "format", "decimal"], Value::from(5_u64)),
+        ),
+        (
+            "TOTP digits 300",
+            tampered_cbor(
+                &totp,
+                &["params", "format", "decimal"],
+                Value::from(300_u64),
+            ),
+        ),
+    ];
+    for (index, (what, bytes)) in cases.iter().enumerate() {
+        let store = MemoryStore::new();
+        let key = RecordKey::new("totp", "alice", format!("app-{index}"));
+        put_raw(&store, &key, bytes);
+        let loaded = load::<_, TotpCredential>(&store, &key);
+        assert!(
+            matches!(loaded, Err(StoreError::Corrupt { .. })),
+            "{what}: {loaded:?}"
+        );
+        let attempt = verify_and_commit(&store, &key, Totp::new().check(code.as_str(), now));
+        assert!(
+            matches!(
+                attempt,
+                Err(AttemptError::Store(StoreError::Corrupt { .. }))
+            ),
+            "{what}"
+        );
+    }
+
+    for (what, digits) in [("HOTP digits 11", 11_u64), ("HOTP digits 0", 0)] {
+        let store = MemoryStore::new();
+        let key = RecordKey::new("hotp", "alice", "token");
+        put_raw(
+            &store,
+            &key,
+            &tampered_cbor(&hotp, &["params", "format", "decimal"], Value::from(digits)),
+        );
+        let loaded = load::<_, HotpCredential>(&store, &key);
+        assert!(
+            matches!(loaded, Err(StoreError::Corrupt { .. })),
+            "{what}: {loaded:?}"
+        );
+    }
 }

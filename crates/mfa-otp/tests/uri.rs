@@ -1,10 +1,8 @@
 //! Key URI round trip (proptest).
 #![allow(clippy::unwrap_used, reason = "test helpers unwrap fixed test data")]
 
-use core::num::NonZeroU64;
-
 use mfa_core::SecretBytes;
-use mfa_otp::{Algorithm, CodeFormat, Digits, HotpParams, KeyUri, OtpSecret, TotpParams};
+use mfa_otp::{Algorithm, CodeFormat, Digits, HotpParams, KeyUri, OtpSecret, Period, TotpParams};
 use proptest::prelude::*;
 
 proptest! {
@@ -17,7 +15,7 @@ proptest! {
         key in proptest::collection::vec(any::<u8>(), 10..=64),
         algorithm in prop_oneof![Just(Algorithm::Sha1), Just(Algorithm::Sha256), Just(Algorithm::Sha512)],
         format in prop_oneof![(6_u8..=10).prop_map(|d| CodeFormat::Decimal(Digits::new(d).unwrap())), Just(CodeFormat::Steam)],
-        period in 1_u64..=u64::MAX,
+        period in Period::MIN..=Period::MAX,
         counter in proptest::option::of(any::<u64>()),
         image in proptest::option::of(".{0,40}"),
     ) {
@@ -30,7 +28,7 @@ proptest! {
                 &TotpParams::default()
                     .with_algorithm(algorithm)
                     .with_format(format)
-                    .with_period(NonZeroU64::new(period).unwrap()),
+                    .with_period(Period::new(period).unwrap()),
             ),
             Some(counter) => KeyUri::hotp(
                 issuer.as_deref(),

@@ -2,13 +2,11 @@
 //! resynchronisation, Steam Guard codes, and counters and times beyond 2^32.
 #![allow(clippy::unwrap_used, reason = "test helpers unwrap fixed test data")]
 
-use core::num::NonZeroU64;
-
 use hmac::{Hmac, KeyInit, Mac};
 use mfa_core::{SecretBytes, UnixTime};
 use mfa_otp::{
-    Algorithm, CodeFormat, Digits, Hotp, HotpCredential, HotpParams, OtpError, OtpSecret, Totp,
-    TotpCredential, TotpParams, Window,
+    Algorithm, CodeFormat, Digits, Hotp, HotpCredential, HotpParams, OtpError, OtpSecret, Period,
+    Totp, TotpCredential, TotpParams, Window,
 };
 use proptest::prelude::*;
 
@@ -122,7 +120,7 @@ proptest! {
         let params = TotpParams::default()
             .with_algorithm(algorithm)
             .with_format(format)
-            .with_period(NonZeroU64::new(period).unwrap())
+            .with_period(Period::new(period).unwrap())
             .with_t0(t0);
         let now = t0 + since_t0;
         let step = since_t0 / period;
