@@ -2,7 +2,15 @@
 //!
 //! Both subcommands read the browser's JSON (`PublicKeyCredential.toJSON()`) on stdin. Success
 //! prints JSON and exits 0; a refusal prints `{"verified": false, "error": KIND, "message": …}`
-//! on stdout and exits 1; bad flags or an unreadable credential file exit 2.
+//! on stdout and exits 1; bad flags, an unreadable credential file or input that is not a
+//! response exit 2 with one `mfa: …` line on stderr.
+//!
+//! Where the line between 1 and 2 runs for the input: exit 2 when stdin is not a WebAuthn
+//! response JSON of the ceremony at all (not JSON, larger than 64 KiB, a required member such as
+//! `clientDataJSON` or `signature` missing, a member that is not base64url or is too long, `id`
+//! and `rawId` differing); exit 1 (`malformed` or a more specific kind) when it is one and its
+//! content is refused, even when that content is structurally broken (client data that is not
+//! JSON, an attestation object or authenticator data that does not parse).
 //!
 //! Attestation certificate chains are not judged here (no trust roots are given), so their
 //! validity periods are not enforced either; the format's signatures and rules are.
@@ -148,6 +156,11 @@ fn reject(error: &WebAuthnError) -> Failure {
     }
 }
 
+/// Input that is not a response of the ceremony at all: a usage error (exit 2), not a refusal.
+fn not_a_response(what: &str, error: &WebAuthnError) -> Failure {
+    Failure::Usage(format!("stdin is not {what}: {error}"))
+}
+
 fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
     serde_json::to_string(value).map_err(|e| Failure::Usage(format!("cannot encode JSON: {e}")))
 }
@@ -170,8 +183,10 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let (_, state) = rp.registration_with_challenge(challenge, now, user, request);
     // No trust roots here, so certificate validity is not judged (see the module docs).
     let options = AttestationOptions { now };
-    let registered = RegistrationResponse::from_json(&input)
-        .and_then(|response| state.verify(&response, now, &RustCryptoVerifier, &options))
+    let response = RegistrationResponse::from_json(&input)
+        .map_err(|e| not_a_response("a registration (RegistrationResponseJSON)", &e))?;
+    let registered = state
+        .verify(&response, now, &RustCryptoVerifier, &options)
         .map_err(|e| reject(&e))?;
     print_line(&to_json(&registered.credential)?)
 }
@@ -199,8 +214,10 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
         ..AuthenticationRequest::default()
     };
     let (_, state) = rp.authentication_with_challenge(challenge, now, request);
-    let verified = AuthenticationResponse::from_json(&input)
-        .and_then(|response| state.verify(&credential, &response, now, &RustCryptoVerifier))
+    let response = AuthenticationResponse::from_json(&input)
+        .map_err(|e| not_a_response("an assertion (AuthenticationResponseJSON)", &e))?;
+    let verified = state
+        .verify(&credential, &response, now, &RustCryptoVerifier)
         .map_err(|e| reject(&e))?;
     let (evidence, updated) = verified.into_parts();
     let line = json!({

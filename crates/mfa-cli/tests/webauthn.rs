@@ -3,6 +3,9 @@
 //! must say what the vector's `expect` says (with the same harness decisions as the library's
 //! `tests/vectors.rs`: `rp.appid` means the client reported `appid: true` and is passed as
 //! `--appid`; the quarantined vector must come out `bad_signature`).
+//!
+//! Then the flags and exit codes the security review asked for (items 15a–d and 2), with the
+//! library's software authenticator playing the browser.
 #![allow(clippy::unwrap_used)] // tests may unwrap (STYLE.md)
 
 use std::fs;
@@ -10,6 +13,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use mfa_core::UnixTime;
+use mfa_webauthn::testing::SoftwareAuthenticator;
+use mfa_webauthn::{
+    AuthenticationRequest, Base64UrlBytes, Challenge, RegistrationRequest, RelyingParty,
+    UserEntity, base64url,
+};
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 fn data_dir() -> PathBuf {
@@ -201,7 +212,7 @@ fn registration_output_authenticates_through_the_cli() {
 }
 
 #[test]
-fn usage_errors_exit_two_and_garbage_is_malformed() {
+fn usage_errors_exit_two() {
     let out = mfa(
         &[
             "webauthn".into(),
@@ -224,10 +235,6 @@ fn usage_errors_exit_two_and_garbage_is_malformed() {
     ]
     .map(String::from)
     .to_vec();
-    let out = mfa(&base, b"{not json");
-    assert_eq!(out.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["error"], "malformed");
     let mut bad = base.clone();
     bad[7] = "***".into();
     assert_eq!(mfa(&bad, b"{}").status.code(), Some(2));
@@ -238,4 +245,209 @@ fn usage_errors_exit_two_and_garbage_is_malformed() {
         "/nonexistent/credential.json".to_owned(),
     ]);
     assert_eq!(mfa(&missing, b"{}").status.code(), Some(2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fixes of the security review (items 15 and 2), driven with the library's software
+// authenticator: it answers the options a `RelyingParty` built for the same RP ID, origin and
+// challenge as the flags say.
+
+const RP_ID: &str = "example.org";
+const ORIGIN: &str = "https://example.org";
+const T0: UnixTime = UnixTime::from_secs(1_800_000_000);
+const REG_CHALLENGE: [u8; 32] = [0x5a; 32];
+const AUTH_CHALLENGE: [u8; 32] = [0xa5; 32];
+const OWNER_A: &[u8] = b"user handle of alice";
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|&a| a.to_owned()).collect()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mfa-cli-webauthn-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {:?} / stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr_text(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// Exit 2 with exactly one `mfa: …` line on stderr and nothing on stdout.
+fn assert_usage_error(out: &Output, what: &str) {
+    let stderr = stderr_text(out);
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+    assert!(stderr.starts_with("mfa: "), "{what}: {stderr}");
+    assert!(out.stdout.is_empty(), "{what}");
+}
+
+/// Exit 1 with the refusal JSON of `kind` on stdout.
+fn assert_refused(out: &Output, kind: &str, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{what}: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr_text(out)
+    );
+    let v = stdout_json(out);
+    assert_eq!(v["verified"], false, "{what}");
+    assert_eq!(v["error"], kind, "{what}: {v}");
+    assert!(v["message"].is_string(), "{what}");
+}
+
+fn ceremony(challenge: &[u8]) -> Vec<String> {
+    strings(&[
+        "--rp-id",
+        RP_ID,
+        "--origin",
+        ORIGIN,
+        "--challenge",
+        &base64url::encode(challenge),
+    ])
+}
+
+fn soft_rp() -> RelyingParty {
+    RelyingParty::new(RP_ID, "Example", ORIGIN)
+}
+
+/// A fresh counting ES256 software authenticator and its `RegistrationResponseJSON` for a user
+/// whose handle is `owner`, answering a challenge of `REG_CHALLENGE`.
+fn soft_registration(seed: u64, owner: &[u8]) -> (SoftwareAuthenticator, Vec<u8>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut authenticator = SoftwareAuthenticator::new(&mut rng);
+    let user = UserEntity {
+        id: Base64UrlBytes::new(owner.to_vec()),
+        name: "alice@example.org".to_owned(),
+        display_name: "Alice".to_owned(),
+    };
+    let challenge = Challenge::from_bytes(REG_CHALLENGE.to_vec()).unwrap();
+    let (options, _state) =
+        soft_rp().registration_with_challenge(challenge, T0, user, RegistrationRequest::default());
+    let json = authenticator.register(&options, ORIGIN);
+    (authenticator, json)
+}
+
+/// The authenticator's next `AuthenticationResponseJSON` for `AUTH_CHALLENGE`.
+fn soft_assertion(authenticator: &mut SoftwareAuthenticator) -> Vec<u8> {
+    let challenge = Challenge::from_bytes(AUTH_CHALLENGE.to_vec()).unwrap();
+    let (options, _state) =
+        soft_rp().authentication_with_challenge(challenge, T0, AuthenticationRequest::default());
+    authenticator.authenticate(&options, ORIGIN)
+}
+
+fn register_cli(extra: &[&str], response: &[u8]) -> Output {
+    let mut args = strings(&["webauthn", "register"]);
+    args.extend(ceremony(&REG_CHALLENGE));
+    args.extend(strings(extra));
+    mfa(&args, response)
+}
+
+fn authenticate_cli(credential: &Path, extra: &[&str], response: &[u8]) -> Output {
+    let mut args = strings(&["webauthn", "authenticate"]);
+    args.extend(ceremony(&AUTH_CHALLENGE));
+    args.extend(["--credential".to_owned(), credential.display().to_string()]);
+    args.extend(strings(extra));
+    mfa(&args, response)
+}
+
+/// Registers a software authenticator through `mfa webauthn register` (with `--user-handle`
+/// when `owner` is given) and stores what it printed in `dir/credential.json`.
+fn registered_file(
+    dir: &Path,
+    seed: u64,
+    owner: Option<&[u8]>,
+) -> (SoftwareAuthenticator, PathBuf) {
+    let (authenticator, registration) = soft_registration(seed, owner.unwrap_or(OWNER_A));
+    let out = match owner {
+        Some(owner) => register_cli(&["--user-handle", &base64url::encode(owner)], &registration),
+        None => register_cli(&[], &registration),
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let file = dir.join("credential.json");
+    fs::write(&file, &out.stdout).unwrap();
+    (authenticator, file)
+}
+
+#[test]
+fn item15a_non_json_input_exits_2() {
+    let dir = scratch("15a-non-json");
+    let (_, file) = registered_file(&dir, 1, None);
+    let too_big = vec![b' '; 64 * 1024 + 1];
+    for input in [&b"{not json"[..], b"", b"[]", b"\"text\"", &too_big] {
+        let out = register_cli(&[], input);
+        assert_usage_error(&out, "register");
+        let out = authenticate_cli(&file, &[], input);
+        assert_usage_error(&out, "authenticate");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15a_response_without_a_required_member_exits_2() {
+    let dir = scratch("15a-member");
+    let (mut authenticator, file) = registered_file(&dir, 2, None);
+    let (_, registration) = soft_registration(2, OWNER_A);
+    let registration: Value = serde_json::from_slice(&registration).unwrap();
+    let assertion: Value = serde_json::from_slice(&soft_assertion(&mut authenticator)).unwrap();
+    for member in ["clientDataJSON", "attestationObject"] {
+        let mut broken = registration.clone();
+        broken["response"].as_object_mut().unwrap().remove(member);
+        let out = register_cli(&[], broken.to_string().as_bytes());
+        assert_usage_error(&out, member);
+    }
+    for member in ["clientDataJSON", "authenticatorData", "signature"] {
+        let mut broken = assertion.clone();
+        broken["response"].as_object_mut().unwrap().remove(member);
+        let out = authenticate_cli(&file, &[], broken.to_string().as_bytes());
+        assert_usage_error(&out, member);
+    }
+    let mut no_id = assertion.clone();
+    no_id.as_object_mut().unwrap().remove("id");
+    assert_usage_error(
+        &authenticate_cli(&file, &[], no_id.to_string().as_bytes()),
+        "no id",
+    );
+    let mut not_b64 = assertion.clone();
+    not_b64["response"]["signature"] = json!("***");
+    assert_usage_error(
+        &authenticate_cli(&file, &[], not_b64.to_string().as_bytes()),
+        "signature not base64url",
+    );
+    // One ceremony's response is not the other's.
+    assert_usage_error(
+        &authenticate_cli(&file, &[], registration.to_string().as_bytes()),
+        "registration as assertion",
+    );
+    assert_usage_error(
+        &register_cli(&[], assertion.to_string().as_bytes()),
+        "assertion as registration",
+    );
+    // The untouched assertion still verifies: only the broken ones were refused.
+    let out = authenticate_cli(&file, &[], assertion.to_string().as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15a_broken_content_in_a_parseable_response_is_a_refusal() {
+    // The JSON is a RegistrationResponseJSON, so it is judged: its attestation object is not
+    // CBOR, which is a refusal (exit 1, `malformed`), not a usage error.
+    let (_, registration) = soft_registration(3, OWNER_A);
+    let mut response: Value = serde_json::from_slice(&registration).unwrap();
+    response["response"]["attestationObject"] = json!(base64url::encode(b"not cbor at all"));
+    let out = register_cli(&[], response.to_string().as_bytes());
+    assert_refused(&out, "malformed", "attestation object not CBOR");
 }
