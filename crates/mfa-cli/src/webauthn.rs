@@ -12,15 +12,22 @@
 //! content is refused, even when that content is structurally broken (client data that is not
 //! JSON, an attestation object or authenticator data that does not parse).
 //!
+//! `register --user-handle B64URL` records the `user.id` of the creation options as the
+//! credential's owner; without it the credential has no owner (a note on stderr says so), and
+//! username-less sign-in, which finds the user by that handle, refuses it.
+//! `authenticate --user-handle B64URL` names the user identified beforehand: a credential that
+//! another user owns is refused (exit 1).
+//!
 //! Attestation certificate chains are not judged here (no trust roots are given), so their
 //! validity periods are not enforced either; the format's signatures and rules are.
 
 use std::fs;
-use std::io::Read as _;
+use std::io::{self, Read as _, Write as _};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use mfa_core::{Clock as _, Rejection as _, SystemClock};
+use mfa_webauthn::response::MAX_USER_HANDLE_LEN;
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, Base64UrlBytes, Challenge,
     CredentialDescriptor, CrossOrigin, RegistrationRequest, RegistrationResponse, RelyingParty,
@@ -71,6 +78,10 @@ pub(crate) struct Ceremony {
 pub(crate) struct RegisterArgs {
     #[command(flatten)]
     ceremony: Ceremony,
+    /// The user handle (`user.id` of the creation options, base64url of 1 to 64 bytes),
+    /// recorded as the credential's owner.
+    #[arg(long, value_name = "B64URL", allow_hyphen_values = true)]
+    user_handle: Option<String>,
 }
 
 /// Arguments of `mfa webauthn authenticate`.
@@ -82,6 +93,9 @@ pub(crate) struct AuthenticateArgs {
     /// `sign_count` are required).
     #[arg(long, value_name = "FILE")]
     credential: PathBuf,
+    /// The user identified beforehand (base64url user handle): the credential must be theirs.
+    #[arg(long, value_name = "B64URL", allow_hyphen_values = true)]
+    user_handle: Option<String>,
     /// The FIDO AppID the request carried (extension `appid`, for old U2F credentials).
     #[arg(long, value_name = "URL")]
     appid: Option<String>,
@@ -139,6 +153,18 @@ fn user_verification(c: &Ceremony) -> UserVerification {
     }
 }
 
+fn user_handle(text: Option<&str>) -> Result<Option<Base64UrlBytes>, Failure> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    match base64url::decode(text, MAX_USER_HANDLE_LEN) {
+        Ok(bytes) if !bytes.is_empty() => Ok(Some(Base64UrlBytes::new(bytes))),
+        _ => Err(Failure::Usage(format!(
+            "--user-handle must be base64url of 1 to {MAX_USER_HANDLE_LEN} bytes"
+        ))),
+    }
+}
+
 fn read_stdin() -> Result<Vec<u8>, Failure> {
     crate::files::read_stdin_limited(MAX_INPUT, "the response")
 }
@@ -169,10 +195,11 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let c = &args.ceremony;
     let rp = relying_party(c)?;
     let challenge = challenge(c)?;
+    let owner = user_handle(args.user_handle.as_deref())?;
     let input = read_stdin()?;
     let now = SystemClock.now();
     let user = UserEntity {
-        id: Base64UrlBytes::default(),
+        id: owner.unwrap_or_default(),
         name: String::new(),
         display_name: String::new(),
     };
@@ -188,7 +215,15 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let registered = state
         .verify(&response, now, &RustCryptoVerifier, &options)
         .map_err(|e| reject(&e))?;
-    print_line(&to_json(&registered.credential)?)
+    print_line(&to_json(&registered.credential)?)?;
+    if registered.credential.user_handle.is_none() {
+        let _ignored = writeln!(
+            io::stderr(),
+            "mfa: note: without --user-handle the credential has no owner, and username-less \
+             sign-in will refuse it"
+        );
+    }
+    Ok(())
 }
 
 fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
@@ -201,15 +236,18 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
         rp = rp.with_sign_count_policy(SignCountPolicy::Flag);
     }
     let challenge = challenge(c)?;
+    let owner = user_handle(args.user_handle.as_deref())?;
     let credential = read_credential(&args.credential)?;
     let input = read_stdin()?;
     let now = SystemClock.now();
-    // The caller named the credential, so the user is known: allow exactly that credential.
+    // The caller named the credential, so the user is known: allow exactly that credential,
+    // and with --user-handle only if that user owns it.
     let request = AuthenticationRequest {
         allow_credentials: vec![CredentialDescriptor::new(
             credential.id.as_bytes().to_vec(),
             Vec::new(),
         )],
+        user_handle: owner,
         user_verification: user_verification(c),
         ..AuthenticationRequest::default()
     };

@@ -17,7 +17,7 @@ use mfa_core::UnixTime;
 use mfa_webauthn::testing::SoftwareAuthenticator;
 use mfa_webauthn::{
     AuthenticationRequest, Base64UrlBytes, Challenge, RegistrationRequest, RelyingParty,
-    UserEntity, base64url,
+    StoredCredential, UserEntity, base64url,
 };
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
@@ -258,6 +258,7 @@ const T0: UnixTime = UnixTime::from_secs(1_800_000_000);
 const REG_CHALLENGE: [u8; 32] = [0x5a; 32];
 const AUTH_CHALLENGE: [u8; 32] = [0xa5; 32];
 const OWNER_A: &[u8] = b"user handle of alice";
+const OWNER_B: &[u8] = b"user handle of bob";
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|&a| a.to_owned()).collect()
@@ -450,4 +451,62 @@ fn item15a_broken_content_in_a_parseable_response_is_a_refusal() {
     response["response"]["attestationObject"] = json!(base64url::encode(b"not cbor at all"));
     let out = register_cli(&[], response.to_string().as_bytes());
     assert_refused(&out, "malformed", "attestation object not CBOR");
+}
+
+#[test]
+fn item15c_user_handle_is_recorded_as_the_owner() {
+    let (_, registration) = soft_registration(6, OWNER_A);
+    let handle = base64url::encode(OWNER_A);
+    let out = register_cli(&["--user-handle", &handle], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr_text(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["user_handle"], handle.as_str());
+    let credential: StoredCredential = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(credential.user_handle.unwrap().as_bytes(), OWNER_A);
+}
+
+#[test]
+fn item15c_without_user_handle_a_note_says_the_credential_has_no_owner() {
+    let (_, registration) = soft_registration(7, OWNER_A);
+    let out = register_cli(&[], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let stderr = stderr_text(&out);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("mfa: "), "{stderr}");
+    assert!(stderr.contains("--user-handle"), "{stderr}");
+    assert!(stderr.contains("no owner"), "{stderr}");
+    let v = stdout_json(&out);
+    assert!(v.get("user_handle").is_none(), "{v}");
+}
+
+#[test]
+fn item15c_malformed_user_handle_exits_2() {
+    let (_, registration) = soft_registration(8, OWNER_A);
+    let too_long = base64url::encode(&[7u8; 65]);
+    for handle in ["***", "", too_long.as_str()] {
+        let out = register_cli(&["--user-handle", handle], &registration);
+        assert_usage_error(&out, handle);
+    }
+    let longest = base64url::encode(&[7u8; 64]);
+    let out = register_cli(&["--user-handle", &longest], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+}
+
+#[test]
+fn item2_authenticate_user_handle_must_own_the_credential() {
+    let dir = scratch("item2");
+    let (mut authenticator, file) = registered_file(&dir, 13, Some(OWNER_A));
+    let assertion = soft_assertion(&mut authenticator);
+    let bob = base64url::encode(OWNER_B);
+    let out = authenticate_cli(&file, &["--user-handle", &bob], &assertion);
+    assert_refused(&out, "unknown_credential", "alice's credential for bob");
+    let alice = base64url::encode(OWNER_A);
+    let out = authenticate_cli(&file, &["--user-handle", &alice], &assertion);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    for malformed in ["***", ""] {
+        let out = authenticate_cli(&file, &["--user-handle", malformed], &assertion);
+        assert_usage_error(&out, malformed);
+    }
+    let _ = fs::remove_dir_all(&dir);
 }
