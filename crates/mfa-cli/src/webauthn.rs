@@ -12,6 +12,11 @@
 //! content is refused, even when that content is structurally broken (client data that is not
 //! JSON, an attestation object or authenticator data that does not parse).
 //!
+//! `register` prints the credential record to store, the JSON `--credential` reads, with two
+//! more members beside it that the credential reader ignores: `attestation` (`format`, `type`
+//! and `certificates`, the `x5c` chain as base64url DER, leaf first, for the caller's trust
+//! decision) and `discoverable` (`credProps.rk` as the client reported it, or `null`).
+//!
 //! `register --user-handle B64URL` records the `user.id` of the creation options as the
 //! credential's owner; without it the credential has no owner (a note on stderr says so), and
 //! username-less sign-in, which finds the user by that handle, refuses it.
@@ -27,13 +32,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use mfa_core::{Clock as _, Rejection as _, SystemClock};
+use mfa_webauthn::attestation::AttestationType;
 use mfa_webauthn::response::MAX_USER_HANDLE_LEN;
 use mfa_webauthn::{
-    AttestationOptions, AuthenticationRequest, AuthenticationResponse, Base64UrlBytes, Challenge,
-    CredentialDescriptor, CrossOrigin, RegistrationRequest, RegistrationResponse, RelyingParty,
-    RustCryptoVerifier, SignCountPolicy, StoredCredential, UserEntity, UserVerification,
-    WebAuthnError, base64url,
+    AttestationFormat, AttestationOptions, AuthenticationRequest, AuthenticationResponse,
+    Base64UrlBytes, Challenge, CredentialDescriptor, CrossOrigin, RegisteredCredential,
+    RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, SignCountPolicy,
+    StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
 };
+use serde::Serialize;
 use serde_json::json;
 
 use crate::outcome::{Failure, print_line};
@@ -191,6 +198,44 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
     serde_json::to_string(value).map_err(|e| Failure::Usage(format!("cannot encode JSON: {e}")))
 }
 
+/// What `register` prints: the credential record, with what the attestation established and
+/// `credProps.rk` as extra members (ignored when the output is read back as `--credential`).
+#[derive(Serialize)]
+struct PrintedRegistration<'a> {
+    #[serde(flatten)]
+    credential: &'a StoredCredential,
+    attestation: PrintedAttestation,
+    discoverable: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct PrintedAttestation {
+    format: AttestationFormat,
+    #[serde(rename = "type")]
+    attestation_type: AttestationType,
+    /// The `x5c` chain, base64url DER, leaf first.
+    certificates: Vec<String>,
+}
+
+impl<'a> PrintedRegistration<'a> {
+    fn new(registered: &'a RegisteredCredential) -> Self {
+        let attestation = &registered.attestation;
+        Self {
+            credential: &registered.credential,
+            attestation: PrintedAttestation {
+                format: attestation.format,
+                attestation_type: attestation.attestation_type,
+                certificates: attestation
+                    .certificates
+                    .iter()
+                    .map(|der| base64url::encode(der))
+                    .collect(),
+            },
+            discoverable: registered.discoverable,
+        }
+    }
+}
+
 fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let c = &args.ceremony;
     let rp = relying_party(c)?;
@@ -215,7 +260,7 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let registered = state
         .verify(&response, now, &RustCryptoVerifier, &options)
         .map_err(|e| reject(&e))?;
-    print_line(&to_json(&registered.credential)?)?;
+    print_line(&to_json(&PrintedRegistration::new(&registered))?)?;
     if registered.credential.user_handle.is_none() {
         let _ignored = writeln!(
             io::stderr(),

@@ -382,6 +382,10 @@ fn registered_file(
     (authenticator, file)
 }
 
+fn read_vector(name: &str) -> Value {
+    serde_json::from_slice(&fs::read(data_dir().join(name)).unwrap()).unwrap()
+}
+
 #[test]
 fn item15a_non_json_input_exits_2() {
     let dir = scratch("15a-non-json");
@@ -491,6 +495,78 @@ fn item15c_malformed_user_handle_exits_2() {
     let longest = base64url::encode(&[7u8; 64]);
     let out = register_cli(&["--user-handle", &longest], &registration);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+}
+
+#[test]
+fn item15c_register_prints_attestation_chain_and_discoverable() {
+    // A packed attestation with an x5c chain (a YubiKey): type basic, the certificate printed.
+    let reg = read_vector("py-reg-packed-x5c-yubikey-firefox.json");
+    let mut args = strings(&["webauthn", "register"]);
+    args.extend(ceremony_args(&reg));
+    let out = mfa(&args, reg["response"].to_string().as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["attestation"]["format"], "packed");
+    assert_eq!(v["attestation"]["type"], "basic");
+    let certificates = v["attestation"]["certificates"].as_array().unwrap();
+    assert_eq!(certificates.len(), 1);
+    let der = base64url::decode(certificates[0].as_str().unwrap(), 4096).unwrap();
+    assert_eq!(der.first(), Some(&0x30), "a DER SEQUENCE");
+    let subject = b"Yubico U2F EE Serial 719807075";
+    assert!(der.windows(subject.len()).any(|w| w == subject));
+    let object = base64url::decode(
+        reg["response"]["response"]["attestationObject"]
+            .as_str()
+            .unwrap(),
+        32 * 1024,
+    )
+    .unwrap();
+    assert!(object.windows(der.len()).any(|w| w == der.as_slice()));
+    // No credProps in this response: unknown.
+    assert!(v["discoverable"].is_null(), "{v}");
+    // Still a credential (the extra members are ignored when it is read back).
+    let credential: StoredCredential = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(credential.sign_count, 52);
+
+    // fido-u2f from the W3C vectors: basic, one certificate.
+    let reg = read_vector("w3c-spec-reg-fido-u2f-es256.json");
+    let mut args = strings(&["webauthn", "register"]);
+    args.extend(ceremony_args(&reg));
+    let v = stdout_json(&mfa(&args, reg["response"].to_string().as_bytes()));
+    assert_eq!(v["attestation"]["format"], "fido-u2f");
+    assert_eq!(v["attestation"]["type"], "basic");
+    assert_eq!(
+        v["attestation"]["certificates"].as_array().unwrap().len(),
+        1
+    );
+
+    // credProps.rk = false (an Android key): not discoverable.
+    let reg = read_vector("py-reg-android-key-pixel-8a.json");
+    let mut args = strings(&["webauthn", "register"]);
+    args.extend(ceremony_args(&reg));
+    let v = stdout_json(&mfa(&args, reg["response"].to_string().as_bytes()));
+    assert_eq!(v["attestation"]["format"], "android-key");
+    assert!(v["attestation"]["certificates"].as_array().unwrap().len() > 1);
+    assert_eq!(v["discoverable"], false);
+
+    // The software authenticator: packed self attestation, no chain, credProps.rk = true; what
+    // register prints authenticates as --credential.
+    let dir = scratch("15c-output");
+    let (mut authenticator, registration) = soft_registration(9, OWNER_A);
+    let handle = base64url::encode(OWNER_A);
+    let out = register_cli(&["--user-handle", &handle], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["attestation"]["format"], "packed");
+    assert_eq!(v["attestation"]["type"], "self_attestation");
+    assert_eq!(v["attestation"]["certificates"], json!([]));
+    assert_eq!(v["discoverable"], true);
+    let file = dir.join("credential.json");
+    fs::write(&file, &out.stdout).unwrap();
+    let out = authenticate_cli(&file, &[], &soft_assertion(&mut authenticator));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(stdout_json(&out)["verified"], true);
+    let _ = fs::remove_dir_all(&dir);
 }
 
 #[test]
