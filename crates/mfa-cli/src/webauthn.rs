@@ -17,6 +17,13 @@
 //! and `certificates`, the `x5c` chain as base64url DER, leaf first, for the caller's trust
 //! decision) and `discoverable` (`credProps.rk` as the client reported it, or `null`).
 //!
+//! `authenticate` prints `{"verified": true, …, "credential": …}`, the updated credential inside.
+//! With `--update` it also writes that credential over the `--credential` file (atomically, mode
+//! 0600), holding a lock on the file from reading it to writing it: of several runs with one
+//! assertion, the first moves the signature counter on and the others are refused
+//! (`counter_not_increased`). An authenticator that does not count (counter 0, like synced
+//! passkeys) gives no such protection: a challenge used once is what stops a replay there.
+//!
 //! `register --user-handle B64URL` records the `user.id` of the creation options as the
 //! credential's owner; without it the credential has no owner (a note on stderr says so), and
 //! username-less sign-in, which finds the user by that handle, refuses it.
@@ -28,7 +35,7 @@
 
 use std::fs;
 use std::io::{self, Read as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use mfa_core::{Clock as _, Rejection as _, SystemClock};
@@ -43,6 +50,7 @@ use mfa_webauthn::{
 use serde::Serialize;
 use serde_json::json;
 
+use crate::files::{StoreLock, write_atomically};
 use crate::outcome::{Failure, print_line};
 
 /// The largest input read from stdin or a credential file (the library refuses more anyway).
@@ -110,6 +118,10 @@ pub(crate) struct AuthenticateArgs {
     /// printed credential, instead of rejecting it.
     #[arg(long)]
     flag_counter_regression: bool,
+    /// Write the updated credential over the --credential FILE (atomically, mode 0600), locking
+    /// the file from reading to writing so one assertion cannot succeed twice.
+    #[arg(long)]
+    update: bool,
 }
 
 /// Runs one `mfa webauthn` subcommand.
@@ -282,8 +294,17 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     }
     let challenge = challenge(c)?;
     let owner = user_handle(args.user_handle.as_deref())?;
-    let credential = read_credential(&args.credential)?;
     let input = read_stdin()?;
+    let response = AuthenticationResponse::from_json(&input)
+        .map_err(|e| not_a_response("an assertion (AuthenticationResponseJSON)", &e))?;
+    // With --update, no other `mfa` run reads the credential until the updated one is written
+    // (the lock is released when `_lock` drops, at return).
+    let _lock = if args.update {
+        Some(StoreLock::acquire(&args.credential)?)
+    } else {
+        None
+    };
+    let credential = read_credential(&args.credential)?;
     let now = SystemClock.now();
     // The caller named the credential, so the user is known: allow exactly that credential,
     // and with --user-handle only if that user owns it.
@@ -297,12 +318,15 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
         ..AuthenticationRequest::default()
     };
     let (_, state) = rp.authentication_with_challenge(challenge, now, request);
-    let response = AuthenticationResponse::from_json(&input)
-        .map_err(|e| not_a_response("an assertion (AuthenticationResponseJSON)", &e))?;
     let verified = state
         .verify(&credential, &response, now, &RustCryptoVerifier)
         .map_err(|e| reject(&e))?;
     let (evidence, updated) = verified.into_parts();
+    if args.update {
+        let mut bytes = to_json(&updated)?.into_bytes();
+        bytes.push(b'\n');
+        write_atomically(&args.credential, &bytes)?;
+    }
     let line = json!({
         "verified": true,
         "sign_count": updated.sign_count,
@@ -315,7 +339,7 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     print_line(&line.to_string())
 }
 
-fn read_credential(path: &PathBuf) -> Result<StoredCredential, Failure> {
+fn read_credential(path: &Path) -> Result<StoredCredential, Failure> {
     let file = fs::File::open(path)
         .map_err(|e| Failure::Usage(format!("cannot open {}: {e}", path.display())))?;
     let mut bytes = Vec::new();

@@ -458,6 +458,98 @@ fn item15a_broken_content_in_a_parseable_response_is_a_refusal() {
 }
 
 #[test]
+fn item15b_update_writes_the_credential_back_and_a_replay_is_refused() {
+    let dir = scratch("15b-update");
+    let (mut authenticator, file) = registered_file(&dir, 4, None);
+    let assertion = soft_assertion(&mut authenticator);
+    assert_eq!(authenticator.sign_count(), 1);
+
+    let out = authenticate_cli(&file, &["--update"], &assertion);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    // The printed wrapper is what it was without --update.
+    let v = stdout_json(&out);
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["sign_count"], 1);
+    assert!(v["user_verified"].is_boolean() && v["possible_clone"].is_boolean());
+    assert_eq!(v["credential"]["sign_count"], 1);
+    // The file now holds the updated credential, private to its owner.
+    let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored.sign_count, 1);
+    assert_eq!(stored.id.as_bytes(), authenticator.credential_id());
+    assert!(stored.last_used_at.is_some());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    // The same assertion again: the counter did not increase over the stored one.
+    let out = authenticate_cli(&file, &["--update"], &assertion);
+    assert_refused(&out, "counter_not_increased", "replayed assertion");
+    let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored.sign_count, 1);
+
+    // A fresh assertion moves it on; no lock file is left behind.
+    let out = authenticate_cli(&file, &["--update"], &soft_assertion(&mut authenticator));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored.sign_count, 2);
+    let leftovers: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|name| name != "credential.json")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15b_concurrent_updates_with_one_assertion_have_one_winner() {
+    let dir = scratch("15b-race");
+    let (mut authenticator, file) = registered_file(&dir, 5, None);
+    let assertion = soft_assertion(&mut authenticator);
+    let mut args = strings(&["webauthn", "authenticate"]);
+    args.extend(ceremony(&AUTH_CHALLENGE));
+    args.extend(strings(&[
+        "--credential",
+        &file.display().to_string(),
+        "--update",
+    ]));
+    let mut children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_mfa"))
+                .args(&args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Every process gets the assertion before any is waited for, so they run at once (the
+    // input fits in a pipe buffer, so the writes do not block).
+    for child in &mut children {
+        let _ = child.stdin.take().unwrap().write_all(&assertion);
+    }
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
+    let winners = outputs
+        .iter()
+        .filter(|out| out.status.code() == Some(0))
+        .count();
+    assert_eq!(winners, 1);
+    for out in outputs.iter().filter(|out| out.status.code() != Some(0)) {
+        assert_refused(out, "counter_not_increased", "concurrent replay");
+    }
+    let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored.sign_count, 1);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn item15c_user_handle_is_recorded_as_the_owner() {
     let (_, registration) = soft_registration(6, OWNER_A);
     let handle = base64url::encode(OWNER_A);
