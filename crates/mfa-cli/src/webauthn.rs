@@ -30,6 +30,11 @@
 //! `authenticate --user-handle B64URL` names the user identified beforehand: a credential that
 //! another user owns is refused (exit 1).
 //!
+//! `--alg NAME|ID` (repeatable; `es256`, `eddsa`, `es384`, `es512`, `ps256`, `rs256` or a COSE
+//! number such as `-7`) limits the algorithms accepted, default all six: at registration the
+//! new key must use one of them, at authentication the stored credential must; otherwise the
+//! ceremony is refused with `unsupported_algorithm` (exit 1). An unknown name exits 2.
+//!
 //! Attestation certificate chains are not judged here (no trust roots are given), so their
 //! validity periods are not enforced either; the format's signatures and rules are.
 
@@ -43,9 +48,10 @@ use mfa_webauthn::attestation::AttestationType;
 use mfa_webauthn::response::MAX_USER_HANDLE_LEN;
 use mfa_webauthn::{
     AttestationFormat, AttestationOptions, AuthenticationRequest, AuthenticationResponse,
-    Base64UrlBytes, Challenge, CredentialDescriptor, CrossOrigin, RegisteredCredential,
-    RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, SignCountPolicy,
-    StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
+    Base64UrlBytes, Challenge, CoseAlgorithm, CredentialDescriptor, CrossOrigin,
+    RegisteredCredential, RegistrationRequest, RegistrationResponse, RelyingParty,
+    RustCryptoVerifier, SignCountPolicy, StoredCredential, UserEntity, UserVerification,
+    WebAuthnError, base64url,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -86,6 +92,15 @@ pub(crate) struct Ceremony {
     /// With --allow-cross-origin, the only top-level origins accepted (repeatable).
     #[arg(long = "top-origin", value_name = "O", requires = "allow_cross_origin")]
     top_origins: Vec<String>,
+    /// Accept only this signature algorithm (repeat for several, in preference order): es256,
+    /// eddsa, es384, es512, ps256, rs256, or its COSE number (-7). Default: all of them.
+    #[arg(
+        long = "alg",
+        value_name = "NAME|ID",
+        value_parser = parse_algorithm,
+        allow_hyphen_values = true
+    )]
+    algorithms: Vec<CoseAlgorithm>,
 }
 
 /// Arguments of `mfa webauthn register`.
@@ -115,7 +130,7 @@ pub(crate) struct AuthenticateArgs {
     #[arg(long, value_name = "URL")]
     appid: Option<String>,
     /// Accept a signature counter that did not increase, flagging a possible clone in the
-    /// printed credential, instead of rejecting it.
+    /// printed (and with --update, written) credential, instead of rejecting it.
     #[arg(long)]
     flag_counter_regression: bool,
     /// Write the updated credential over the --credential FILE (atomically, mode 0600), locking
@@ -148,6 +163,15 @@ fn relying_party(c: &Ceremony) -> Result<RelyingParty, Failure> {
     for origin in more_origins {
         rp = rp.with_origin(origin.clone());
     }
+    if !c.algorithms.is_empty() {
+        let mut algorithms: Vec<CoseAlgorithm> = Vec::new();
+        for &alg in &c.algorithms {
+            if !algorithms.contains(&alg) {
+                algorithms.push(alg);
+            }
+        }
+        rp = rp.with_algorithms(algorithms);
+    }
     if c.allow_cross_origin {
         rp = rp.with_cross_origin(if c.top_origins.is_empty() {
             CrossOrigin::AllowAnyTopOrigin
@@ -156,6 +180,35 @@ fn relying_party(c: &Ceremony) -> Result<RelyingParty, Failure> {
         });
     }
     Ok(rp)
+}
+
+/// An `--alg` value: a name (any case) or a COSE algorithm number.
+fn parse_algorithm(text: &str) -> Result<CoseAlgorithm, String> {
+    let by_name = match text.to_ascii_lowercase().as_str() {
+        "es256" => Some(CoseAlgorithm::Es256),
+        "eddsa" => Some(CoseAlgorithm::EdDsa),
+        "es384" => Some(CoseAlgorithm::Es384),
+        "es512" => Some(CoseAlgorithm::Es512),
+        "ps256" => Some(CoseAlgorithm::Ps256),
+        "rs256" => Some(CoseAlgorithm::Rs256),
+        _ => None,
+    };
+    by_name
+        .or_else(|| text.parse().ok().and_then(CoseAlgorithm::from_id))
+        .ok_or_else(|| {
+            "expected es256, eddsa, es384, es512, ps256, rs256 or one's COSE number (-7, -8, \
+             -35, -36, -37, -257)"
+                .to_owned()
+        })
+}
+
+/// With --alg, the stored credential's algorithm must be one of those given.
+fn check_credential_algorithm(c: &Ceremony, credential: &StoredCredential) -> Result<(), Failure> {
+    if c.algorithms.is_empty() || c.algorithms.iter().any(|alg| alg.id() == credential.alg) {
+        Ok(())
+    } else {
+        Err(reject(&WebAuthnError::UnsupportedAlgorithm(credential.alg)))
+    }
 }
 
 fn challenge(c: &Ceremony) -> Result<Challenge, Failure> {
@@ -206,7 +259,7 @@ fn not_a_response(what: &str, error: &WebAuthnError) -> Failure {
     Failure::Usage(format!("stdin is not {what}: {error}"))
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
+fn to_json(value: &impl Serialize) -> Result<String, Failure> {
     serde_json::to_string(value).map_err(|e| Failure::Usage(format!("cannot encode JSON: {e}")))
 }
 
@@ -305,6 +358,7 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
         None
     };
     let credential = read_credential(&args.credential)?;
+    check_credential_algorithm(c, &credential)?;
     let now = SystemClock.now();
     // The caller named the credential, so the user is known: allow exactly that credential,
     // and with --user-handle only if that user owns it.

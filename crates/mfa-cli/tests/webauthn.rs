@@ -662,6 +662,83 @@ fn item15c_register_prints_attestation_chain_and_discoverable() {
 }
 
 #[test]
+fn item15d_alg_limits_the_registered_algorithm() {
+    let (_, registration) = soft_registration(10, OWNER_A);
+    for refused in [&["--alg", "eddsa"][..], &["--alg", "rs256", "--alg", "-35"]] {
+        let out = register_cli(refused, &registration);
+        assert_refused(&out, "unsupported_algorithm", &format!("{refused:?}"));
+    }
+    for allowed in [
+        &["--alg", "es256"][..],
+        &["--alg", "ES256"],
+        &["--alg", "-7"],
+        &["--alg=-7"],
+        &["--alg", "eddsa", "--alg", "es256"],
+    ] {
+        let out = register_cli(allowed, &registration);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{allowed:?}: {}",
+            stderr_text(&out)
+        );
+        assert_eq!(stdout_json(&out)["alg"], -7);
+    }
+    // An EdDSA registration from the W3C vectors, limited to EdDSA by its COSE number.
+    let reg = read_vector("w3c-spec-reg-packed-eddsa-x5c.json");
+    let eddsa = |alg: &str| {
+        let mut args = strings(&["webauthn", "register"]);
+        args.extend(ceremony_args(&reg));
+        args.extend(strings(&["--alg", alg]));
+        mfa(&args, reg["response"].to_string().as_bytes())
+    };
+    let out = eddsa("-8");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(stdout_json(&out)["alg"], -8);
+    let out = eddsa("es256");
+    assert_refused(&out, "unsupported_algorithm", "eddsa key, es256 only");
+}
+
+#[test]
+fn item15d_unknown_alg_exits_2() {
+    let (_, registration) = soft_registration(11, OWNER_A);
+    for name in ["es257", "-1", "7", "", "sha256"] {
+        let out = register_cli(&["--alg", name], &registration);
+        assert_usage_error(&out, name);
+    }
+    let dir = scratch("15d-unknown");
+    let (mut authenticator, file) = registered_file(&dir, 11, None);
+    let out = authenticate_cli(
+        &file,
+        &["--alg", "hs256"],
+        &soft_assertion(&mut authenticator),
+    );
+    assert_usage_error(&out, "authenticate --alg hs256");
+    // A known name is fine.
+    let out = register_cli(&["--alg", "es256"], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15d_alg_limits_the_stored_credential_at_authentication() {
+    let dir = scratch("15d-authenticate");
+    let (mut authenticator, file) = registered_file(&dir, 12, None);
+    let before = fs::read(&file).unwrap();
+    let assertion = soft_assertion(&mut authenticator);
+    let out = authenticate_cli(&file, &["--alg", "eddsa", "--update"], &assertion);
+    assert_refused(
+        &out,
+        "unsupported_algorithm",
+        "es256 credential, eddsa only",
+    );
+    assert_eq!(fs::read(&file).unwrap(), before, "a refusal writes nothing");
+    let out = authenticate_cli(&file, &["--alg", "eddsa", "--alg", "es256"], &assertion);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn item2_authenticate_user_handle_must_own_the_credential() {
     let dir = scratch("item2");
     let (mut authenticator, file) = registered_file(&dir, 13, Some(OWNER_A));
