@@ -2,25 +2,61 @@
 //!
 //! Both subcommands read the browser's JSON (`PublicKeyCredential.toJSON()`) on stdin. Success
 //! prints JSON and exits 0; a refusal prints `{"verified": false, "error": KIND, "message": …}`
-//! on stdout and exits 1; bad flags or an unreadable credential file exit 2.
+//! on stdout and exits 1; bad flags, an unreadable credential file or input that is not a
+//! response exit 2 with one `mfa: …` line on stderr.
+//!
+//! Where the line between 1 and 2 runs for the input: exit 2 when stdin is not a WebAuthn
+//! response JSON of the ceremony at all (not JSON, larger than 64 KiB, a required member such as
+//! `clientDataJSON` or `signature` missing, a member that is not base64url or is too long, `id`
+//! and `rawId` differing); exit 1 (`malformed` or a more specific kind) when it is one and its
+//! content is refused, even when that content is structurally broken (client data that is not
+//! JSON, an attestation object or authenticator data that does not parse).
+//!
+//! `register` prints the credential record to store, the JSON `--credential` reads, with two
+//! more members beside it that the credential reader ignores: `attestation` (`format`, `type`
+//! and `certificates`, the `x5c` chain as base64url DER, leaf first, for the caller's trust
+//! decision) and `discoverable` (`credProps.rk` as the client reported it, or `null`).
+//!
+//! `authenticate` prints `{"verified": true, …, "credential": …}`, the updated credential inside.
+//! With `--update` it also writes that credential over the `--credential` file (atomically, mode
+//! 0600), holding a lock on the file from reading it to writing it: of several runs with one
+//! assertion, the first moves the signature counter on and the others are refused
+//! (`counter_not_increased`). An authenticator that does not count (counter 0, like synced
+//! passkeys) gives no such protection: a challenge used once is what stops a replay there.
+//!
+//! `register --user-handle B64URL` records the `user.id` of the creation options as the
+//! credential's owner; without it the credential has no owner (a note on stderr says so), and
+//! username-less sign-in, which finds the user by that handle, refuses it.
+//! `authenticate --user-handle B64URL` names the user identified beforehand: a credential that
+//! another user owns is refused (exit 1).
+//!
+//! `--alg NAME|ID` (repeatable; `es256`, `eddsa`, `es384`, `es512`, `ps256`, `rs256` or a COSE
+//! number such as `-7`) limits the algorithms accepted, default all six: at registration the
+//! new key must use one of them, at authentication the stored credential must; otherwise the
+//! ceremony is refused with `unsupported_algorithm` (exit 1). An unknown name exits 2.
 //!
 //! Attestation certificate chains are not judged here (no trust roots are given), so their
 //! validity periods are not enforced either; the format's signatures and rules are.
 
 use std::fs;
-use std::io::Read as _;
-use std::path::PathBuf;
+use std::io::{self, Read as _, Write as _};
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use mfa_core::{Clock as _, Rejection as _, SystemClock};
+use mfa_webauthn::attestation::AttestationType;
+use mfa_webauthn::response::MAX_USER_HANDLE_LEN;
 use mfa_webauthn::{
-    AttestationOptions, AuthenticationRequest, AuthenticationResponse, Base64UrlBytes, Challenge,
-    CredentialDescriptor, CrossOrigin, RegistrationRequest, RegistrationResponse, RelyingParty,
+    AttestationFormat, AttestationOptions, AuthenticationRequest, AuthenticationResponse,
+    Base64UrlBytes, Challenge, CoseAlgorithm, CredentialDescriptor, CrossOrigin,
+    RegisteredCredential, RegistrationRequest, RegistrationResponse, RelyingParty,
     RustCryptoVerifier, SignCountPolicy, StoredCredential, UserEntity, UserVerification,
     WebAuthnError, base64url,
 };
+use serde::Serialize;
 use serde_json::json;
 
+use crate::files::{StoreLock, write_atomically};
 use crate::outcome::{Failure, print_line};
 
 /// The largest input read from stdin or a credential file (the library refuses more anyway).
@@ -56,6 +92,15 @@ pub(crate) struct Ceremony {
     /// With --allow-cross-origin, the only top-level origins accepted (repeatable).
     #[arg(long = "top-origin", value_name = "O", requires = "allow_cross_origin")]
     top_origins: Vec<String>,
+    /// Accept only this signature algorithm (repeat for several, in preference order): es256,
+    /// eddsa, es384, es512, ps256, rs256, or its COSE number (-7). Default: all of them.
+    #[arg(
+        long = "alg",
+        value_name = "NAME|ID",
+        value_parser = parse_algorithm,
+        allow_hyphen_values = true
+    )]
+    algorithms: Vec<CoseAlgorithm>,
 }
 
 /// Arguments of `mfa webauthn register`.
@@ -63,6 +108,10 @@ pub(crate) struct Ceremony {
 pub(crate) struct RegisterArgs {
     #[command(flatten)]
     ceremony: Ceremony,
+    /// The user handle (`user.id` of the creation options, base64url of 1 to 64 bytes),
+    /// recorded as the credential's owner.
+    #[arg(long, value_name = "B64URL", allow_hyphen_values = true)]
+    user_handle: Option<String>,
 }
 
 /// Arguments of `mfa webauthn authenticate`.
@@ -74,13 +123,20 @@ pub(crate) struct AuthenticateArgs {
     /// `sign_count` are required).
     #[arg(long, value_name = "FILE")]
     credential: PathBuf,
+    /// The user identified beforehand (base64url user handle): the credential must be theirs.
+    #[arg(long, value_name = "B64URL", allow_hyphen_values = true)]
+    user_handle: Option<String>,
     /// The FIDO AppID the request carried (extension `appid`, for old U2F credentials).
     #[arg(long, value_name = "URL")]
     appid: Option<String>,
     /// Accept a signature counter that did not increase, flagging a possible clone in the
-    /// printed credential, instead of rejecting it.
+    /// printed (and with --update, written) credential, instead of rejecting it.
     #[arg(long)]
     flag_counter_regression: bool,
+    /// Write the updated credential over the --credential FILE (atomically, mode 0600), locking
+    /// the file from reading to writing so one assertion cannot succeed twice.
+    #[arg(long)]
+    update: bool,
 }
 
 /// Runs one `mfa webauthn` subcommand.
@@ -107,6 +163,15 @@ fn relying_party(c: &Ceremony) -> Result<RelyingParty, Failure> {
     for origin in more_origins {
         rp = rp.with_origin(origin.clone());
     }
+    if !c.algorithms.is_empty() {
+        let mut algorithms: Vec<CoseAlgorithm> = Vec::new();
+        for &alg in &c.algorithms {
+            if !algorithms.contains(&alg) {
+                algorithms.push(alg);
+            }
+        }
+        rp = rp.with_algorithms(algorithms);
+    }
     if c.allow_cross_origin {
         rp = rp.with_cross_origin(if c.top_origins.is_empty() {
             CrossOrigin::AllowAnyTopOrigin
@@ -115,6 +180,35 @@ fn relying_party(c: &Ceremony) -> Result<RelyingParty, Failure> {
         });
     }
     Ok(rp)
+}
+
+/// An `--alg` value: a name (any case) or a COSE algorithm number.
+fn parse_algorithm(text: &str) -> Result<CoseAlgorithm, String> {
+    let by_name = match text.to_ascii_lowercase().as_str() {
+        "es256" => Some(CoseAlgorithm::Es256),
+        "eddsa" => Some(CoseAlgorithm::EdDsa),
+        "es384" => Some(CoseAlgorithm::Es384),
+        "es512" => Some(CoseAlgorithm::Es512),
+        "ps256" => Some(CoseAlgorithm::Ps256),
+        "rs256" => Some(CoseAlgorithm::Rs256),
+        _ => None,
+    };
+    by_name
+        .or_else(|| text.parse().ok().and_then(CoseAlgorithm::from_id))
+        .ok_or_else(|| {
+            "expected es256, eddsa, es384, es512, ps256, rs256 or one's COSE number (-7, -8, \
+             -35, -36, -37, -257)"
+                .to_owned()
+        })
+}
+
+/// With --alg, the stored credential's algorithm must be one of those given.
+fn check_credential_algorithm(c: &Ceremony, credential: &StoredCredential) -> Result<(), Failure> {
+    if c.algorithms.is_empty() || c.algorithms.iter().any(|alg| alg.id() == credential.alg) {
+        Ok(())
+    } else {
+        Err(reject(&WebAuthnError::UnsupportedAlgorithm(credential.alg)))
+    }
 }
 
 fn challenge(c: &Ceremony) -> Result<Challenge, Failure> {
@@ -128,6 +222,18 @@ fn user_verification(c: &Ceremony) -> UserVerification {
         UserVerification::Required
     } else {
         UserVerification::Preferred
+    }
+}
+
+fn user_handle(text: Option<&str>) -> Result<Option<Base64UrlBytes>, Failure> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    match base64url::decode(text, MAX_USER_HANDLE_LEN) {
+        Ok(bytes) if !bytes.is_empty() => Ok(Some(Base64UrlBytes::new(bytes))),
+        _ => Err(Failure::Usage(format!(
+            "--user-handle must be base64url of 1 to {MAX_USER_HANDLE_LEN} bytes"
+        ))),
     }
 }
 
@@ -148,18 +254,62 @@ fn reject(error: &WebAuthnError) -> Failure {
     }
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, Failure> {
+/// Input that is not a response of the ceremony at all: a usage error (exit 2), not a refusal.
+fn not_a_response(what: &str, error: &WebAuthnError) -> Failure {
+    Failure::Usage(format!("stdin is not {what}: {error}"))
+}
+
+fn to_json(value: &impl Serialize) -> Result<String, Failure> {
     serde_json::to_string(value).map_err(|e| Failure::Usage(format!("cannot encode JSON: {e}")))
+}
+
+/// What `register` prints: the credential record, with what the attestation established and
+/// `credProps.rk` as extra members (ignored when the output is read back as `--credential`).
+#[derive(Serialize)]
+struct PrintedRegistration<'a> {
+    #[serde(flatten)]
+    credential: &'a StoredCredential,
+    attestation: PrintedAttestation,
+    discoverable: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct PrintedAttestation {
+    format: AttestationFormat,
+    #[serde(rename = "type")]
+    attestation_type: AttestationType,
+    /// The `x5c` chain, base64url DER, leaf first.
+    certificates: Vec<String>,
+}
+
+impl<'a> PrintedRegistration<'a> {
+    fn new(registered: &'a RegisteredCredential) -> Self {
+        let attestation = &registered.attestation;
+        Self {
+            credential: &registered.credential,
+            attestation: PrintedAttestation {
+                format: attestation.format,
+                attestation_type: attestation.attestation_type,
+                certificates: attestation
+                    .certificates
+                    .iter()
+                    .map(|der| base64url::encode(der))
+                    .collect(),
+            },
+            discoverable: registered.discoverable,
+        }
+    }
 }
 
 fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let c = &args.ceremony;
     let rp = relying_party(c)?;
     let challenge = challenge(c)?;
+    let owner = user_handle(args.user_handle.as_deref())?;
     let input = read_stdin()?;
     let now = SystemClock.now();
     let user = UserEntity {
-        id: Base64UrlBytes::default(),
+        id: owner.unwrap_or_default(),
         name: String::new(),
         display_name: String::new(),
     };
@@ -170,10 +320,20 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let (_, state) = rp.registration_with_challenge(challenge, now, user, request);
     // No trust roots here, so certificate validity is not judged (see the module docs).
     let options = AttestationOptions { now };
-    let registered = RegistrationResponse::from_json(&input)
-        .and_then(|response| state.verify(&response, now, &RustCryptoVerifier, &options))
+    let response = RegistrationResponse::from_json(&input)
+        .map_err(|e| not_a_response("a registration (RegistrationResponseJSON)", &e))?;
+    let registered = state
+        .verify(&response, now, &RustCryptoVerifier, &options)
         .map_err(|e| reject(&e))?;
-    print_line(&to_json(&registered.credential)?)
+    print_line(&to_json(&PrintedRegistration::new(&registered))?)?;
+    if registered.credential.user_handle.is_none() {
+        let _ignored = writeln!(
+            io::stderr(),
+            "mfa: note: without --user-handle the credential has no owner, and username-less \
+             sign-in will refuse it"
+        );
+    }
+    Ok(())
 }
 
 fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
@@ -186,23 +346,41 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
         rp = rp.with_sign_count_policy(SignCountPolicy::Flag);
     }
     let challenge = challenge(c)?;
-    let credential = read_credential(&args.credential)?;
+    let owner = user_handle(args.user_handle.as_deref())?;
     let input = read_stdin()?;
+    let response = AuthenticationResponse::from_json(&input)
+        .map_err(|e| not_a_response("an assertion (AuthenticationResponseJSON)", &e))?;
+    // With --update, no other `mfa` run reads the credential until the updated one is written
+    // (the lock is released when `_lock` drops, at return).
+    let _lock = if args.update {
+        Some(StoreLock::acquire(&args.credential)?)
+    } else {
+        None
+    };
+    let credential = read_credential(&args.credential)?;
+    check_credential_algorithm(c, &credential)?;
     let now = SystemClock.now();
-    // The caller named the credential, so the user is known: allow exactly that credential.
+    // The caller named the credential, so the user is known: allow exactly that credential,
+    // and with --user-handle only if that user owns it.
     let request = AuthenticationRequest {
         allow_credentials: vec![CredentialDescriptor::new(
             credential.id.as_bytes().to_vec(),
             Vec::new(),
         )],
+        user_handle: owner,
         user_verification: user_verification(c),
         ..AuthenticationRequest::default()
     };
     let (_, state) = rp.authentication_with_challenge(challenge, now, request);
-    let verified = AuthenticationResponse::from_json(&input)
-        .and_then(|response| state.verify(&credential, &response, now, &RustCryptoVerifier))
+    let verified = state
+        .verify(&credential, &response, now, &RustCryptoVerifier)
         .map_err(|e| reject(&e))?;
     let (evidence, updated) = verified.into_parts();
+    if args.update {
+        let mut bytes = to_json(&updated)?.into_bytes();
+        bytes.push(b'\n');
+        write_atomically(&args.credential, &bytes)?;
+    }
     let line = json!({
         "verified": true,
         "sign_count": updated.sign_count,
@@ -215,7 +393,7 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     print_line(&line.to_string())
 }
 
-fn read_credential(path: &PathBuf) -> Result<StoredCredential, Failure> {
+fn read_credential(path: &Path) -> Result<StoredCredential, Failure> {
     let file = fs::File::open(path)
         .map_err(|e| Failure::Usage(format!("cannot open {}: {e}", path.display())))?;
     let mut bytes = Vec::new();

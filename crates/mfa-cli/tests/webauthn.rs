@@ -3,6 +3,9 @@
 //! must say what the vector's `expect` says (with the same harness decisions as the library's
 //! `tests/vectors.rs`: `rp.appid` means the client reported `appid: true` and is passed as
 //! `--appid`; the quarantined vector must come out `bad_signature`).
+//!
+//! Then the flags and exit codes the security review asked for (items 15a–d and 2), with the
+//! library's software authenticator playing the browser.
 #![allow(clippy::unwrap_used)] // tests may unwrap (STYLE.md)
 
 use std::fs;
@@ -10,6 +13,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use mfa_core::UnixTime;
+use mfa_webauthn::testing::SoftwareAuthenticator;
+use mfa_webauthn::{
+    AuthenticationRequest, Base64UrlBytes, Challenge, RegistrationRequest, RelyingParty,
+    StoredCredential, UserEntity, base64url,
+};
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 fn data_dir() -> PathBuf {
@@ -201,7 +212,7 @@ fn registration_output_authenticates_through_the_cli() {
 }
 
 #[test]
-fn usage_errors_exit_two_and_garbage_is_malformed() {
+fn usage_errors_exit_two() {
     let out = mfa(
         &[
             "webauthn".into(),
@@ -224,10 +235,6 @@ fn usage_errors_exit_two_and_garbage_is_malformed() {
     ]
     .map(String::from)
     .to_vec();
-    let out = mfa(&base, b"{not json");
-    assert_eq!(out.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["error"], "malformed");
     let mut bad = base.clone();
     bad[7] = "***".into();
     assert_eq!(mfa(&bad, b"{}").status.code(), Some(2));
@@ -238,4 +245,513 @@ fn usage_errors_exit_two_and_garbage_is_malformed() {
         "/nonexistent/credential.json".to_owned(),
     ]);
     assert_eq!(mfa(&missing, b"{}").status.code(), Some(2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fixes of the security review (items 15 and 2), driven with the library's software
+// authenticator: it answers the options a `RelyingParty` built for the same RP ID, origin and
+// challenge as the flags say.
+
+const RP_ID: &str = "example.org";
+const ORIGIN: &str = "https://example.org";
+const T0: UnixTime = UnixTime::from_secs(1_800_000_000);
+const REG_CHALLENGE: [u8; 32] = [0x5a; 32];
+const AUTH_CHALLENGE: [u8; 32] = [0xa5; 32];
+const OWNER_A: &[u8] = b"user handle of alice";
+const OWNER_B: &[u8] = b"user handle of bob";
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|&a| a.to_owned()).collect()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mfa-cli-webauthn-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {:?} / stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn stderr_text(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+/// Exit 2 with exactly one `mfa: …` line on stderr and nothing on stdout.
+fn assert_usage_error(out: &Output, what: &str) {
+    let stderr = stderr_text(out);
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+    assert!(stderr.starts_with("mfa: "), "{what}: {stderr}");
+    assert!(out.stdout.is_empty(), "{what}");
+}
+
+/// Exit 1 with the refusal JSON of `kind` on stdout.
+fn assert_refused(out: &Output, kind: &str, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{what}: {} {}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr_text(out)
+    );
+    let v = stdout_json(out);
+    assert_eq!(v["verified"], false, "{what}");
+    assert_eq!(v["error"], kind, "{what}: {v}");
+    assert!(v["message"].is_string(), "{what}");
+}
+
+fn ceremony(challenge: &[u8]) -> Vec<String> {
+    strings(&[
+        "--rp-id",
+        RP_ID,
+        "--origin",
+        ORIGIN,
+        "--challenge",
+        &base64url::encode(challenge),
+    ])
+}
+
+fn soft_rp() -> RelyingParty {
+    RelyingParty::new(RP_ID, "Example", ORIGIN)
+}
+
+/// A fresh counting ES256 software authenticator and its `RegistrationResponseJSON` for a user
+/// whose handle is `owner`, answering a challenge of `REG_CHALLENGE`.
+fn soft_registration(seed: u64, owner: &[u8]) -> (SoftwareAuthenticator, Vec<u8>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut authenticator = SoftwareAuthenticator::new(&mut rng);
+    let user = UserEntity {
+        id: Base64UrlBytes::new(owner.to_vec()),
+        name: "alice@example.org".to_owned(),
+        display_name: "Alice".to_owned(),
+    };
+    let challenge = Challenge::from_bytes(REG_CHALLENGE.to_vec()).unwrap();
+    let (options, _state) =
+        soft_rp().registration_with_challenge(challenge, T0, user, RegistrationRequest::default());
+    let json = authenticator.register(&options, ORIGIN);
+    (authenticator, json)
+}
+
+/// The authenticator's next `AuthenticationResponseJSON` for `AUTH_CHALLENGE`.
+fn soft_assertion(authenticator: &mut SoftwareAuthenticator) -> Vec<u8> {
+    let challenge = Challenge::from_bytes(AUTH_CHALLENGE.to_vec()).unwrap();
+    let (options, _state) =
+        soft_rp().authentication_with_challenge(challenge, T0, AuthenticationRequest::default());
+    authenticator.authenticate(&options, ORIGIN)
+}
+
+fn register_cli(extra: &[&str], response: &[u8]) -> Output {
+    let mut args = strings(&["webauthn", "register"]);
+    args.extend(ceremony(&REG_CHALLENGE));
+    args.extend(strings(extra));
+    mfa(&args, response)
+}
+
+fn authenticate_cli(credential: &Path, extra: &[&str], response: &[u8]) -> Output {
+    let mut args = strings(&["webauthn", "authenticate"]);
+    args.extend(ceremony(&AUTH_CHALLENGE));
+    args.extend(["--credential".to_owned(), credential.display().to_string()]);
+    args.extend(strings(extra));
+    mfa(&args, response)
+}
+
+/// Registers a software authenticator through `mfa webauthn register` (with `--user-handle`
+/// when `owner` is given) and stores what it printed in `dir/credential.json`.
+fn registered_file(
+    dir: &Path,
+    seed: u64,
+    owner: Option<&[u8]>,
+) -> (SoftwareAuthenticator, PathBuf) {
+    let (authenticator, registration) = soft_registration(seed, owner.unwrap_or(OWNER_A));
+    let out = match owner {
+        Some(owner) => register_cli(&["--user-handle", &base64url::encode(owner)], &registration),
+        None => register_cli(&[], &registration),
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let file = dir.join("credential.json");
+    fs::write(&file, &out.stdout).unwrap();
+    (authenticator, file)
+}
+
+fn read_vector(name: &str) -> Value {
+    serde_json::from_slice(&fs::read(data_dir().join(name)).unwrap()).unwrap()
+}
+
+#[test]
+fn item15a_non_json_input_exits_2() {
+    let dir = scratch("15a-non-json");
+    let (_, file) = registered_file(&dir, 1, None);
+    let too_big = vec![b' '; 64 * 1024 + 1];
+    for input in [&b"{not json"[..], b"", b"[]", b"\"text\"", &too_big] {
+        let out = register_cli(&[], input);
+        assert_usage_error(&out, "register");
+        let out = authenticate_cli(&file, &[], input);
+        assert_usage_error(&out, "authenticate");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15a_response_without_a_required_member_exits_2() {
+    let dir = scratch("15a-member");
+    let (mut authenticator, file) = registered_file(&dir, 2, None);
+    let (_, registration) = soft_registration(2, OWNER_A);
+    let registration: Value = serde_json::from_slice(&registration).unwrap();
+    let assertion: Value = serde_json::from_slice(&soft_assertion(&mut authenticator)).unwrap();
+    for member in ["clientDataJSON", "attestationObject"] {
+        let mut broken = registration.clone();
+        broken["response"].as_object_mut().unwrap().remove(member);
+        let out = register_cli(&[], broken.to_string().as_bytes());
+        assert_usage_error(&out, member);
+    }
+    for member in ["clientDataJSON", "authenticatorData", "signature"] {
+        let mut broken = assertion.clone();
+        broken["response"].as_object_mut().unwrap().remove(member);
+        let out = authenticate_cli(&file, &[], broken.to_string().as_bytes());
+        assert_usage_error(&out, member);
+    }
+    let mut no_id = assertion.clone();
+    no_id.as_object_mut().unwrap().remove("id");
+    assert_usage_error(
+        &authenticate_cli(&file, &[], no_id.to_string().as_bytes()),
+        "no id",
+    );
+    let mut not_b64 = assertion.clone();
+    not_b64["response"]["signature"] = json!("***");
+    assert_usage_error(
+        &authenticate_cli(&file, &[], not_b64.to_string().as_bytes()),
+        "signature not base64url",
+    );
+    // One ceremony's response is not the other's.
+    assert_usage_error(
+        &authenticate_cli(&file, &[], registration.to_string().as_bytes()),
+        "registration as assertion",
+    );
+    assert_usage_error(
+        &register_cli(&[], assertion.to_string().as_bytes()),
+        "assertion as registration",
+    );
+    // The untouched assertion still verifies: only the broken ones were refused.
+    let out = authenticate_cli(&file, &[], assertion.to_string().as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15a_broken_content_in_a_parseable_response_is_a_refusal() {
+    // The JSON is a RegistrationResponseJSON, so it is judged: its attestation object is not
+    // CBOR, which is a refusal (exit 1, `malformed`), not a usage error.
+    let (_, registration) = soft_registration(3, OWNER_A);
+    let mut response: Value = serde_json::from_slice(&registration).unwrap();
+    response["response"]["attestationObject"] = json!(base64url::encode(b"not cbor at all"));
+    let out = register_cli(&[], response.to_string().as_bytes());
+    assert_refused(&out, "malformed", "attestation object not CBOR");
+}
+
+#[test]
+fn item15b_update_writes_the_credential_back_and_a_replay_is_refused() {
+    let dir = scratch("15b-update");
+    let (mut authenticator, file) = registered_file(&dir, 4, None);
+    let assertion = soft_assertion(&mut authenticator);
+    assert_eq!(authenticator.sign_count(), 1);
+
+    let out = authenticate_cli(&file, &["--update"], &assertion);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    // The printed wrapper is what it was without --update.
+    let v = stdout_json(&out);
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["sign_count"], 1);
+    assert!(v["user_verified"].is_boolean() && v["possible_clone"].is_boolean());
+    assert_eq!(v["credential"]["sign_count"], 1);
+    // The file now holds the updated credential, private to its owner.
+    let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored.sign_count, 1);
+    assert_eq!(stored.id.as_bytes(), authenticator.credential_id());
+    assert!(stored.last_used_at.is_some());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    // The same assertion again: the counter did not increase over the stored one.
+    let out = authenticate_cli(&file, &["--update"], &assertion);
+    assert_refused(&out, "counter_not_increased", "replayed assertion");
+    let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored.sign_count, 1);
+
+    // A fresh assertion moves it on; no lock file is left behind.
+    let out = authenticate_cli(&file, &["--update"], &soft_assertion(&mut authenticator));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored.sign_count, 2);
+    let leftovers: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|name| name != "credential.json")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15b_concurrent_updates_with_one_assertion_have_one_winner() {
+    let dir = scratch("15b-race");
+    let (mut authenticator, file) = registered_file(&dir, 5, None);
+    let assertion = soft_assertion(&mut authenticator);
+    let mut args = strings(&["webauthn", "authenticate"]);
+    args.extend(ceremony(&AUTH_CHALLENGE));
+    args.extend(strings(&[
+        "--credential",
+        &file.display().to_string(),
+        "--update",
+    ]));
+    let mut children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_mfa"))
+                .args(&args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Every process gets the assertion before any is waited for, so they run at once (the
+    // input fits in a pipe buffer, so the writes do not block).
+    for child in &mut children {
+        let _ = child.stdin.take().unwrap().write_all(&assertion);
+    }
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
+    let winners = outputs
+        .iter()
+        .filter(|out| out.status.code() == Some(0))
+        .count();
+    assert_eq!(winners, 1);
+    for out in outputs.iter().filter(|out| out.status.code() != Some(0)) {
+        assert_refused(out, "counter_not_increased", "concurrent replay");
+    }
+    let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored.sign_count, 1);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15c_user_handle_is_recorded_as_the_owner() {
+    let (_, registration) = soft_registration(6, OWNER_A);
+    let handle = base64url::encode(OWNER_A);
+    let out = register_cli(&["--user-handle", &handle], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr_text(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["user_handle"], handle.as_str());
+    let credential: StoredCredential = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(credential.user_handle.unwrap().as_bytes(), OWNER_A);
+}
+
+#[test]
+fn item15c_without_user_handle_a_note_says_the_credential_has_no_owner() {
+    let (_, registration) = soft_registration(7, OWNER_A);
+    let out = register_cli(&[], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let stderr = stderr_text(&out);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("mfa: "), "{stderr}");
+    assert!(stderr.contains("--user-handle"), "{stderr}");
+    assert!(stderr.contains("no owner"), "{stderr}");
+    let v = stdout_json(&out);
+    assert!(v.get("user_handle").is_none(), "{v}");
+}
+
+#[test]
+fn item15c_malformed_user_handle_exits_2() {
+    let (_, registration) = soft_registration(8, OWNER_A);
+    let too_long = base64url::encode(&[7u8; 65]);
+    for handle in ["***", "", too_long.as_str()] {
+        let out = register_cli(&["--user-handle", handle], &registration);
+        assert_usage_error(&out, handle);
+    }
+    let longest = base64url::encode(&[7u8; 64]);
+    let out = register_cli(&["--user-handle", &longest], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+}
+
+#[test]
+fn item15c_register_prints_attestation_chain_and_discoverable() {
+    // A packed attestation with an x5c chain (a YubiKey): type basic, the certificate printed.
+    let reg = read_vector("py-reg-packed-x5c-yubikey-firefox.json");
+    let mut args = strings(&["webauthn", "register"]);
+    args.extend(ceremony_args(&reg));
+    let out = mfa(&args, reg["response"].to_string().as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["attestation"]["format"], "packed");
+    assert_eq!(v["attestation"]["type"], "basic");
+    let certificates = v["attestation"]["certificates"].as_array().unwrap();
+    assert_eq!(certificates.len(), 1);
+    let der = base64url::decode(certificates[0].as_str().unwrap(), 4096).unwrap();
+    assert_eq!(der.first(), Some(&0x30), "a DER SEQUENCE");
+    let subject = b"Yubico U2F EE Serial 719807075";
+    assert!(der.windows(subject.len()).any(|w| w == subject));
+    let object = base64url::decode(
+        reg["response"]["response"]["attestationObject"]
+            .as_str()
+            .unwrap(),
+        32 * 1024,
+    )
+    .unwrap();
+    assert!(object.windows(der.len()).any(|w| w == der.as_slice()));
+    // No credProps in this response: unknown.
+    assert!(v["discoverable"].is_null(), "{v}");
+    // Still a credential (the extra members are ignored when it is read back).
+    let credential: StoredCredential = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(credential.sign_count, 52);
+
+    // fido-u2f from the W3C vectors: basic, one certificate.
+    let reg = read_vector("w3c-spec-reg-fido-u2f-es256.json");
+    let mut args = strings(&["webauthn", "register"]);
+    args.extend(ceremony_args(&reg));
+    let v = stdout_json(&mfa(&args, reg["response"].to_string().as_bytes()));
+    assert_eq!(v["attestation"]["format"], "fido-u2f");
+    assert_eq!(v["attestation"]["type"], "basic");
+    assert_eq!(
+        v["attestation"]["certificates"].as_array().unwrap().len(),
+        1
+    );
+
+    // credProps.rk = false (an Android key): not discoverable.
+    let reg = read_vector("py-reg-android-key-pixel-8a.json");
+    let mut args = strings(&["webauthn", "register"]);
+    args.extend(ceremony_args(&reg));
+    let v = stdout_json(&mfa(&args, reg["response"].to_string().as_bytes()));
+    assert_eq!(v["attestation"]["format"], "android-key");
+    assert!(v["attestation"]["certificates"].as_array().unwrap().len() > 1);
+    assert_eq!(v["discoverable"], false);
+
+    // The software authenticator: packed self attestation, no chain, credProps.rk = true; what
+    // register prints authenticates as --credential.
+    let dir = scratch("15c-output");
+    let (mut authenticator, registration) = soft_registration(9, OWNER_A);
+    let handle = base64url::encode(OWNER_A);
+    let out = register_cli(&["--user-handle", &handle], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["attestation"]["format"], "packed");
+    assert_eq!(v["attestation"]["type"], "self_attestation");
+    assert_eq!(v["attestation"]["certificates"], json!([]));
+    assert_eq!(v["discoverable"], true);
+    let file = dir.join("credential.json");
+    fs::write(&file, &out.stdout).unwrap();
+    let out = authenticate_cli(&file, &[], &soft_assertion(&mut authenticator));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(stdout_json(&out)["verified"], true);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15d_alg_limits_the_registered_algorithm() {
+    let (_, registration) = soft_registration(10, OWNER_A);
+    for refused in [&["--alg", "eddsa"][..], &["--alg", "rs256", "--alg", "-35"]] {
+        let out = register_cli(refused, &registration);
+        assert_refused(&out, "unsupported_algorithm", &format!("{refused:?}"));
+    }
+    for allowed in [
+        &["--alg", "es256"][..],
+        &["--alg", "ES256"],
+        &["--alg", "-7"],
+        &["--alg=-7"],
+        &["--alg", "eddsa", "--alg", "es256"],
+    ] {
+        let out = register_cli(allowed, &registration);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{allowed:?}: {}",
+            stderr_text(&out)
+        );
+        assert_eq!(stdout_json(&out)["alg"], -7);
+    }
+    // An EdDSA registration from the W3C vectors, limited to EdDSA by its COSE number.
+    let reg = read_vector("w3c-spec-reg-packed-eddsa-x5c.json");
+    let eddsa = |alg: &str| {
+        let mut args = strings(&["webauthn", "register"]);
+        args.extend(ceremony_args(&reg));
+        args.extend(strings(&["--alg", alg]));
+        mfa(&args, reg["response"].to_string().as_bytes())
+    };
+    let out = eddsa("-8");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    assert_eq!(stdout_json(&out)["alg"], -8);
+    let out = eddsa("es256");
+    assert_refused(&out, "unsupported_algorithm", "eddsa key, es256 only");
+}
+
+#[test]
+fn item15d_unknown_alg_exits_2() {
+    let (_, registration) = soft_registration(11, OWNER_A);
+    for name in ["es257", "-1", "7", "", "sha256"] {
+        let out = register_cli(&["--alg", name], &registration);
+        assert_usage_error(&out, name);
+    }
+    let dir = scratch("15d-unknown");
+    let (mut authenticator, file) = registered_file(&dir, 11, None);
+    let out = authenticate_cli(
+        &file,
+        &["--alg", "hs256"],
+        &soft_assertion(&mut authenticator),
+    );
+    assert_usage_error(&out, "authenticate --alg hs256");
+    // A known name is fine.
+    let out = register_cli(&["--alg", "es256"], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item15d_alg_limits_the_stored_credential_at_authentication() {
+    let dir = scratch("15d-authenticate");
+    let (mut authenticator, file) = registered_file(&dir, 12, None);
+    let before = fs::read(&file).unwrap();
+    let assertion = soft_assertion(&mut authenticator);
+    let out = authenticate_cli(&file, &["--alg", "eddsa", "--update"], &assertion);
+    assert_refused(
+        &out,
+        "unsupported_algorithm",
+        "es256 credential, eddsa only",
+    );
+    assert_eq!(fs::read(&file).unwrap(), before, "a refusal writes nothing");
+    let out = authenticate_cli(&file, &["--alg", "eddsa", "--alg", "es256"], &assertion);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn item2_authenticate_user_handle_must_own_the_credential() {
+    let dir = scratch("item2");
+    let (mut authenticator, file) = registered_file(&dir, 13, Some(OWNER_A));
+    let assertion = soft_assertion(&mut authenticator);
+    let bob = base64url::encode(OWNER_B);
+    let out = authenticate_cli(&file, &["--user-handle", &bob], &assertion);
+    assert_refused(&out, "unknown_credential", "alice's credential for bob");
+    let alice = base64url::encode(OWNER_A);
+    let out = authenticate_cli(&file, &["--user-handle", &alice], &assertion);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    for malformed in ["***", ""] {
+        let out = authenticate_cli(&file, &["--user-handle", malformed], &assertion);
+        assert_usage_error(&out, malformed);
+    }
+    let _ = fs::remove_dir_all(&dir);
 }
