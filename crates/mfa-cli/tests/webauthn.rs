@@ -753,5 +753,14 @@ fn item2_authenticate_user_handle_must_own_the_credential() {
         let out = authenticate_cli(&file, &["--user-handle", malformed], &assertion);
         assert_usage_error(&out, malformed);
     }
+    // A credential registered without an owner proves no particular user.
+    let (mut ownerless, file) = registered_file(&dir, 14, None);
+    let assertion = soft_assertion(&mut ownerless);
+    let out = authenticate_cli(&file, &["--user-handle", &alice], &assertion);
+    assert_refused(
+        &out,
+        "unknown_credential",
+        "an ownerless credential for alice",
+    );
     let _ = fs::remove_dir_all(&dir);
 }
