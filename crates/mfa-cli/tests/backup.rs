@@ -1,7 +1,7 @@
 //! `mfa backup`: issue, redeem, status, through the binary, against a JSON store file.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Barrier};
 use std::{fs, thread};
@@ -314,4 +314,140 @@ fn the_default_parameters_work_from_the_command_line() {
     assert_eq!(stored["hasher"]["t"], 2);
     assert_eq!(stored["hasher"]["p"], 1);
     assert_eq!(text(&redeem(&store, &codes[1]).stdout), "1\n");
+}
+
+/// Runs `mfa` with `stdout` as its standard output; stderr is captured.
+fn mfa_to(args: &[&str], stdout: impl Into<Stdio>) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mfa"))
+        .args(args)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the mfa binary runs")
+}
+
+/// A standard output that fails every write: `/dev/full` (ENOSPC).
+#[cfg(target_os = "linux")]
+fn dev_full() -> fs::File {
+    fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux")
+}
+
+/// A standard output whose reader is gone before the child starts: every write is EPIPE.
+fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writer
+}
+
+/// Checks that a command that could not show its codes failed with exit 2, one line on stderr,
+/// and left the store byte for byte as it was.
+fn assert_nothing_changed(out: &Output, store: &Path, before: &[u8]) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("stdout"), "{stderr}");
+    assert_eq!(
+        fs::read(store).expect("the store is readable"),
+        before,
+        "the store was replaced"
+    );
+}
+
+fn issue_args(store: &Path) -> Vec<&str> {
+    vec![
+        "backup",
+        "issue",
+        "--store",
+        path(store),
+        "--danger-low-cost",
+    ]
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn item4_issue_to_full_stdout_keeps_old_set() {
+    let dir = TempDir::new("item4-issue-full");
+    let store = dir.file("codes.json");
+    let old = issue(&store, &[]);
+    let before = fs::read(&store).unwrap();
+    for extra in [&[][..], &["--sheet"][..]] {
+        let mut args = issue_args(&store);
+        args.extend_from_slice(extra);
+        let out = mfa_to(&args, dev_full());
+        assert_nothing_changed(&out, &store, &before);
+    }
+    // The codes the user has still work.
+    assert_eq!(redeem(&store, &old[0]).status.code(), Some(0));
+}
+
+#[test]
+fn item4_issue_to_closed_pipe_keeps_old_set() {
+    let dir = TempDir::new("item4-issue-pipe");
+    let store = dir.file("codes.json");
+    let old = issue(&store, &[]);
+    let before = fs::read(&store).unwrap();
+    for extra in [&[][..], &["--sheet"][..]] {
+        let mut args = issue_args(&store);
+        args.extend_from_slice(extra);
+        let out = mfa_to(&args, closed_pipe());
+        assert_nothing_changed(&out, &store, &before);
+    }
+    assert_eq!(redeem(&store, &old[0]).status.code(), Some(0));
+}
+
+#[test]
+fn item4_issue_without_a_store_writes_none_when_stdout_is_closed() {
+    let dir = TempDir::new("item4-issue-new");
+    let store = dir.file("codes.json");
+    let out = mfa_to(&issue_args(&store), closed_pipe());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!store.exists(), "a set nobody saw was stored");
+}
+
+/// Redeems the one code of a saved-recovery-code set with `stdout`; the code must stay valid.
+fn assert_replacement_redeem_keeps_code(name: &str, stdout: impl Fn() -> Stdio) {
+    let dir = TempDir::new(name);
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &["--count", "1", "--replace-after-use"]);
+    let before = fs::read(&store).expect("the store is readable");
+    let out = mfa_to(
+        &["backup", "redeem", "--store", path(&store), &codes[0]],
+        stdout(),
+    );
+    assert_nothing_changed(&out, &store, &before);
+    // Not committed: the code the user typed is still theirs, and now redeems normally.
+    let out = redeem(&store, &codes[0]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(redeem(&store, lines[1]).status.code(), Some(0));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn item4_redeem_replacement_to_full_stdout_keeps_code_valid() {
+    assert_replacement_redeem_keeps_code("item4-redeem-full", || dev_full().into());
+}
+
+#[test]
+fn item4_redeem_replacement_to_closed_pipe_keeps_code_valid() {
+    assert_replacement_redeem_keeps_code("item4-redeem-pipe", || closed_pipe().into());
+}
+
+#[test]
+fn item4_plain_redeem_to_closed_pipe_still_commits() {
+    // No secret to show: the redemption is committed, and a closed pipe is not an error.
+    let dir = TempDir::new("item4-plain");
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &[]);
+    let out = mfa_to(
+        &["backup", "redeem", "--store", path(&store), &codes[0]],
+        closed_pipe(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(status(&store)["remaining"], 9);
 }
