@@ -2,9 +2,10 @@
 //!
 //! The file holds the hashed set (`mfa_backup::BackupCodeSet` as JSON: salted hashes only, never a
 //! code). Every change is written to a temporary file in the same directory and renamed over the
-//! old one, so a reader sees the old set or the new one, never half of either; a lock file next to
-//! it (`FILE.lock`) makes concurrent `mfa backup` processes take turns, so a code redeemed twice at
-//! the same moment is accepted once.
+//! old one, so a reader sees the old set or the new one, never half of either; an OS lock on a
+//! file next to it (`FILE.lock`, left in place, released by the kernel even when `mfa` is killed)
+//! makes concurrent `mfa backup` processes take turns, so a code redeemed twice at the same moment
+//! is accepted once.
 //!
 //! Codes are shown before they take effect: `issue`, and `redeem` of a saved recovery code, write
 //! the new codes to stdout (and check that the write succeeded) *before* the store is replaced,
@@ -170,13 +171,13 @@ fn issue(args: &IssueArgs) -> Result<(), Failure> {
     } else {
         print_lines_strict(issued.codes.iter().map(BackupCode::expose_secret))?;
     }
-    write_atomically(&args.store, json.as_bytes())
+    write_atomically(lock.store(), json.as_bytes())
 }
 
 fn redeem(args: &RedeemArgs) -> Result<(), Failure> {
     let now = SystemClock.now();
     let lock = StoreLock::acquire(&args.store)?;
-    let set = read_set(&args.store)?;
+    let set = read_set(lock.store())?;
     let redeemed = set
         .redeem(set.account(), &args.code, now, &mut rand::rng())
         .map_err(rejection)?;
@@ -187,11 +188,11 @@ fn redeem(args: &RedeemArgs) -> Result<(), Failure> {
         // committed; if it cannot be shown, the code just typed stays valid.
         Some(replacement) => {
             print_lines_strict([remaining.as_str(), replacement.expose_secret()])?;
-            write_atomically(&args.store, json.as_bytes())
+            write_atomically(lock.store(), json.as_bytes())
         }
         // Nothing secret to show: commit, then report what is left.
         None => {
-            write_atomically(&args.store, json.as_bytes())?;
+            write_atomically(lock.store(), json.as_bytes())?;
             drop(lock);
             print_line(&remaining)
         }
