@@ -65,12 +65,34 @@ impl Rejection for BackupCodeError {
         }
     }
 
-    /// Guesses count (malformed, wrong, used, another account's); failures of the system
-    /// (hashing, a corrupt or mixed-up record, configuration) say nothing about the person.
+    /// Which failures count toward throttling (NIST SP 800-63B-4 §3.2.2): only those where the
+    /// person typed something that is not a valid, unused code of their set, because only
+    /// those are guesses an attacker could be making.
+    ///
+    /// Count (`true`):
+    /// - [`Malformed`](Self::Malformed): garbage is a guess too, and throttling it costs an honest
+    ///   user nothing they would not lose to a typo anyway;
+    /// - [`WrongCode`](Self::WrongCode): the guess itself;
+    /// - [`AlreadyUsed`](Self::AlreadyUsed): a replayed (stolen, shoulder-surfed) code;
+    /// - [`CodeOfAnotherAccount`](Self::CodeOfAnotherAccount): a wrong code, whichever set it
+    ///   happens to belong to.
+    ///
+    /// Do not count (`false`), because they say nothing about what the person knows, and
+    /// counting them would let a broken record or a configuration mistake lock the account:
+    /// - [`SetOfAnotherAccount`](Self::SetOfAnotherAccount): a mixed-up or copied record;
+    /// - [`Hashing`](Self::Hashing), [`CorruptSet`](Self::CorruptSet),
+    ///   [`InvalidConfig`](Self::InvalidConfig): failures of the system.
+    ///
+    /// The match is exhaustive on purpose: a new variant must be placed in one list or the other.
     fn counts_as_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::Malformed | Self::WrongCode | Self::AlreadyUsed | Self::CodeOfAnotherAccount
-        )
+        match self {
+            Self::Malformed | Self::WrongCode | Self::AlreadyUsed | Self::CodeOfAnotherAccount => {
+                true
+            }
+            Self::SetOfAnotherAccount
+            | Self::Hashing
+            | Self::CorruptSet
+            | Self::InvalidConfig(_) => false,
+        }
     }
 }
