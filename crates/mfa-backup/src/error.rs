@@ -30,6 +30,11 @@ pub enum BackupCodeError {
     CorruptSet,
     /// An issuing option is out of range; the text says which.
     InvalidConfig(&'static str),
+    /// The set changed between hashing the input and committing (it was regenerated, or the
+    /// replacement code drawn for it collides with one of its codes), so the digest computed
+    /// off the async path no longer fits it. Nothing was committed; the store helpers hash
+    /// again on the fresh set by themselves, and report this only if the set keeps changing.
+    StaleDigest,
 }
 
 impl fmt::Display for BackupCodeError {
@@ -45,6 +50,9 @@ impl fmt::Display for BackupCodeError {
             Self::Hashing => f.write_str("backup-code hashing failed"),
             Self::CorruptSet => f.write_str("stored backup-code set is corrupt"),
             Self::InvalidConfig(what) => write!(f, "invalid backup-code option: {what}"),
+            Self::StaleDigest => {
+                f.write_str("backup-code set changed while the code was being checked")
+            }
         }
     }
 }
@@ -62,6 +70,7 @@ impl Rejection for BackupCodeError {
             Self::Hashing => "hash_failed",
             Self::CorruptSet => "corrupt_set",
             Self::InvalidConfig(_) => "invalid_config",
+            Self::StaleDigest => "stale_digest",
         }
     }
 
@@ -81,7 +90,9 @@ impl Rejection for BackupCodeError {
     /// counting them would let a broken record or a configuration mistake lock the account:
     /// - [`SetOfAnotherAccount`](Self::SetOfAnotherAccount): a mixed-up or copied record;
     /// - [`Hashing`](Self::Hashing), [`CorruptSet`](Self::CorruptSet),
-    ///   [`InvalidConfig`](Self::InvalidConfig): failures of the system.
+    ///   [`InvalidConfig`](Self::InvalidConfig): failures of the system;
+    /// - [`StaleDigest`](Self::StaleDigest): a concurrent change of the set; the attempt is
+    ///   checked again on the fresh set, and counted then.
     ///
     /// The match is exhaustive on purpose: a new variant must be placed in one list or the other.
     fn counts_as_failure(&self) -> bool {
@@ -92,7 +103,8 @@ impl Rejection for BackupCodeError {
             Self::SetOfAnotherAccount
             | Self::Hashing
             | Self::CorruptSet
-            | Self::InvalidConfig(_) => false,
+            | Self::InvalidConfig(_)
+            | Self::StaleDigest => false,
         }
     }
 }
