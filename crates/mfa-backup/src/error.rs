@@ -30,6 +30,11 @@ pub enum BackupCodeError {
     CorruptSet,
     /// An issuing option is out of range; the text says which.
     InvalidConfig(&'static str),
+    /// The set changed between hashing the input and committing (it was regenerated, or the
+    /// replacement code drawn for it collides with one of its codes), so the digest computed
+    /// off the async path no longer fits it. Nothing was committed; the store helpers hash
+    /// again on the fresh set by themselves, and report this only if the set keeps changing.
+    StaleDigest,
 }
 
 impl fmt::Display for BackupCodeError {
@@ -45,6 +50,9 @@ impl fmt::Display for BackupCodeError {
             Self::Hashing => f.write_str("backup-code hashing failed"),
             Self::CorruptSet => f.write_str("stored backup-code set is corrupt"),
             Self::InvalidConfig(what) => write!(f, "invalid backup-code option: {what}"),
+            Self::StaleDigest => {
+                f.write_str("backup-code set changed while the code was being checked")
+            }
         }
     }
 }
@@ -62,15 +70,41 @@ impl Rejection for BackupCodeError {
             Self::Hashing => "hash_failed",
             Self::CorruptSet => "corrupt_set",
             Self::InvalidConfig(_) => "invalid_config",
+            Self::StaleDigest => "stale_digest",
         }
     }
 
-    /// Guesses count (malformed, wrong, used, another account's); failures of the system
-    /// (hashing, a corrupt or mixed-up record, configuration) say nothing about the person.
+    /// Which failures count toward throttling (NIST SP 800-63B-4 §3.2.2): only those where the
+    /// person typed something that is not a valid, unused code of their set, because only
+    /// those are guesses an attacker could be making.
+    ///
+    /// Count (`true`):
+    /// - [`Malformed`](Self::Malformed): garbage is a guess too, and throttling it costs an honest
+    ///   user nothing they would not lose to a typo anyway;
+    /// - [`WrongCode`](Self::WrongCode): the guess itself;
+    /// - [`AlreadyUsed`](Self::AlreadyUsed): a replayed (stolen, shoulder-surfed) code;
+    /// - [`CodeOfAnotherAccount`](Self::CodeOfAnotherAccount): a wrong code, whichever set it
+    ///   happens to belong to.
+    ///
+    /// Do not count (`false`), because they say nothing about what the person knows, and
+    /// counting them would let a broken record or a configuration mistake lock the account:
+    /// - [`SetOfAnotherAccount`](Self::SetOfAnotherAccount): a mixed-up or copied record;
+    /// - [`Hashing`](Self::Hashing), [`CorruptSet`](Self::CorruptSet),
+    ///   [`InvalidConfig`](Self::InvalidConfig): failures of the system;
+    /// - [`StaleDigest`](Self::StaleDigest): a concurrent change of the set; the attempt is
+    ///   checked again on the fresh set, and counted then.
+    ///
+    /// The match is exhaustive on purpose: a new variant must be placed in one list or the other.
     fn counts_as_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::Malformed | Self::WrongCode | Self::AlreadyUsed | Self::CodeOfAnotherAccount
-        )
+        match self {
+            Self::Malformed | Self::WrongCode | Self::AlreadyUsed | Self::CodeOfAnotherAccount => {
+                true
+            }
+            Self::SetOfAnotherAccount
+            | Self::Hashing
+            | Self::CorruptSet
+            | Self::InvalidConfig(_)
+            | Self::StaleDigest => false,
+        }
     }
 }

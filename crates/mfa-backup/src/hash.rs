@@ -10,12 +10,14 @@
 //! The parameters are stored with each set ([`HashParams`]), so they can be raised later: sets
 //! issued afterwards use the new ones, older sets keep verifying with theirs.
 
+use core::cell::Cell;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::error::BackupCodeError;
+use crate::permits::HashPermits;
 
 /// Length of every stored digest, in bytes.
 pub const DIGEST_LEN: usize = 32;
@@ -221,6 +223,46 @@ impl CodeHasher for HashParams {
             Self::Pbkdf2Sha256(params) => params.hash_into(password, salt, out),
         }
     }
+}
+
+thread_local! {
+    /// Hashes computed by this crate on this thread (see [`hashes_on_this_thread`]).
+    static HASHES_ON_THIS_THREAD: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many password hashes this crate has computed on the calling thread so far.
+///
+/// A test hook, not a stable API: it lets tests check *where* hashing happens (never on an async
+/// executor's thread) and *that* it happens (the dummy hash for an account without codes),
+/// without timing anything.
+#[doc(hidden)]
+#[must_use]
+pub fn hashes_on_this_thread() -> u64 {
+    HASHES_ON_THIS_THREAD.with(Cell::get)
+}
+
+/// Hashes `password` with `salt` under `params`, holding one of `permits` for the duration.
+/// Every hash the crate computes goes through here.
+pub(crate) fn hash_bounded(
+    params: &HashParams,
+    password: &[u8],
+    salt: &[u8],
+    permits: &HashPermits,
+) -> Result<Zeroizing<[u8; DIGEST_LEN]>, BackupCodeError> {
+    let mut out = Zeroizing::new([0_u8; DIGEST_LEN]);
+    let _permit = permits.acquire();
+    HASHES_ON_THIS_THREAD.with(|count| count.set(count.get().saturating_add(1)));
+    params.hash_into(password, salt, &mut out)?;
+    Ok(out)
+}
+
+/// The hash computed in place of a real one when there is nothing to check (no set stored, or
+/// input that cannot be a code), so that the answer takes as long as a real check with those
+/// parameters. Its result is thrown away; a failure of it changes nothing.
+pub(crate) fn dummy_hash(params: &HashParams, permits: &HashPermits) {
+    let salt = [0_u8; SALT_LEN];
+    let digest = hash_bounded(params, b"mfa-backup/v1\0dummy", &salt, permits);
+    drop(core::hint::black_box(digest));
 }
 
 /// Domain separation for the hash input.

@@ -4,15 +4,22 @@
 mod error;
 mod format;
 mod hash;
+mod job;
+mod permits;
 mod set;
 mod sheet;
 mod store;
 
 pub use error::BackupCodeError;
 pub use format::{BackupCode, CodeFormat, MAX_INPUT_LEN, normalize_code};
+#[doc(hidden)]
+pub use hash::hashes_on_this_thread;
 pub use hash::{Argon2idParams, CodeHasher, DIGEST_LEN, HashParams, Pbkdf2Params, SALT_LEN};
+pub use job::{HashedRedemption, RedeemJob};
+pub use permits::{HashPermit, HashPermits};
 pub use set::{
-    BackupCodeSet, BackupEvent, IssuePolicy, IssuedCodes, MAX_CODES, RecoveryMode, Redeemed,
+    BackupCodeSet, BackupEvent, IssueJob, IssuePolicy, IssuedCodes, MAX_CODES, RecoveryMode,
+    Redeemed,
 };
 pub use sheet::render_sheet;
 pub use store::{

@@ -10,7 +10,8 @@ use zeroize::Zeroizing;
 
 use crate::error::BackupCodeError;
 use crate::format::{BackupCode, CanonicalCode, CodeFormat};
-use crate::hash::{CodeHasher, DIGEST_LEN, HashParams, SALT_LEN, hash_input, hex_array};
+use crate::hash::{DIGEST_LEN, HashParams, SALT_LEN, hash_bounded, hash_input, hex_array};
+use crate::permits::HashPermits;
 
 /// The most codes one set may hold.
 pub const MAX_CODES: usize = 100;
@@ -67,6 +68,10 @@ impl IssuePolicy {
     /// Issuing again for the same account (regenerating) gives a new salt, set id and codes;
     /// storing the new set in place of the old one invalidates every old code.
     ///
+    /// Hashes every code on the calling thread (blocking, one at a time under a permit of
+    /// [`HashPermits::global`]). From async code, [`prepare`](Self::prepare) here and run the
+    /// [`IssueJob`] where blocking is allowed (or use [`issue_async`](crate::issue_async)).
+    ///
     /// # Errors
     /// [`BackupCodeError::InvalidConfig`] if `count` is 0 or above [`MAX_CODES`], or `account`
     /// is empty or longer than 1024 bytes; [`BackupCodeError::Hashing`] if the hasher fails.
@@ -76,6 +81,20 @@ impl IssuePolicy {
         now: UnixTime,
         rng: &mut R,
     ) -> Result<IssuedCodes, BackupCodeError> {
+        self.prepare(account, now, rng)?.run()
+    }
+
+    /// The cheap half of [`issue`](Self::issue): checks the options and draws the codes, the
+    /// salt and the set id from `rng`; [`IssueJob::run`] then hashes the codes.
+    ///
+    /// # Errors
+    /// As [`issue`](Self::issue), except that hashing errors come from [`IssueJob::run`].
+    pub fn prepare<R: CryptoRng + ?Sized>(
+        &self,
+        account: &str,
+        now: UnixTime,
+        rng: &mut R,
+    ) -> Result<IssueJob, BackupCodeError> {
         if self.count == 0 || self.count > MAX_CODES {
             return Err(BackupCodeError::InvalidConfig("count must be 1 to 100"));
         }
@@ -88,7 +107,7 @@ impl IssuePolicy {
         rng.fill_bytes(&mut salt);
         let mut id = [0_u8; 16];
         rng.fill_bytes(&mut id);
-        let mut set = BackupCodeSet {
+        let set = BackupCodeSet {
             v: LAYOUT_VERSION,
             id: hex_array::encode(&id),
             account: account.to_owned(),
@@ -100,25 +119,66 @@ impl IssuePolicy {
             mode: self.mode,
             slots: Vec::with_capacity(self.count),
         };
-        let mut canonical: Vec<CanonicalCode> = Vec::with_capacity(self.count);
-        while canonical.len() < self.count {
+        let mut codes: Vec<CanonicalCode> = Vec::with_capacity(self.count);
+        while codes.len() < self.count {
             let code = self.format.generate(rng);
             // Duplicates are possible in the short formats; draw again (issue time, not secret-timed).
-            if !canonical.contains(&code) {
-                canonical.push(code);
+            if !codes.contains(&code) {
+                codes.push(code);
             }
         }
-        for code in &canonical {
-            let digest = set.digest(account, code)?;
+        Ok(IssueJob { set, codes })
+    }
+}
+
+/// A set being issued, its codes drawn but not yet hashed: the CPU-heavy, blocking half of
+/// issuing (one password hash per code, ~19 MiB and ~15 ms each with the default Argon2id
+/// parameters). Made by [`IssuePolicy::prepare`] or handed to the `offload` closure of
+/// [`issue_async`](crate::issue_async); run it where blocking is allowed
+/// (`tokio::task::spawn_blocking`), never on an async executor's thread.
+#[must_use = "a prepared set is issued only once the job has run"]
+pub struct IssueJob {
+    /// The set with no slots yet.
+    set: BackupCodeSet,
+    /// The drawn codes, in slot order.
+    codes: Vec<CanonicalCode>,
+}
+
+impl IssueJob {
+    /// Hashes the codes (one at a time, each under a permit of [`HashPermits::global`]).
+    ///
+    /// # Errors
+    /// [`BackupCodeError::Hashing`] if the hasher fails.
+    pub fn run(self) -> Result<IssuedCodes, BackupCodeError> {
+        self.run_with(HashPermits::global())
+    }
+
+    /// [`run`](Self::run), under the caller's own `permits`.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub fn run_with(self, permits: &HashPermits) -> Result<IssuedCodes, BackupCodeError> {
+        let Self { mut set, codes } = self;
+        for code in &codes {
+            let digest = set.digest(&set.account, code, permits)?;
             set.slots.push(Slot {
                 digest: *digest,
                 used_at: None,
             });
         }
         Ok(IssuedCodes {
-            codes: canonical.iter().map(CanonicalCode::display).collect(),
+            codes: codes.iter().map(CanonicalCode::display).collect(),
             set,
         })
+    }
+}
+
+impl fmt::Debug for IssueJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssueJob")
+            .field("set", &self.set)
+            .field("codes", &self.codes.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -234,10 +294,22 @@ pub enum BackupEvent {
 }
 
 /// The outcome of scanning the slots for one digest.
-struct Scan {
+pub(crate) struct Scan {
     matched_unused: Choice,
     matched_used: Choice,
     index: u32,
+}
+
+impl Scan {
+    /// Whether the digest matched a slot, used or not.
+    pub(crate) fn matched_any(&self) -> bool {
+        bool::from(self.matched_unused | self.matched_used)
+    }
+
+    /// Whether the digest matched an unused slot.
+    pub(crate) fn matched_unused(&self) -> bool {
+        bool::from(self.matched_unused)
+    }
 }
 
 impl BackupCodeSet {
@@ -304,19 +376,34 @@ impl BackupCodeSet {
         self.remaining() <= self.low_watermark
     }
 
-    /// Hashes a canonical code as it would be stored in this set for `account`.
-    fn digest(
+    /// Hashes a canonical code as it would be stored in this set for `account`, under one of
+    /// `permits`.
+    pub(crate) fn digest(
         &self,
         account: &str,
         code: &CanonicalCode,
+        permits: &HashPermits,
     ) -> Result<Zeroizing<[u8; DIGEST_LEN]>, BackupCodeError> {
         let input = hash_input(account, &self.id, code.symbols())?;
-        let mut out = Zeroizing::new([0_u8; DIGEST_LEN]);
-        self.hasher.hash_into(&input, &self.salt, &mut out)?;
-        Ok(out)
+        hash_bounded(&self.hasher, &input, &self.salt, permits)
     }
 
-    fn check_layout(&self) -> Result<(), BackupCodeError> {
+    /// Whether a digest computed for `other` is valid for this set: same set id, salt, hasher
+    /// and format. (Redeeming codes changes none of these; only issuing a new set does.)
+    pub(crate) fn hashes_like(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.salt == other.salt
+            && self.hasher == other.hasher
+            && self.format == other.format
+    }
+
+    /// Whether `digest` is already the digest of a slot (used or not). Variable time: only for
+    /// replacement codes, which are not the input being checked.
+    pub(crate) fn holds_digest_vartime(&self, digest: &[u8; DIGEST_LEN]) -> bool {
+        self.slots.iter().any(|slot| slot.digest == *digest)
+    }
+
+    pub(crate) fn check_layout(&self) -> Result<(), BackupCodeError> {
         if self.v != LAYOUT_VERSION || self.slots.len() > MAX_CODES {
             return Err(BackupCodeError::CorruptSet);
         }
@@ -325,7 +412,7 @@ impl BackupCodeSet {
 
     /// Compares `digest` against every slot in constant time: no early exit, and the same
     /// operations whichever slot matches, used or not.
-    fn scan(&self, digest: &[u8; DIGEST_LEN]) -> Scan {
+    pub(crate) fn scan(&self, digest: &[u8; DIGEST_LEN]) -> Scan {
         let mut scan = Scan {
             matched_unused: Choice::from(0),
             matched_used: Choice::from(0),
@@ -347,10 +434,11 @@ impl BackupCodeSet {
         &self,
         account: &str,
         input: &str,
+        permits: &HashPermits,
     ) -> Result<Zeroizing<[u8; DIGEST_LEN]>, BackupCodeError> {
         self.check_layout()?;
         let code = self.format.normalize(input)?;
-        self.digest(account, &code)
+        self.digest(account, &code, permits)
     }
 
     /// Checks `input` as a code of this set for `account`, and on success returns the updated set
@@ -359,10 +447,12 @@ impl BackupCodeSet {
     /// what makes the code single-use under concurrent requests.
     ///
     /// Cost and timing: input that is not well-formed is refused before hashing (the format is
-    /// public). Otherwise exactly **one** hash is computed, however many codes are left, and its
+    /// public; the store helpers hash a dummy in that case, so their answers take the same time).
+    /// Otherwise exactly **one** hash is computed, however many codes are left, and its
     /// digest is compared with every slot in constant time with no early exit; wrong, used and
     /// right codes do the same work. Only a success in replace-after-use mode computes a second
-    /// hash (for the replacement).
+    /// hash (for the replacement). Each hash runs on the calling thread, blocking, under a permit
+    /// of [`HashPermits::global`]: call this from a blocking context, not from an async task.
     ///
     /// `rng` is drawn from only in replace-after-use mode.
     ///
@@ -378,10 +468,44 @@ impl BackupCodeSet {
         now: UnixTime,
         rng: &mut R,
     ) -> Result<Redeemed, BackupCodeError> {
+        let permits = HashPermits::global();
         // The hash binds the *requesting* account: a set copied into another account's record
-        // can never match, even before the explicit check below.
-        let digest = self.hash_attempt(account, input)?;
-        let scan = self.scan(&digest);
+        // can never match, even before the explicit check in `redeem_digest`.
+        let digest = self.hash_attempt(account, input, permits)?;
+        self.redeem_digest(account, &digest, now, |set| {
+            loop {
+                let code = set.format.generate(rng);
+                let digest = set.digest(account, &code, permits)?;
+                // Never reuse a digest already in the set (vanishingly rare; variable time is fine
+                // here: the new code is not the input being checked).
+                if !set.holds_digest_vartime(&digest) {
+                    break Ok((code, digest));
+                }
+            }
+        })
+    }
+
+    /// The part of [`redeem`](Self::redeem) after the hash: `digest` (the input hashed for
+    /// `account` with this set's id, salt and hasher) compared with every slot in constant time,
+    /// and on a match the updated set. In [`RecoveryMode::ReplaceAfterUse`], `replacement` gives
+    /// the new code and its digest (it is called only on a match).
+    ///
+    /// # Errors
+    /// As [`redeem`](Self::redeem), and whatever `replacement` returns.
+    pub(crate) fn redeem_digest(
+        &self,
+        account: &str,
+        digest: &[u8; DIGEST_LEN],
+        now: UnixTime,
+        replacement: impl FnOnce(
+            &Self,
+        ) -> Result<
+            (CanonicalCode, Zeroizing<[u8; DIGEST_LEN]>),
+            BackupCodeError,
+        >,
+    ) -> Result<Redeemed, BackupCodeError> {
+        self.check_layout()?;
+        let scan = self.scan(digest);
         if self.account != account {
             return Err(BackupCodeError::SetOfAnotherAccount);
         }
@@ -394,18 +518,10 @@ impl BackupCodeSet {
         let index = usize::try_from(scan.index).map_err(|_| BackupCodeError::CorruptSet)?;
 
         let mut updated = self.clone();
-        let mut replacement = None;
+        let mut replacement_code = None;
         match self.mode {
             RecoveryMode::ReplaceAfterUse => {
-                let code = loop {
-                    let code = self.format.generate(rng);
-                    let digest = self.digest(account, &code)?;
-                    // Never reuse a digest already in the set (vanishingly rare; variable time is fine
-                    // here: the new code is not the input being checked).
-                    if !self.slots.iter().any(|slot| slot.digest == *digest) {
-                        break (code, digest);
-                    }
-                };
+                let code = replacement(self)?;
                 let slot = updated
                     .slots
                     .get_mut(index)
@@ -423,7 +539,7 @@ impl BackupCodeSet {
                 {
                     updated.slots.remove(oldest);
                 }
-                replacement = Some(code.0.display());
+                replacement_code = Some(code.0.display());
             }
             RecoveryMode::SingleUse => {
                 let slot = updated
@@ -441,7 +557,7 @@ impl BackupCodeSet {
             set_id: self.id.clone(),
             remaining,
         }];
-        if replacement.is_some() {
+        if replacement_code.is_some() {
             events.push(BackupEvent::ReplacementIssued {
                 account: self.account.clone(),
                 set_id: self.id.clone(),
@@ -457,7 +573,7 @@ impl BackupCodeSet {
         let evidence = Evidence::new(Method::BackupCode, now, self.id.as_str());
         Ok(Redeemed {
             verified: Verified::new(evidence, updated),
-            replacement,
+            replacement: replacement_code,
             remaining,
             running_low,
             events,
@@ -470,8 +586,16 @@ impl BackupCodeSet {
     /// # Errors
     /// As [`redeem`](Self::redeem), except that a match is `Ok(true)`.
     pub fn contains_code(&self, input: &str) -> Result<bool, BackupCodeError> {
-        let digest = self.hash_attempt(&self.account, input)?;
-        let scan = self.scan(&digest);
-        Ok(bool::from(scan.matched_unused | scan.matched_used))
+        self.contains_code_with(input, HashPermits::global())
+    }
+
+    /// [`contains_code`](Self::contains_code) under `permits`.
+    pub(crate) fn contains_code_with(
+        &self,
+        input: &str,
+        permits: &HashPermits,
+    ) -> Result<bool, BackupCodeError> {
+        let digest = self.hash_attempt(&self.account, input, permits)?;
+        Ok(self.scan(&digest).matched_any())
     }
 }

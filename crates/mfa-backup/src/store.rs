@@ -1,14 +1,15 @@
 //! Backup codes on an `mfa-core` store: issue (or regenerate), redeem once, throttled.
 
 use mfa_core::{
-    AsyncStore, AttemptError, Change, RecordKey, Store, StoreError, ThrottlePolicy, UnixTime,
-    Verified, load, update, update_async,
+    AsyncStore, AttemptError, Change, RecordKey, Store, StoreError, ThrottlePolicy, ThrottleStatus,
+    UnixTime, Verified, load, load_async, update, update_async,
 };
 use rand_core::CryptoRng;
 
 use crate::error::BackupCodeError;
 use crate::format::BackupCode;
-use crate::set::{BackupCodeSet, BackupEvent, IssuePolicy, IssuedCodes, Redeemed};
+use crate::job::{HashedRedemption, RedeemJob};
+use crate::set::{BackupCodeSet, BackupEvent, IssueJob, IssuePolicy, IssuedCodes, Redeemed};
 
 /// The record kind backup-code sets are stored under.
 pub const RECORD_KIND: &str = "backup";
@@ -19,9 +20,16 @@ pub fn record_key(account: &str) -> RecordKey {
     RecordKey::new(RECORD_KIND, account, "codes")
 }
 
+/// How many times a redemption starts again (load, hash, commit) when the set is regenerated
+/// under it before giving up with [`BackupCodeError::StaleDigest`].
+const MAX_HASH_ROUNDS: u32 = 3;
+
 /// Issues a new set for `key.account()` and stores it, replacing (and so invalidating) any set
 /// stored there before: this is also how a set is **regenerated**. Returns the plain-text codes,
 /// to be shown once.
+///
+/// Hashes the codes on the calling thread (blocking; one hash at a time under
+/// [`HashPermits::global`](crate::HashPermits::global)).
 ///
 /// # Errors
 /// [`AttemptError::Rejected`] with [`BackupCodeError::InvalidConfig`] or
@@ -49,23 +57,36 @@ where
     Ok(issued)
 }
 
-/// Async [`issue`], over an [`AsyncStore`].
+/// Async [`issue`], over an [`AsyncStore`]. The codes are drawn here (cheap); hashing them is
+/// handed to `offload` as an [`IssueJob`], to run where blocking is allowed: with tokio,
+/// `|job| tokio::task::spawn_blocking(move || job.run())` (see the
+/// [crate example](crate#async-the-hash-off-the-executor)).
+///
+/// `offload` may fail (a task that panicked or was cancelled): that is reported as
+/// [`BackupCodeError::Hashing`].
 ///
 /// # Errors
 /// As [`issue`].
-pub async fn issue_async<S, R>(
+pub async fn issue_async<S, R, O, F, E>(
     store: &S,
     key: &RecordKey,
     policy: &IssuePolicy,
     now: UnixTime,
     rng: &mut R,
+    offload: O,
 ) -> Result<IssuedCodes, AttemptError<BackupCodeError>>
 where
     S: AsyncStore + ?Sized,
     R: CryptoRng + ?Sized,
+    O: FnOnce(IssueJob) -> F,
+    F: Future<Output = Result<Result<IssuedCodes, BackupCodeError>, E>>,
 {
-    let issued = policy
-        .issue(key.account(), now, rng)
+    let job = policy
+        .prepare(key.account(), now, rng)
+        .map_err(AttemptError::Rejected)?;
+    let issued = offload(job)
+        .await
+        .map_err(|_| AttemptError::Rejected(BackupCodeError::Hashing))?
         .map_err(AttemptError::Rejected)?;
     update_async(store, key, |_: Option<&BackupCodeSet>| {
         (Change::Put(issued.set.clone()), ())
@@ -87,11 +108,16 @@ pub fn load_set<S: Store + ?Sized>(
 }
 
 /// Redeems `input` against the set at `key` for `key.account()`: throttled (NIST SP 800-63B-4
-/// §3.2.2 through [`ThrottlePolicy`]), checked with one hash ([`BackupCodeSet::redeem`]), and
-/// committed with a compare-and-swap, so of any number of concurrent redemptions of one code
-/// exactly one succeeds. The returned [`Redeemed`] is already committed.
+/// §3.2.2 through [`ThrottlePolicy`]), checked with one hash ([`BackupCodeSet::redeem`]'s
+/// rules), and committed with a compare-and-swap, so of any number of concurrent redemptions of
+/// one code exactly one succeeds. The returned [`Redeemed`] is already committed.
 ///
-/// On a write conflict the check runs again on the fresh set (one more hash).
+/// The hash runs on the calling thread (blocking), under a permit of [`HashPermits::global`](crate::HashPermits::global).
+/// Every attempt that is not throttled costs one hash: for an account with **no set stored**, a
+/// dummy hash with the default parameters is computed before [`AttemptError::NotEnrolled`] is
+/// returned, and input that cannot be a code is hashed (as a dummy) too, so the time an answer
+/// takes does not tell who has backup codes. (A set issued with other than the default
+/// parameters takes the time of its own parameters.)
 ///
 /// # Errors
 /// [`AttemptError::Rejected`] with the [`BackupCodeError`] (wrong, used, malformed …),
@@ -135,36 +161,66 @@ where
     S: Store + ?Sized,
     R: CryptoRng + ?Sized,
 {
-    let mut attempt = Attempt::new(key, input, now, rng, other_sets);
-    let verified =
-        throttle.verify_and_commit(store, key, now, |set: &BackupCodeSet| attempt.check(set))?;
-    attempt.finish(verified)
+    for _ in 0..MAX_HASH_ROUNDS {
+        admit(throttle.status(store, key, now))?;
+        let loaded = load_set(store, key).map_err(AttemptError::Store)?;
+        let hashed = RedeemJob::new(key.account(), input, loaded, rng, other_sets).run();
+        let mut commit = Commit::new(&hashed, now);
+        let verified =
+            throttle.verify_and_commit(store, key, now, |set: &BackupCodeSet| commit.check(set));
+        match commit.finish(verified) {
+            Err(AttemptError::Rejected(BackupCodeError::StaleDigest)) => {}
+            done => return done,
+        }
+    }
+    Err(AttemptError::Rejected(BackupCodeError::StaleDigest))
 }
 
-/// Async [`redeem`], over an [`AsyncStore`] (for example a networked store in an async server).
+/// Async [`redeem`], over an [`AsyncStore`] (for example a networked store in an async server),
+/// with the password hash **off the async path**: the store is read and written here, and the
+/// hash is handed to `offload` as a [`RedeemJob`] to run where blocking is allowed: with tokio,
+/// `|job| tokio::task::spawn_blocking(move || job.run())` (see the
+/// [crate example](crate#async-the-hash-off-the-executor)).
+///
+/// `offload` is called once per attempt, or again if the set was regenerated between the hash
+/// and the commit (the digest would not fit the new set; it is never accepted against it). It
+/// may fail (a task that panicked or was cancelled): that is reported as
+/// [`BackupCodeError::Hashing`]. Like [`redeem`], every attempt that is not throttled costs one
+/// hash, a dummy one for an account with no set, which is also computed through `offload`.
+///
+/// Steps: the throttle is checked (a throttled attempt costs no hash), the set loaded and the
+/// input parsed; the job hashes it; then `mfa-core`'s throttled compare-and-swap commits, with
+/// only a constant-time comparison of the precomputed digest inside it.
 ///
 /// # Errors
 /// As [`redeem`].
-pub async fn redeem_async<S, R>(
+pub async fn redeem_async<S, R, O, F, E>(
     store: &S,
     key: &RecordKey,
     throttle: &ThrottlePolicy,
     input: &str,
     now: UnixTime,
     rng: &mut R,
+    offload: O,
 ) -> Result<Redeemed, AttemptError<BackupCodeError>>
 where
     S: AsyncStore + ?Sized,
     R: CryptoRng + ?Sized,
+    O: FnMut(RedeemJob) -> F,
+    F: Future<Output = Result<HashedRedemption, E>>,
 {
-    redeem_with_lookup_async(store, key, throttle, input, now, rng, &[]).await
+    redeem_with_lookup_async(store, key, throttle, input, now, rng, &[], offload).await
 }
 
-/// Async [`redeem_with_lookup`].
+/// Async [`redeem_with_lookup`]; the lookup's hashes run in the job too.
 ///
 /// # Errors
 /// As [`redeem`].
-pub async fn redeem_with_lookup_async<S, R>(
+#[expect(
+    clippy::too_many_arguments,
+    reason = "redeem_with_lookup's, plus offload"
+)]
+pub async fn redeem_with_lookup_async<S, R, O, F, E>(
     store: &S,
     key: &RecordKey,
     throttle: &ThrottlePolicy,
@@ -172,70 +228,79 @@ pub async fn redeem_with_lookup_async<S, R>(
     now: UnixTime,
     rng: &mut R,
     other_sets: &[BackupCodeSet],
+    mut offload: O,
 ) -> Result<Redeemed, AttemptError<BackupCodeError>>
 where
     S: AsyncStore + ?Sized,
     R: CryptoRng + ?Sized,
+    O: FnMut(RedeemJob) -> F,
+    F: Future<Output = Result<HashedRedemption, E>>,
 {
-    let mut attempt = Attempt::new(key, input, now, rng, other_sets);
-    let verified = throttle
-        .verify_and_commit_async(store, key, now, |set: &BackupCodeSet| attempt.check(set))
-        .await?;
-    attempt.finish(verified)
+    for _ in 0..MAX_HASH_ROUNDS {
+        admit(throttle.status_async(store, key, now).await)?;
+        let loaded = load_async(store, key).await.map_err(AttemptError::Store)?;
+        let job = RedeemJob::new(key.account(), input, loaded, rng, other_sets);
+        let hashed = offload(job)
+            .await
+            .map_err(|_| AttemptError::Rejected(BackupCodeError::Hashing))?;
+        let mut commit = Commit::new(&hashed, now);
+        let verified = throttle
+            .verify_and_commit_async(store, key, now, |set: &BackupCodeSet| commit.check(set))
+            .await;
+        match commit.finish(verified) {
+            Err(AttemptError::Rejected(BackupCodeError::StaleDigest)) => {}
+            done => return done,
+        }
+    }
+    Err(AttemptError::Rejected(BackupCodeError::StaleDigest))
 }
 
-/// One redemption attempt, shared by the blocking and async helpers.
+/// A throttle check before any hashing: a throttled attempt costs nothing. (The throttled
+/// commit checks again, atomically; this only spares the hash.)
+fn admit(status: Result<ThrottleStatus, StoreError>) -> Result<(), AttemptError<BackupCodeError>> {
+    match status.map_err(AttemptError::Store)? {
+        ThrottleStatus::Open { .. } => Ok(()),
+        ThrottleStatus::Throttled(throttled) => Err(AttemptError::Throttled(throttled)),
+    }
+}
+
+/// The commit of one hashed attempt, shared by the blocking and async helpers.
 ///
 /// The check may run more than once (write conflicts); the extras of the last run, whose state
 /// is the one committed, are what the caller gets.
-struct Attempt<'a, R: ?Sized> {
-    account: &'a str,
-    input: &'a str,
+struct Commit<'a> {
+    hashed: &'a HashedRedemption,
     now: UnixTime,
-    rng: &'a mut R,
-    other_sets: &'a [BackupCodeSet],
     extras: Option<Extras>,
 }
 
-impl<'a, R: CryptoRng + ?Sized> Attempt<'a, R> {
-    fn new(
-        key: &'a RecordKey,
-        input: &'a str,
-        now: UnixTime,
-        rng: &'a mut R,
-        other_sets: &'a [BackupCodeSet],
-    ) -> Self {
+impl<'a> Commit<'a> {
+    fn new(hashed: &'a HashedRedemption, now: UnixTime) -> Self {
         Self {
-            account: key.account(),
-            input,
+            hashed,
             now,
-            rng,
-            other_sets,
             extras: None,
         }
     }
 
+    /// No hash here: a constant-time comparison of the precomputed digest.
     fn check(&mut self, set: &BackupCodeSet) -> Result<Verified<BackupCodeSet>, BackupCodeError> {
         self.extras = None;
-        match set.redeem(self.account, self.input, self.now, &mut *self.rng) {
-            Ok(redeemed) => {
-                self.extras = Some(Extras {
-                    replacement: redeemed.replacement,
-                    remaining: redeemed.remaining,
-                    running_low: redeemed.running_low,
-                    events: redeemed.events,
-                });
-                Ok(redeemed.verified)
-            }
-            Err(BackupCodeError::WrongCode) => Err(classify_mismatch(self.input, self.other_sets)),
-            Err(other) => Err(other),
-        }
+        let redeemed = self.hashed.check(set, self.now)?;
+        self.extras = Some(Extras {
+            replacement: redeemed.replacement,
+            remaining: redeemed.remaining,
+            running_low: redeemed.running_low,
+            events: redeemed.events,
+        });
+        Ok(redeemed.verified)
     }
 
     fn finish(
         self,
-        verified: Verified<BackupCodeSet>,
+        verified: Result<Verified<BackupCodeSet>, AttemptError<BackupCodeError>>,
     ) -> Result<Redeemed, AttemptError<BackupCodeError>> {
+        let verified = verified?;
         let extras = self
             .extras
             .ok_or(AttemptError::Rejected(BackupCodeError::CorruptSet))?;
@@ -246,20 +311,6 @@ impl<'a, R: CryptoRng + ?Sized> Attempt<'a, R> {
             running_low: extras.running_low,
             events: extras.events,
         })
-    }
-}
-
-/// `WrongCode`, or `CodeOfAnotherAccount` if one of `other_sets` holds the code.
-fn classify_mismatch(input: &str, other_sets: &[BackupCodeSet]) -> BackupCodeError {
-    let mut found = false;
-    for set in other_sets {
-        // Every candidate is checked (no early exit), each with its own account binding.
-        found |= set.contains_code(input).unwrap_or(false);
-    }
-    if found {
-        BackupCodeError::CodeOfAnotherAccount
-    } else {
-        BackupCodeError::WrongCode
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::convert::Infallible;
 use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
@@ -836,18 +837,21 @@ fn the_async_helpers_agree_with_the_blocking_ones() {
     let store = MemoryStore::new();
     let key = record_key("alice");
     let mut rng = seeded(15);
+    // This test is about the answers, not about where the hash runs: run the jobs inline.
     let issued = block_on(mfa_backup::issue_async(
         &store,
         &key,
         &cheap_policy(),
         NOW,
         &mut rng,
+        |job| async move { Ok::<_, Infallible>(job.run()) },
     ))
     .unwrap();
     let code = issued.codes[2].expose_secret();
     let throttle = no_throttle();
+    let inline = |job: mfa_backup::RedeemJob| async move { Ok::<_, Infallible>(job.run()) };
     let redeemed = block_on(mfa_backup::redeem_async(
-        &store, &key, &throttle, code, NOW, &mut rng,
+        &store, &key, &throttle, code, NOW, &mut rng, inline,
     ))
     .unwrap();
     assert_eq!(redeemed.remaining, 9);
@@ -874,7 +878,8 @@ fn the_async_helpers_agree_with_the_blocking_ones() {
             &throttle,
             issued.codes[3].expose_secret(),
             NOW,
-            &mut rng
+            &mut rng,
+            inline,
         ))),
         BackupCodeError::AlreadyUsed
     );

@@ -2,9 +2,15 @@
 //!
 //! The file holds the hashed set (`mfa_backup::BackupCodeSet` as JSON: salted hashes only, never a
 //! code). Every change is written to a temporary file in the same directory and renamed over the
-//! old one, so a reader sees the old set or the new one, never half of either; a lock file next to
-//! it (`FILE.lock`) makes concurrent `mfa backup` processes take turns, so a code redeemed twice at
-//! the same moment is accepted once.
+//! old one, so a reader sees the old set or the new one, never half of either; an OS lock on a
+//! file next to it (`FILE.lock`, left in place, released by the kernel even when `mfa` is killed)
+//! makes concurrent `mfa backup` processes take turns, so a code redeemed twice at the same moment
+//! is accepted once.
+//!
+//! Codes are shown before they take effect: `issue`, and `redeem` of a saved recovery code, write
+//! the new codes to stdout (and check that the write succeeded) *before* the store is replaced,
+//! under the lock. If stdout is closed or full, the command exits 2 and the store is untouched:
+//! the old codes stay valid, rather than a new set that nobody ever saw.
 //!
 //! Attempt throttling is the service's job (through `mfa_backup::redeem` and `mfa-core`'s
 //! `ThrottlePolicy`); this command checks one code per invocation and keeps no failure count.
@@ -14,23 +20,26 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use mfa_backup::{
-    Argon2idParams, BackupCodeError, BackupCodeSet, CodeFormat, HashParams, IssuePolicy,
-    Pbkdf2Params, RecoveryMode, render_sheet,
+    Argon2idParams, BackupCode, BackupCodeError, BackupCodeSet, CodeFormat, HashParams,
+    IssuePolicy, Pbkdf2Params, RecoveryMode, render_sheet,
 };
 use mfa_core::{Clock, Rejection, SystemClock};
 
 use crate::files::{StoreLock, write_atomically};
-use crate::outcome::{Failure, print_line};
+use crate::outcome::{Failure, print_line, print_lines_strict};
 
 /// Subcommands of `mfa backup`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum BackupCommand {
     /// Create a new set: print the codes (one per line), write the hashed set to FILE as JSON.
     ///
-    /// An existing FILE is replaced, which invalidates every code of the old set.
+    /// An existing FILE is replaced, which invalidates every code of the old set. The codes are
+    /// printed first: if stdout cannot take them (closed, full), FILE is left as it was (exit 2).
     Issue(IssueArgs),
     /// Redeem one code: prints the number of codes left (exit 0), or the reason it was rejected
-    /// on stderr (exit 1). The code is spent in FILE atomically.
+    /// on stderr (exit 1). The code is spent in FILE atomically. A saved recovery code's
+    /// replacement is printed before the code is spent: if stdout cannot take it, nothing changes
+    /// (exit 2).
     Redeem(RedeemArgs),
     /// Show the remaining count (and more) as JSON.
     Status(StatusArgs),
@@ -154,38 +163,40 @@ fn issue(args: &IssueArgs) -> Result<(), Failure> {
         .issue(&args.account, now, &mut rand::rng())
         .map_err(usage)?;
     let json = encode(&issued.set)?;
-    {
-        let _lock = StoreLock::acquire(&args.store)?;
-        write_atomically(&args.store, json.as_bytes())?;
-    }
+    let lock = StoreLock::acquire(&args.store)?;
+    // Shown first: the new set may replace the old one only once the user has its codes.
     if args.sheet {
         let sheet = render_sheet(&args.issuer, &args.account, now, &issued.codes);
-        print_line(sheet.trim_end())?;
+        print_lines_strict([sheet.trim_end()])?;
     } else {
-        for code in &issued.codes {
-            print_line(code.expose_secret())?;
-        }
+        print_lines_strict(issued.codes.iter().map(BackupCode::expose_secret))?;
     }
-    Ok(())
+    write_atomically(lock.store(), json.as_bytes())
 }
 
 fn redeem(args: &RedeemArgs) -> Result<(), Failure> {
     let now = SystemClock.now();
-    let redeemed = {
-        let _lock = StoreLock::acquire(&args.store)?;
-        let set = read_set(&args.store)?;
-        let redeemed = set
-            .redeem(set.account(), &args.code, now, &mut rand::rng())
-            .map_err(rejection)?;
-        let json = encode(redeemed.verified.credential())?;
-        write_atomically(&args.store, json.as_bytes())?;
-        redeemed
-    };
-    print_line(&redeemed.remaining.to_string())?;
-    if let Some(replacement) = &redeemed.replacement {
-        print_line(replacement.expose_secret())?;
+    let lock = StoreLock::acquire(&args.store)?;
+    let set = read_set(lock.store())?;
+    let redeemed = set
+        .redeem(set.account(), &args.code, now, &mut rand::rng())
+        .map_err(rejection)?;
+    let json = encode(redeemed.verified.credential())?;
+    let remaining = redeemed.remaining.to_string();
+    match &redeemed.replacement {
+        // A saved recovery code: the replacement must reach the user before the redemption is
+        // committed; if it cannot be shown, the code just typed stays valid.
+        Some(replacement) => {
+            print_lines_strict([remaining.as_str(), replacement.expose_secret()])?;
+            write_atomically(lock.store(), json.as_bytes())
+        }
+        // Nothing secret to show: commit, then report what is left.
+        None => {
+            write_atomically(lock.store(), json.as_bytes())?;
+            drop(lock);
+            print_line(&remaining)
+        }
     }
-    Ok(())
 }
 
 fn status(args: &StatusArgs) -> Result<(), Failure> {

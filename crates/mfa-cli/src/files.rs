@@ -1,7 +1,7 @@
 //! Files and standard input, shared by every subcommand: bounded reads, private (0600) files,
 //! atomic replacement, and the lock that makes concurrent `mfa` processes take turns on a file.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
 use std::thread;
@@ -80,44 +80,88 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure>
     Ok(())
 }
 
-/// An exclusive lock on a store file: `FILE.lock`, created with `create_new` and removed on drop.
+/// An exclusive lock on a store file, held until dropped.
+///
+/// The lock is the operating system's advisory lock (`flock` on Unix, `LockFileEx` on Windows)
+/// on `FILE.lock` beside the store, through [`File::try_lock`]. The kernel releases it when the
+/// holder closes the file or ends in any way (SIGINT, SIGKILL, a crash), so a killed `mfa` never
+/// leaves a stale lock behind. The lock file is created once (empty, 0600) and never deleted:
+/// removing it while another process waits on it would let a third process lock a new file of
+/// the same name, and two processes would hold "the" lock at once.
+///
+/// Every spelling of one store shares one lock: the path is [resolved](resolve) first
+/// (`./f.json`, `dir/../f.json`, a symlinked directory, a symlink to the file itself), and the
+/// command must read and write the store through [`StoreLock::store`].
 pub(crate) struct StoreLock {
-    path: PathBuf,
+    store: PathBuf,
+    /// Open for as long as the lock is held; closing it releases the lock.
+    _file: File,
 }
 
 impl StoreLock {
+    /// How long to wait for another process before giving up (exit 2).
     const WAIT: Duration = Duration::from_secs(10);
+    /// How often to try again meanwhile.
+    const POLL: Duration = Duration::from_millis(5);
 
+    /// Locks `store` (resolved), waiting up to [`Self::WAIT`] for another process to finish.
     pub(crate) fn acquire(store: &Path) -> Result<Self, Failure> {
-        let (dir, name) = split(store)?;
-        let path = dir.join(format!("{name}.lock"));
+        let resolved = resolve(store)?;
+        let (dir, name) = split(&resolved)?;
+        let lock_path = dir.join(format!("{name}.lock"));
+        let cannot =
+            |error: io::Error| Failure::Usage(format!("cannot lock {}: {error}", store.display()));
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let file = options.open(&lock_path).map_err(cannot)?;
         let started = Instant::now();
         loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(_) => return Ok(Self { path }),
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                    if started.elapsed() > Self::WAIT {
-                        return Err(Failure::Usage(format!(
-                            "{} is locked by another mfa process (remove {} if none is running)",
-                            store.display(),
-                            path.display()
-                        )));
-                    }
-                    thread::sleep(Duration::from_millis(5));
+            match file.try_lock() {
+                Ok(()) => {
+                    return Ok(Self {
+                        store: resolved,
+                        _file: file,
+                    });
                 }
-                Err(error) => {
+                Err(TryLockError::WouldBlock) if started.elapsed() < Self::WAIT => {
+                    thread::sleep(Self::POLL);
+                }
+                Err(TryLockError::WouldBlock) => {
                     return Err(Failure::Usage(format!(
-                        "cannot lock {}: {error}",
-                        store.display()
+                        "{} is in use by another mfa process (waited {} s); try again when it has finished",
+                        store.display(),
+                        Self::WAIT.as_secs()
                     )));
                 }
+                Err(TryLockError::Error(error)) => return Err(cannot(error)),
             }
         }
     }
+
+    /// The resolved store path: read and write the store through this one.
+    pub(crate) fn store(&self) -> &Path {
+        &self.store
+    }
 }
 
-impl Drop for StoreLock {
-    fn drop(&mut self) {
-        let _ignored = fs::remove_file(&self.path);
+/// The one path a store file is known by, whatever spelling the user gave: the parent
+/// directory canonicalized (`.`, `..` and symlinked directories resolved) joined with the file
+/// name; and if the file itself is a symlink, the file it points to, so the lock, the read and
+/// the atomic replacement all act on that file (and the link stays a link).
+fn resolve(store: &Path) -> Result<PathBuf, Failure> {
+    let (dir, name) = split(store)?;
+    let cannot =
+        |error: io::Error| Failure::Usage(format!("cannot resolve {}: {error}", store.display()));
+    let joined = fs::canonicalize(&dir).map_err(cannot)?.join(name);
+    match fs::symlink_metadata(&joined) {
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            fs::canonicalize(&joined).map_err(cannot)
+        }
+        _ => Ok(joined),
     }
 }

@@ -63,6 +63,33 @@ pub(crate) fn print_line(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// Writes each of `lines` to stdout followed by a newline, and flushes: for output the user must
+/// have before anything else happens, such as codes that are about to become the only valid ones.
+///
+/// Unlike [`print_line`], every write failure is an error here, a closed pipe (`EPIPE`) and a
+/// full device included: the caller must not go on as if the user had seen the text.
+pub(crate) fn print_lines_strict<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Failure> {
+    write_lines_strict(&mut io::stdout().lock(), lines)
+}
+
+/// [`print_lines_strict`] on any writer: the part that decides.
+fn write_lines_strict<'a, W: Write>(
+    out: &mut W,
+    lines: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Failure> {
+    let written = lines
+        .into_iter()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .and_then(|()| out.flush());
+    written.map_err(|error| {
+        Failure::Usage(format!(
+            "cannot write to stdout ({error}); nothing was changed"
+        ))
+    })
+}
+
 /// A panic is a bug in `mfa`; report it in one line instead of a backtrace.
 pub(crate) fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
@@ -71,4 +98,47 @@ pub(crate) fn install_panic_hook() {
             "mfa: internal error ({info}); please report this"
         );
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that accepts `room` bytes and then fails with `kind`.
+    struct Failing {
+        room: usize,
+        kind: io::ErrorKind,
+    }
+
+    impl Write for Failing {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(self.kind.into());
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn item4_strict_printing_fails_on_a_closed_pipe_and_a_full_device() {
+        for kind in [io::ErrorKind::BrokenPipe, io::ErrorKind::StorageFull] {
+            for room in [0, 5] {
+                let mut out = Failing { room, kind };
+                let result = write_lines_strict(&mut out, ["abcde-fghij", "k7m2q-x9rtw"]);
+                assert!(
+                    matches!(result, Err(Failure::Usage(_))),
+                    "{kind:?} after {room} bytes"
+                );
+            }
+        }
+        let mut out = Vec::new();
+        assert!(write_lines_strict(&mut out, ["1", "k7m2q-x9rtw"]).is_ok());
+        assert_eq!(out, b"1\nk7m2q-x9rtw\n");
+    }
 }

@@ -1,7 +1,7 @@
 //! `mfa backup`: issue, redeem, status, through the binary, against a JSON store file.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Barrier};
 use std::{fs, thread};
@@ -93,12 +93,15 @@ fn issue_prints_only_the_codes_and_stores_none_of_them() {
             assert!(!json.contains(&form), "the store file holds a code");
         }
     }
-    // No temporary or lock file is left behind.
-    let names: Vec<_> = fs::read_dir(&dir.0)
+    // No temporary file is left behind; the lock file stays (the OS lock on it dies with its
+    // holder, and deleting it would race with a waiting process), empty.
+    let mut names: Vec<_> = fs::read_dir(&dir.0)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, vec!["codes.json".to_owned()]);
+    names.sort();
+    assert_eq!(names, vec!["codes.json", "codes.json.lock"]);
+    assert_eq!(fs::metadata(dir.file("codes.json.lock")).unwrap().len(), 0);
 }
 
 #[test]
@@ -314,4 +317,277 @@ fn the_default_parameters_work_from_the_command_line() {
     assert_eq!(stored["hasher"]["t"], 2);
     assert_eq!(stored["hasher"]["p"], 1);
     assert_eq!(text(&redeem(&store, &codes[1]).stdout), "1\n");
+}
+
+/// Runs `mfa` with `stdout` as its standard output; stderr is captured.
+fn mfa_to(args: &[&str], stdout: impl Into<Stdio>) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mfa"))
+        .args(args)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the mfa binary runs")
+}
+
+/// A standard output that fails every write: `/dev/full` (ENOSPC).
+#[cfg(target_os = "linux")]
+fn dev_full() -> fs::File {
+    fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux")
+}
+
+/// A standard output whose reader is gone before the child starts: every write is EPIPE.
+fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writer
+}
+
+/// Checks that a command that could not show its codes failed with exit 2, one line on stderr,
+/// and left the store byte for byte as it was.
+fn assert_nothing_changed(out: &Output, store: &Path, before: &[u8]) {
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("stdout"), "{stderr}");
+    assert_eq!(
+        fs::read(store).expect("the store is readable"),
+        before,
+        "the store was replaced"
+    );
+}
+
+fn issue_args(store: &Path) -> Vec<&str> {
+    vec![
+        "backup",
+        "issue",
+        "--store",
+        path(store),
+        "--danger-low-cost",
+    ]
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn item4_issue_to_full_stdout_keeps_old_set() {
+    let dir = TempDir::new("item4-issue-full");
+    let store = dir.file("codes.json");
+    let old = issue(&store, &[]);
+    let before = fs::read(&store).unwrap();
+    for extra in [&[][..], &["--sheet"][..]] {
+        let mut args = issue_args(&store);
+        args.extend_from_slice(extra);
+        let out = mfa_to(&args, dev_full());
+        assert_nothing_changed(&out, &store, &before);
+    }
+    // The codes the user has still work.
+    assert_eq!(redeem(&store, &old[0]).status.code(), Some(0));
+}
+
+#[test]
+fn item4_issue_to_closed_pipe_keeps_old_set() {
+    let dir = TempDir::new("item4-issue-pipe");
+    let store = dir.file("codes.json");
+    let old = issue(&store, &[]);
+    let before = fs::read(&store).unwrap();
+    for extra in [&[][..], &["--sheet"][..]] {
+        let mut args = issue_args(&store);
+        args.extend_from_slice(extra);
+        let out = mfa_to(&args, closed_pipe());
+        assert_nothing_changed(&out, &store, &before);
+    }
+    assert_eq!(redeem(&store, &old[0]).status.code(), Some(0));
+}
+
+#[test]
+fn item4_issue_without_a_store_writes_none_when_stdout_is_closed() {
+    let dir = TempDir::new("item4-issue-new");
+    let store = dir.file("codes.json");
+    let out = mfa_to(&issue_args(&store), closed_pipe());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(!store.exists(), "a set nobody saw was stored");
+}
+
+/// Redeems the one code of a saved-recovery-code set with `stdout`; the code must stay valid.
+fn assert_replacement_redeem_keeps_code(name: &str, stdout: impl Fn() -> Stdio) {
+    let dir = TempDir::new(name);
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &["--count", "1", "--replace-after-use"]);
+    let before = fs::read(&store).expect("the store is readable");
+    let out = mfa_to(
+        &["backup", "redeem", "--store", path(&store), &codes[0]],
+        stdout(),
+    );
+    assert_nothing_changed(&out, &store, &before);
+    // Not committed: the code the user typed is still theirs, and now redeems normally.
+    let out = redeem(&store, &codes[0]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(redeem(&store, lines[1]).status.code(), Some(0));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn item4_redeem_replacement_to_full_stdout_keeps_code_valid() {
+    assert_replacement_redeem_keeps_code("item4-redeem-full", || dev_full().into());
+}
+
+#[test]
+fn item4_redeem_replacement_to_closed_pipe_keeps_code_valid() {
+    assert_replacement_redeem_keeps_code("item4-redeem-pipe", || closed_pipe().into());
+}
+
+#[test]
+fn item4_plain_redeem_to_closed_pipe_still_commits() {
+    // No secret to show: the redemption is committed, and a closed pipe is not an error.
+    let dir = TempDir::new("item4-plain");
+    let store = dir.file("codes.json");
+    let codes = issue(&store, &[]);
+    let out = mfa_to(
+        &["backup", "redeem", "--store", path(&store), &codes[0]],
+        closed_pipe(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(status(&store)["remaining"], 9);
+}
+
+/// Waits until some other process holds the OS lock on `lock_file` (polling, with a generous
+/// deadline that only matters if the test is broken); panics if `child` exits first.
+#[cfg(unix)]
+fn wait_until_locked_by(child: &mut std::process::Child, lock_file: &Path) {
+    use std::fs::TryLockError;
+    use std::time::{Duration, Instant};
+    let probe = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(lock_file)
+        .expect("the lock file opens");
+    let started = Instant::now();
+    loop {
+        match probe.try_lock() {
+            Err(TryLockError::WouldBlock) => return,
+            Err(TryLockError::Error(error)) => panic!("cannot probe the lock: {error}"),
+            Ok(()) => probe.unlock().expect("unlock"),
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            panic!("the child ended ({status}) without being seen holding the lock");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the child never took the lock"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn item13_killed_lock_holder_leaves_no_stale_lock() {
+    use std::io::Write as _;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::net::UnixStream;
+
+    let dir = TempDir::new("item13-killed");
+    let store = dir.file("codes.json");
+    let old = issue(&store, &[]);
+    let before = fs::read(&store).unwrap();
+
+    // A standard output that is already full and never read: the child blocks writing its new
+    // codes, which it does while holding the store's lock (it must show them before it may
+    // replace the set). So it is stuck holding the lock until it is killed.
+    let (full, _never_read) = UnixStream::pair().unwrap();
+    full.set_nonblocking(true).unwrap();
+    let chunk = [b'x'; 4096];
+    loop {
+        match (&full).write(&chunk) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(error) => panic!("cannot fill the socket: {error}"),
+        }
+    }
+    full.set_nonblocking(false).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mfa"))
+        .args(issue_args(&store))
+        .stdout(Stdio::from(OwnedFd::from(full)))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_locked_by(&mut child, &dir.file("codes.json.lock"));
+    child.kill().unwrap(); // SIGKILL: no destructor, no clean-up of any kind runs.
+    let _ = child.wait().unwrap();
+
+    // The next commands go straight through, and the killed issue changed nothing.
+    assert_eq!(fs::read(&store).unwrap(), before);
+    let out = redeem(&store, &old[0]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let new = issue(&store, &[]);
+    assert_eq!(redeem(&store, &new[0]).status.code(), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn item13_spellings_of_one_store_share_one_lock() {
+    use std::os::unix::fs::symlink;
+
+    let dir = TempDir::new("item13-spellings");
+    let real = dir.file("real");
+    fs::create_dir_all(real.join("sub")).unwrap();
+    let store = real.join("codes.json");
+    let codes = issue(&store, &[]);
+    // A symlinked directory, and a symlink to the store file itself.
+    symlink(&real, dir.file("linked")).unwrap();
+    symlink("codes.json", real.join("alias.json")).unwrap();
+
+    let abs = |p: &str| path(&dir.0).to_owned() + p;
+    // (working directory, spelling of the store)
+    let spellings: Vec<(PathBuf, String)> = vec![
+        (dir.0.clone(), abs("/real/codes.json")),
+        (real.clone(), "codes.json".into()),
+        (real.clone(), "./codes.json".into()),
+        (dir.0.clone(), abs("/real/./codes.json")),
+        (dir.0.clone(), abs("/real/sub/../codes.json")),
+        (dir.0.clone(), "linked/codes.json".into()),
+        (real.clone(), "alias.json".into()),
+        (dir.0.clone(), abs("/linked/sub/../alias.json")),
+    ];
+    let barrier = Arc::new(Barrier::new(spellings.len()));
+    let handles: Vec<_> = spellings
+        .into_iter()
+        .map(|(cwd, spelling)| {
+            let barrier = Arc::clone(&barrier);
+            let code = codes[5].clone();
+            thread::spawn(move || {
+                barrier.wait();
+                let out = Command::new(env!("CARGO_BIN_EXE_mfa"))
+                    .current_dir(cwd)
+                    .args(["backup", "redeem", "--store", &spelling, &code])
+                    .output()
+                    .unwrap();
+                (spelling, out.status.code(), text(&out.stderr))
+            })
+        })
+        .collect();
+    let exits: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let wins = exits.iter().filter(|(_, code, _)| *code == Some(0)).count();
+    let replays = exits
+        .iter()
+        .filter(|(_, code, stderr)| *code == Some(1) && stderr.contains("replayed"))
+        .count();
+    assert_eq!(wins, 1, "{exits:?}");
+    assert_eq!(replays, 7, "{exits:?}");
+    assert_eq!(status(&store)["remaining"], 9);
+    // The symlink is still a symlink: the set was replaced where it lives.
+    assert!(
+        fs::symlink_metadata(real.join("alias.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
