@@ -351,13 +351,17 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     let response = AuthenticationResponse::from_json(&input)
         .map_err(|e| not_a_response("an assertion (AuthenticationResponseJSON)", &e))?;
     // With --update, no other `mfa` run reads the credential until the updated one is written
-    // (the lock is released when `_lock` drops, at return).
-    let _lock = if args.update {
+    // (the lock is released when `lock` drops, at return).
+    let lock = if args.update {
         Some(StoreLock::acquire(&args.credential)?)
     } else {
         None
     };
-    let credential = read_credential(&args.credential)?;
+    // Read and write through the path the lock resolved, so every spelling is one file.
+    let credential_path = lock
+        .as_ref()
+        .map_or(args.credential.as_path(), StoreLock::store);
+    let credential = read_credential(credential_path)?;
     check_credential_algorithm(c, &credential)?;
     let now = SystemClock.now();
     // The caller named the credential, so the user is known: allow exactly that credential,
@@ -379,7 +383,7 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     if args.update {
         let mut bytes = to_json(&updated)?.into_bytes();
         bytes.push(b'\n');
-        write_atomically(&args.credential, &bytes)?;
+        write_atomically(credential_path, &bytes)?;
     }
     let line = json!({
         "verified": true,

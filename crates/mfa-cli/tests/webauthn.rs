@@ -490,15 +490,17 @@ fn item15b_update_writes_the_credential_back_and_a_replay_is_refused() {
     let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
     assert_eq!(stored.sign_count, 1);
 
-    // A fresh assertion moves it on; no lock file is left behind.
+    // A fresh assertion moves it on; no temporary file is left behind, only the (empty) file the
+    // OS lock is taken on, which a killed process cannot leave locked.
     let out = authenticate_cli(&file, &["--update"], &soft_assertion(&mut authenticator));
     assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
     let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
     assert_eq!(stored.sign_count, 2);
+    assert_eq!(fs::read(dir.join("credential.json.lock")).unwrap(), b"");
     let leftovers: Vec<_> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name())
-        .filter(|name| name != "credential.json")
+        .filter(|name| name != "credential.json" && name != "credential.json.lock")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let _ = fs::remove_dir_all(&dir);
