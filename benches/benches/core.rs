@@ -17,7 +17,7 @@ struct Counter {
 fn commit_helper(c: &mut Criterion) {
     let store = MemoryStore::new();
     let key = RecordKey::new("bench", "alice", "counter");
-    assert!(insert_new(&store, &key, &Counter { last_step: 0 }).expect("insert"));
+    insert_new(&store, &key, &Counter { last_step: 0 }).expect("insert");
 
     let mut group = c.benchmark_group("core/commit");
     group.throughput(Throughput::Elements(1));

@@ -18,6 +18,7 @@ use core::fmt;
 use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
+use core::time::Duration;
 use std::sync::Arc;
 use std::task::Wake;
 use std::thread::{self, Thread};
@@ -64,8 +65,47 @@ impl<E: Rejection> AttemptError<E> {
             Self::ChallengeNotFound => "challenge_not_found",
             Self::Throttled(Throttled::TooSoon { .. }) => "throttled",
             Self::Throttled(Throttled::LockedOut { .. }) => "locked_out",
+            Self::Store(StoreError::AlreadyExists { .. }) => "already_exists",
             Self::Store(_) => "store_unavailable",
         }
+    }
+}
+
+impl<E> AttemptError<E> {
+    /// How long to wait before trying again, when throttled with a delay (the value for an HTTP
+    /// `Retry-After` header, rounded up to whole seconds by the caller).
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Throttled(Throttled::TooSoon { retry_after }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status a web service should answer with:
+    ///
+    /// | error | status |
+    /// |---|---|
+    /// | [`Rejected`](Self::Rejected), [`NotEnrolled`](Self::NotEnrolled), [`ChallengeNotFound`](Self::ChallengeNotFound) | 401 Unauthorized (one answer, so a caller cannot tell which) |
+    /// | [`Throttled`](Self::Throttled) `TooSoon` | 429 Too Many Requests, with `Retry-After` from [`retry_after`](Self::retry_after) |
+    /// | [`Throttled`](Self::Throttled) `LockedOut` | 423 Locked |
+    /// | [`Store`](Self::Store) `AlreadyExists` | 409 Conflict |
+    /// | [`Store`](Self::Store), anything else | 503 Service Unavailable |
+    #[must_use]
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Rejected(_) | Self::NotEnrolled | Self::ChallengeNotFound => 401,
+            Self::Throttled(Throttled::TooSoon { .. }) => 429,
+            Self::Throttled(Throttled::LockedOut { .. }) => 423,
+            Self::Store(StoreError::AlreadyExists { .. }) => 409,
+            Self::Store(_) => 503,
+        }
+    }
+}
+
+impl<E> From<StoreError> for AttemptError<E> {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
     }
 }
 
@@ -238,37 +278,89 @@ where
     block_on(update_async(&Blocking(store), key, step))
 }
 
-/// Stores `value` under `key` only if no record exists there yet (async). Returns whether it
-/// was stored.
+/// Stores `value` under `key` only if no record exists there yet (async): how a new credential
+/// is enrolled.
 ///
 /// # Errors
-/// As [`update_async`].
-pub async fn insert_new_async<S, T>(
-    store: &S,
-    key: &RecordKey,
-    value: &T,
-) -> Result<bool, StoreError>
+/// [`StoreError::AlreadyExists`] if a record is already there (nothing is written: a result that
+/// cannot be ignored by accident); otherwise as [`update_async`].
+pub async fn insert_new_async<S, T>(store: &S, key: &RecordKey, value: &T) -> Result<(), StoreError>
 where
     S: AsyncStore + ?Sized,
-    T: Serialize + DeserializeOwned,
+    T: Serialize,
 {
-    cycle(store, key, |current: Option<&T>| match current {
-        Some(_) => Ok((Plan::Keep, false)),
-        None => Ok((Plan::Write(encode(key, value)?), true)),
-    })
-    .await
+    let bytes = encode(key, value)?;
+    match store.compare_and_swap(key, None, Some(&bytes)).await? {
+        SwapOutcome::Committed(_) => Ok(()),
+        SwapOutcome::Conflict => Err(StoreError::AlreadyExists { key: key.flat() }),
+    }
 }
 
-/// Stores `value` under `key` only if no record exists there yet. Returns whether it was stored.
+/// Stores `value` under `key` only if no record exists there yet; see [`insert_new_async`].
+///
+/// ```
+/// use mfa_core::{MemoryStore, RecordKey, StoreError, insert_new};
+///
+/// let store = MemoryStore::new();
+/// let key = RecordKey::new("totp", "alice", "phone");
+/// insert_new(&store, &key, &"first")?;
+/// assert!(matches!(insert_new(&store, &key, &"second"), Err(StoreError::AlreadyExists { .. })));
+/// # Ok::<(), StoreError>(())
+/// ```
 ///
 /// # Errors
-/// As [`update_async`].
-pub fn insert_new<S, T>(store: &S, key: &RecordKey, value: &T) -> Result<bool, StoreError>
+/// As [`insert_new_async`].
+pub fn insert_new<S, T>(store: &S, key: &RecordKey, value: &T) -> Result<(), StoreError>
 where
     S: Store + ?Sized,
-    T: Serialize + DeserializeOwned,
+    T: Serialize,
 {
     block_on(insert_new_async(&Blocking(store), key, value))
+}
+
+/// Every record of `kind` held by `account`, decoded, in key order (async): "list my methods".
+///
+/// # Errors
+/// [`StoreError`] if the backend fails or a record cannot be decoded.
+pub async fn list_async<S, T>(
+    store: &S,
+    kind: &str,
+    account: &str,
+) -> Result<Vec<(RecordKey, T)>, StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: DeserializeOwned,
+{
+    store
+        .list(kind, account)
+        .await?
+        .into_iter()
+        .map(|(key, record)| decode(&key, &record.value).map(|value| (key, value)))
+        .collect()
+}
+
+/// Every record of `kind` held by `account`, decoded, in key order; see [`list_async`].
+///
+/// ```
+/// use mfa_core::{MemoryStore, RecordKey, insert_new, list};
+///
+/// let store = MemoryStore::new();
+/// insert_new(&store, &RecordKey::new("totp", "alice", "phone"), &"Pixel")?;
+/// insert_new(&store, &RecordKey::new("totp", "alice", "tablet"), &"iPad")?;
+/// insert_new(&store, &RecordKey::new("totp", "bob", "phone"), &"Nokia")?;
+/// let names: Vec<String> = list(&store, "totp", "alice")?.into_iter().map(|(_, n)| n).collect();
+/// assert_eq!(names, ["Pixel", "iPad"]);
+/// # Ok::<(), mfa_core::StoreError>(())
+/// ```
+///
+/// # Errors
+/// As [`list_async`].
+pub fn list<S, T>(store: &S, kind: &str, account: &str) -> Result<Vec<(RecordKey, T)>, StoreError>
+where
+    S: Store + ?Sized,
+    T: DeserializeOwned,
+{
+    block_on(list_async(&Blocking(store), kind, account))
 }
 
 /// Stores `value` under `key`, replacing whatever was there (async): how a service keeps a fresh
@@ -564,6 +656,18 @@ impl<S: Store + ?Sized> AsyncStore for Blocking<'_, S> {
     ) -> Result<SwapOutcome, StoreError> {
         self.0.compare_and_swap(key, expected, new_value)
     }
+
+    async fn list(
+        &self,
+        kind: &str,
+        account: &str,
+    ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
+        self.0.list(kind, account)
+    }
+
+    async fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
+        self.0.find_by_id(kind, id)
+    }
 }
 
 /// Runs a future to completion on this thread. Used only with [`Blocking`] stores, whose futures
@@ -618,7 +722,7 @@ mod tests {
         for round in 0..20 {
             let store = MemoryStore::new();
             let key = RecordKey::new("oneshot", "alice", format!("r{round}"));
-            assert!(insert_new(&store, &key, &OneShot { used: false }).unwrap());
+            insert_new(&store, &key, &OneShot { used: false }).unwrap();
             let barrier = Barrier::new(THREADS);
             let results: Vec<_> = thread::scope(|scope| {
                 let handles: Vec<_> = (0..THREADS)
@@ -676,8 +780,11 @@ mod tests {
             verify_and_commit(&store, &key, redeem),
             Err(AttemptError::NotEnrolled)
         ));
-        assert!(insert_new(&store, &key, &OneShot { used: true }).unwrap());
-        assert!(!insert_new(&store, &key, &OneShot { used: false }).unwrap());
+        insert_new(&store, &key, &OneShot { used: true }).unwrap();
+        assert!(matches!(
+            insert_new(&store, &key, &OneShot { used: false }),
+            Err(StoreError::AlreadyExists { .. })
+        ));
         let before = Store::load(&store, &key).unwrap().unwrap().version;
         assert!(matches!(
             verify_and_commit(&store, &key, redeem),
@@ -724,6 +831,16 @@ mod tests {
         ) -> Result<SwapOutcome, StoreError> {
             Ok(SwapOutcome::Conflict)
         }
+        fn list(
+            &self,
+            kind: &str,
+            account: &str,
+        ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
+            Store::list(&self.0, kind, account)
+        }
+        fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
+            Store::find_by_id(&self.0, kind, id)
+        }
     }
 
     #[test]
@@ -755,7 +872,7 @@ mod tests {
     fn async_path_gives_the_same_answers() {
         let store = MemoryStore::new();
         let key = RecordKey::new("oneshot", "carol", "1");
-        assert!(block_on(insert_new_async(&store, &key, &OneShot { used: false })).unwrap());
+        block_on(insert_new_async(&store, &key, &OneShot { used: false })).unwrap();
         let first = block_on(verify_and_commit_async(&store, &key, redeem));
         let second = block_on(verify_and_commit_async(&store, &key, redeem));
         assert!(first.is_ok());

@@ -25,6 +25,7 @@ pub const THREADS: usize = 16;
 /// When the store breaks one of the rules.
 pub fn run_all<S: Store>(store: &S, namespace: &str) {
     compare_and_swap_follows_versions(store, namespace);
+    list_and_find_by_id_see_exactly_the_live_records(store, namespace);
     concurrent_takes_have_one_winner(store, namespace);
     concurrent_answers_to_one_challenge_have_one_winner(store, namespace);
 }
@@ -77,6 +78,63 @@ pub fn compare_and_swap_follows_versions<S: Store>(store: &S, namespace: &str) {
     let _cleanup = store.compare_and_swap(&key, Some(v3), None);
 }
 
+/// [`Store::list`] returns exactly one account's live records of one kind, in key order, and
+/// [`Store::find_by_id`] every account's record of a kind with that id; deleted records vanish
+/// from both. Keys are chosen to sit next to each other in any ordering (a prefix of the
+/// account, another kind with the same prefix, `/` and `%` in parts).
+///
+/// # Panics
+/// When a listing or lookup is wrong.
+pub fn list_and_find_by_id_see_exactly_the_live_records<S: Store>(store: &S, namespace: &str) {
+    let kind = "conformance_list";
+    let alice = format!("{namespace}-alice");
+    let alice_prefix = format!("{namespace}-ali");
+    let bob = format!("{namespace}-bob/x%");
+    let keys = [
+        RecordKey::new(kind, &alice, "b"),
+        RecordKey::new(kind, &alice, "a/1"),
+        RecordKey::new(kind, &alice_prefix, "a/1"),
+        RecordKey::new(kind, &bob, "a/1"),
+        RecordKey::new("conformance_list2", &alice, "a/1"),
+    ];
+    for key in &keys {
+        put(store, key, &key.id()).expect("put");
+    }
+    let listed: Vec<RecordKey> = store
+        .list(kind, &alice)
+        .expect("list")
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        listed,
+        [keys[1].clone(), keys[0].clone()],
+        "list returns one account's records of one kind, in key order"
+    );
+    let found = store.find_by_id(kind, "a/1").expect("find");
+    let mut expected = vec![keys[1].clone(), keys[2].clone(), keys[3].clone()];
+    expected.sort();
+    assert_eq!(
+        found, expected,
+        "find_by_id returns every account's record with that id"
+    );
+    assert!(
+        store.find_by_id(kind, "a").expect("find").is_empty(),
+        "ids match exactly"
+    );
+    for key in &keys {
+        let _gone = take::<_, String>(store, key).expect("take");
+    }
+    assert!(
+        store.list(kind, &alice).expect("list").is_empty(),
+        "deleted records vanish"
+    );
+    assert!(
+        store.find_by_id(kind, "a/1").expect("find").is_empty(),
+        "and from the index"
+    );
+}
+
 /// [`THREADS`] threads [`take`] one record at once, 10 rounds: exactly one gets it each round.
 ///
 /// # Panics
@@ -117,7 +175,7 @@ pub fn concurrent_takes_have_one_winner<S: Store>(store: &S, namespace: &str) {
 /// When more or fewer than one submission wins.
 pub fn concurrent_answers_to_one_challenge_have_one_winner<S: Store>(store: &S, namespace: &str) {
     let credential = RecordKey::new("conformance_credential", namespace, "device");
-    let _fresh = insert_new(store, &credential, &0_u32).expect("insert");
+    insert_new(store, &credential, &0_u32).expect("a fresh namespace has no credential");
     for round in 0..10_u32 {
         let challenge = RecordKey::new("conformance_challenge", namespace, format!("r{round}"));
         put(store, &challenge, &round).expect("put");

@@ -15,7 +15,7 @@
 
 use core::fmt;
 use core::future::Future;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -162,6 +162,12 @@ pub enum StoreError {
         /// How many times the read-verify-write cycle was tried.
         attempts: u32,
     },
+    /// [`insert_new`](crate::insert_new) found a record already there (a second enrollment of
+    /// the same credential, a credential id registered twice); nothing was written.
+    AlreadyExists {
+        /// The record concerned.
+        key: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -172,6 +178,7 @@ impl fmt::Display for StoreError {
             Self::Contention { attempts } => {
                 write!(f, "gave up after {attempts} conflicting concurrent updates")
             }
+            Self::AlreadyExists { key } => write!(f, "a record already exists at {key}"),
         }
     }
 }
@@ -208,6 +215,21 @@ pub trait Store: Send + Sync {
         expected: Option<Version>,
         new_value: Option<&[u8]>,
     ) -> Result<SwapOutcome, StoreError>;
+
+    /// Every record of `kind` held by `account` ("list my methods"), in key order.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the backend fails.
+    fn list(&self, kind: &str, account: &str)
+    -> Result<Vec<(RecordKey, StoredRecord)>, StoreError>;
+
+    /// The keys of every record of `kind` with this `id`, whatever the account, in key order:
+    /// the lookup behind username-less sign-in (a WebAuthn credential id names its owner) and
+    /// the check that an id is not registered twice. A backend keeps an index for it.
+    ///
+    /// # Errors
+    /// [`StoreError`] if the backend fails.
+    fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError>;
 }
 
 /// The async twin of [`Store`], for backends whose I/O is asynchronous. Futures are `Send`, so
@@ -232,6 +254,26 @@ pub trait AsyncStore: Send + Sync {
         expected: Option<Version>,
         new_value: Option<&[u8]>,
     ) -> impl Future<Output = Result<SwapOutcome, StoreError>> + Send;
+
+    /// Every record of `kind` held by `account`, as [`Store::list`].
+    ///
+    /// # Errors
+    /// [`StoreError`] if the backend fails.
+    fn list(
+        &self,
+        kind: &str,
+        account: &str,
+    ) -> impl Future<Output = Result<Vec<(RecordKey, StoredRecord)>, StoreError>> + Send;
+
+    /// The keys of every record of `kind` with this `id`, as [`Store::find_by_id`].
+    ///
+    /// # Errors
+    /// [`StoreError`] if the backend fails.
+    fn find_by_id(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<RecordKey>, StoreError>> + Send;
 }
 
 macro_rules! forward_store {
@@ -248,19 +290,67 @@ macro_rules! forward_store {
             ) -> Result<SwapOutcome, StoreError> {
                 (**self).compare_and_swap(key, expected, new_value)
             }
+            fn list(
+                &self,
+                kind: &str,
+                account: &str,
+            ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
+                (**self).list(kind, account)
+            }
+            fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
+                (**self).find_by_id(kind, id)
+            }
         }
     )*};
 }
 forward_store!(&S, Box<S>, Arc<S>);
 
+macro_rules! forward_async_store {
+    ($($ptr:ty),*) => {$(
+        impl<S: AsyncStore + ?Sized> AsyncStore for $ptr {
+            fn load(
+                &self,
+                key: &RecordKey,
+            ) -> impl Future<Output = Result<Option<StoredRecord>, StoreError>> + Send {
+                (**self).load(key)
+            }
+            fn compare_and_swap(
+                &self,
+                key: &RecordKey,
+                expected: Option<Version>,
+                new_value: Option<&[u8]>,
+            ) -> impl Future<Output = Result<SwapOutcome, StoreError>> + Send {
+                (**self).compare_and_swap(key, expected, new_value)
+            }
+            fn list(
+                &self,
+                kind: &str,
+                account: &str,
+            ) -> impl Future<Output = Result<Vec<(RecordKey, StoredRecord)>, StoreError>> + Send {
+                (**self).list(kind, account)
+            }
+            fn find_by_id(
+                &self,
+                kind: &str,
+                id: &str,
+            ) -> impl Future<Output = Result<Vec<RecordKey>, StoreError>> + Send {
+                (**self).find_by_id(kind, id)
+            }
+        }
+    )*};
+}
+forward_async_store!(&S, Box<S>, Arc<S>);
+
 /// A store in memory, safe to share between threads: for tests, single-process services and
 /// examples. Data is lost when the process ends.
 ///
 /// Operations hold an internal lock only for the map access itself, never across a verification,
-/// so it is also fine to use from async code.
+/// so it is also fine to use from async code. Listing an account's records is a range scan;
+/// [`Store::find_by_id`] scans every record of the kind (fine for tests and small services; the
+/// durable backends index it).
 #[derive(Default)]
 pub struct MemoryStore {
-    records: Mutex<HashMap<RecordKey, StoredRecord>>,
+    records: Mutex<BTreeMap<RecordKey, StoredRecord>>,
     next_version: AtomicU64,
 }
 
@@ -338,6 +428,32 @@ impl Store for MemoryStore {
         }
         Ok(SwapOutcome::Committed(version))
     }
+
+    fn list(
+        &self,
+        kind: &str,
+        account: &str,
+    ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
+        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        // Keys order by kind, then account, then id: one account's records of a kind are a range.
+        let start = RecordKey::new(kind, account, "");
+        Ok(records
+            .range(start..)
+            .take_while(|(key, _)| key.kind() == kind && key.account() == account)
+            .map(|(key, record)| (key.clone(), record.clone()))
+            .collect())
+    }
+
+    fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
+        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        let start = RecordKey::new(kind, "", "");
+        Ok(records
+            .range(start..)
+            .take_while(|(key, _)| key.kind() == kind)
+            .filter(|(key, _)| key.id() == id)
+            .map(|(key, _)| key.clone())
+            .collect())
+    }
 }
 
 impl AsyncStore for MemoryStore {
@@ -352,6 +468,18 @@ impl AsyncStore for MemoryStore {
         new_value: Option<&[u8]>,
     ) -> Result<SwapOutcome, StoreError> {
         Store::compare_and_swap(self, key, expected, new_value)
+    }
+
+    async fn list(
+        &self,
+        kind: &str,
+        account: &str,
+    ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
+        Store::list(self, kind, account)
+    }
+
+    async fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
+        Store::find_by_id(self, kind, id)
     }
 }
 

@@ -477,7 +477,7 @@ mod tests {
     fn setup() -> (MemoryStore, RecordKey, ManualClock) {
         let store = MemoryStore::new();
         let key = RecordKey::new("toy", "alice", "1");
-        assert!(insert_new(&store, &key, &7_u32).unwrap());
+        insert_new(&store, &key, &7_u32).unwrap();
         (store, key, ManualClock::new(UnixTime::from_secs(1_000_000)))
     }
 
@@ -612,7 +612,7 @@ mod tests {
     fn throttles_are_per_authenticator() {
         let (store, key, clock) = setup();
         let other = RecordKey::new("toy", "alice", "2");
-        assert!(insert_new(&store, &other, &7_u32).unwrap());
+        insert_new(&store, &other, &7_u32).unwrap();
         let policy = ThrottlePolicy {
             max_consecutive_failures: 2,
             ..ThrottlePolicy::default()
@@ -727,8 +727,8 @@ mod tests {
         let store = MemoryStore::new();
         let first = RecordKey::new("a/b", "alice", "c");
         let second = RecordKey::new("a", "alice", "b/c");
-        assert!(insert_new(&store, &first, &7_u32).unwrap());
-        assert!(insert_new(&store, &second, &7_u32).unwrap());
+        insert_new(&store, &first, &7_u32).unwrap();
+        insert_new(&store, &second, &7_u32).unwrap();
         let policy = ThrottlePolicy {
             max_consecutive_failures: 1,
             ..ThrottlePolicy::default()
@@ -833,5 +833,66 @@ mod tests {
     #[test]
     fn memory_store_passes_the_conformance_suite() {
         crate::conformance::run_all(&MemoryStore::new(), "memory");
+    }
+
+    /// Issue 9: errors map to HTTP statuses, with `Retry-After` for a delay.
+    #[test]
+    fn attempt_errors_map_to_http_statuses() {
+        let (store, key, clock) = setup();
+        let policy = ThrottlePolicy {
+            free_failures: 1,
+            max_consecutive_failures: 3,
+            ..ThrottlePolicy::default()
+        };
+        let wrong = policy
+            .verify_and_commit(&store, &key, clock.now(), guess(1))
+            .unwrap_err();
+        assert_eq!((wrong.http_status(), wrong.retry_after()), (401, None));
+        let _second = policy.verify_and_commit(&store, &key, clock.now(), guess(1));
+        let too_soon = policy
+            .verify_and_commit(&store, &key, clock.now(), guess(7))
+            .unwrap_err();
+        assert_eq!(too_soon.http_status(), 429);
+        assert_eq!(too_soon.retry_after(), Some(Duration::from_secs(1)));
+        clock.advance(Duration::from_secs(1));
+        let _third = policy.verify_and_commit(&store, &key, clock.now(), guess(1));
+        let locked = policy
+            .verify_and_commit(&store, &key, clock.now(), guess(7))
+            .unwrap_err();
+        assert_eq!((locked.http_status(), locked.retry_after()), (423, None));
+        let missing = RecordKey::new("toy", "nobody", "1");
+        let not_enrolled = policy
+            .verify_and_commit(&store, &missing, clock.now(), guess(7))
+            .unwrap_err();
+        assert_eq!(not_enrolled.http_status(), 401);
+        let duplicate: AttemptError<ToyError> =
+            insert_new(&store, &key, &1_u32).unwrap_err().into();
+        assert_eq!(
+            (duplicate.http_status(), duplicate.reason()),
+            (409, "already_exists")
+        );
+    }
+
+    /// Issue 9: an `Arc` of an async store is an async store (shared state in a web server).
+    #[test]
+    fn an_arc_of_an_async_store_is_an_async_store() {
+        let store = std::sync::Arc::new(MemoryStore::new());
+        let key = RecordKey::new("toy", "alice", "1");
+        let policy = ThrottlePolicy::default();
+        crate::commit::block_on(async {
+            crate::commit::insert_new_async(&store, &key, &7_u32)
+                .await
+                .unwrap();
+            let listed: Vec<(RecordKey, u32)> = crate::commit::list_async(&store, "toy", "alice")
+                .await
+                .unwrap();
+            assert_eq!(listed, [(key.clone(), 7)]);
+            assert!(
+                policy
+                    .verify_and_commit_async(&store, &key, UnixTime::EPOCH, guess(7))
+                    .await
+                    .is_ok()
+            );
+        });
     }
 }

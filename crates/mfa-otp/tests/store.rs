@@ -25,7 +25,7 @@ fn enrolled(store: &MemoryStore, name: &str) -> (RecordKey, TotpCredential) {
         TotpParams::default(),
     );
     let key = RecordKey::new("totp", "alice", name);
-    assert!(insert_new(store, &key, &credential).unwrap());
+    insert_new(store, &key, &credential).unwrap();
     (key, credential)
 }
 
@@ -72,7 +72,7 @@ fn many_threads_submit_one_hotp_code_exactly_one_wins() {
     let secret = OtpSecret::from_base32(KEY_B32).unwrap();
     let credential = HotpCredential::new("token", secret.clone(), HotpParams::default(), 5);
     let key = RecordKey::new("hotp", "alice", "token");
-    assert!(insert_new(&store, &key, &credential).unwrap());
+    insert_new(&store, &key, &credential).unwrap();
     let code = HotpParams::default().code(&secret, 7);
     let hotp = Hotp::new();
     let barrier = Barrier::new(THREADS);
@@ -176,7 +176,7 @@ fn configuration_failures_do_not_count() {
         TotpParams::default().with_t0(2_000_000_000),
     );
     let key = RecordKey::new("totp", "alice", "future");
-    assert!(insert_new(&store, &key, &credential).unwrap());
+    insert_new(&store, &key, &credential).unwrap();
     let policy = ThrottlePolicy::default();
     let now = UnixTime::from_secs(1_000);
     for _ in 0..20 {

@@ -70,9 +70,8 @@ fn run() -> Result<(), String> {
         "{}",
         uri.qr_terminal().map_err(|e| format!("QR: {e}"))?.as_str()
     );
-    if !insert_new(&store, &key, &credential).map_err(|e| format!("store: {e}"))? {
-        return Err("a credential is already enrolled".into());
-    }
+    // A credential already enrolled under this key is `StoreError::AlreadyExists`.
+    insert_new(&store, &key, &credential).map_err(|e| format!("store: {e}"))?;
 
     println!("2. Sign-in: the user types the code the app shows");
     let code = credential
