@@ -23,7 +23,7 @@ pub use set::{
 };
 pub use sheet::render_sheet;
 pub use store::{
-    RECORD_KIND, issue, issue_async, load_set, record_key, redeem, redeem_async,
+    RECORD_KIND, issue, issue_async, load_set, load_set_async, record_key, redeem, redeem_async,
     redeem_with_lookup, redeem_with_lookup_async,
 };
 

@@ -331,6 +331,13 @@ impl BackupCodeSet {
         self.issued_at
     }
 
+    /// When a code of this set was last redeemed, if ever (the latest use among the slots it
+    /// still keeps): "last used" on a security-info page.
+    #[must_use]
+    pub fn last_used_at(&self) -> Option<UnixTime> {
+        self.slots.iter().filter_map(|slot| slot.used_at).max()
+    }
+
     /// The codes' format.
     #[must_use]
     pub fn format(&self) -> CodeFormat {

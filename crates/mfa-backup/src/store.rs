@@ -107,6 +107,17 @@ pub fn load_set<S: Store + ?Sized>(
     load(store, key)
 }
 
+/// Async [`load_set`].
+///
+/// # Errors
+/// [`StoreError`] if the store fails or the record does not decode.
+pub async fn load_set_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    key: &RecordKey,
+) -> Result<Option<BackupCodeSet>, StoreError> {
+    load_async(store, key).await
+}
+
 /// Redeems `input` against the set at `key` for `key.account()`: throttled (NIST SP 800-63B-4
 /// §3.2.2 through [`ThrottlePolicy`]), checked with one hash ([`BackupCodeSet::redeem`]'s
 /// rules), and committed with a compare-and-swap, so of any number of concurrent redemptions of

@@ -884,3 +884,27 @@ fn the_async_helpers_agree_with_the_blocking_ones() {
         BackupCodeError::AlreadyUsed
     );
 }
+
+/// Issue 9: a security-info page shows when the set was issued and last used, and an async
+/// service loads it without blocking.
+#[test]
+fn the_set_knows_when_it_was_issued_and_last_used() {
+    let store = MemoryStore::new();
+    let key = record_key("alice");
+    let mut rng = seeded(9);
+    let issued = mfa_backup::issue(&store, &key, &cheap_policy(), NOW, &mut rng).unwrap();
+    assert_eq!(issued.set.issued_at(), NOW);
+    assert_eq!(issued.set.last_used_at(), None);
+    let later = NOW.saturating_add(Duration::from_secs(3600));
+    let code = issued.codes[0].expose_secret();
+    let _redeemed = redeem(&store, &key, &no_throttle(), code, later, &mut rng).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let stored = runtime
+        .block_on(mfa_backup::load_set_async(&store, &key))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.issued_at(), NOW);
+    assert_eq!(stored.last_used_at(), Some(later));
+}
