@@ -23,3 +23,17 @@ pub trait Rejection: std::error::Error + Send + Sync + 'static {
     /// them buys no protection and hands anyone who knows a user's name a way to lock them out.
     fn counts_as_failure(&self) -> bool;
 }
+
+/// A check that cannot fail: lets `AttemptError<Infallible>` carry store outcomes alone (for
+/// example a `StoreError` turned into an HTTP status through [`AttemptError::http_status`]).
+///
+/// [`AttemptError::http_status`]: crate::AttemptError::http_status
+impl Rejection for core::convert::Infallible {
+    fn reason(&self) -> &'static str {
+        match *self {}
+    }
+
+    fn counts_as_failure(&self) -> bool {
+        match *self {}
+    }
+}

@@ -1,0 +1,231 @@
+//! Example: a minimal web service (axum + tokio) with every factor of the workspace, the way a
+//! service would wire them: TOTP enrollment confirmed by a first code, then sign-in; backup
+//! codes; passkeys registered and used with and without a username. Accounts, credentials and
+//! ceremony state live in one `mfa_core` store (here a `MemoryStore` behind an `Arc`; a durable
+//! backend has the same traits). Errors map to HTTP statuses with `Retry-After`.
+//!
+//! Run with `cargo run -p mfa-examples --bin web -- --listen 127.0.0.1:3000`; it prints
+//! `listening on http://ADDRESS` and serves JSON:
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `POST /totp/enroll` | `{account}` | `{uri, secret}` to show as a QR code (pending until confirmed) |
+//! | `POST /totp/confirm` | `{account, code}` | the first code makes it the account's authenticator |
+//! | `POST /totp/verify` | `{account, code}` | sign-in with a code |
+//! | `POST /backup/issue` | `{account}` | `{codes}`: shown once, stored hashed |
+//! | `POST /backup/redeem` | `{account, code}` | `{remaining}` |
+//! | `POST /passkey/register/start` | `{session, account}` | `PublicKeyCredentialCreationOptionsJSON` |
+//! | `POST /passkey/register/finish` | `{session, account, response}` | the new passkey's id |
+//! | `POST /passkey/login/start` | `{session, account?}` | `PublicKeyCredentialRequestOptionsJSON` (no account: any passkey) |
+//! | `POST /passkey/login/finish` | `{session, response}` | `{account}` the passkey belongs to |
+//! | `GET /methods/{account}` | | the account's methods ("security info") |
+//!
+//! Each sign-in answers `{"account", "method", "evidence"}`. A failure answers
+//! `{"error": reason}` with the status of `AttemptError::http_status`: 401 for any "no" (one
+//! answer, so a caller cannot tell a wrong code from an unknown account), 429 with `Retry-After`
+//! while throttled, 423 when locked, 409 for a duplicate, 503 when the store fails.
+//!
+//! The `session` field stands for the browser session a real service keeps in a cookie: the
+//! pending passkey ceremony is stored under it and taken (used once) when the response arrives.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mfa_core::{
+    AttemptError, Clock as _, Evidence, MemoryStore, Rejection, StoreError, SystemClock,
+    ThrottlePolicy, UnixTime,
+};
+use rand::rngs::StdRng;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// What every handler shares.
+struct App {
+    store: MemoryStore,
+    throttle: ThrottlePolicy,
+}
+
+type Shared = State<Arc<App>>;
+
+/// The current time, read once per request and passed to every check.
+fn now() -> UnixTime {
+    SystemClock.now()
+}
+
+/// A fresh crypto RNG per request. `rand::rng()` (a `ThreadRng`) is not `Send`, so it cannot be
+/// held across an `.await` in a handler (axum then reports an opaque `Handler` trait error);
+/// a `StdRng` seeded from the operating system can.
+fn rng() -> StdRng {
+    rand::make_rng()
+}
+
+/// An error as the client sees it: a status, a stable reason, and `Retry-After` when throttled.
+struct ApiError {
+    status: StatusCode,
+    reason: &'static str,
+    retry_after_secs: Option<u64>,
+}
+
+impl<E: Rejection> From<AttemptError<E>> for ApiError {
+    fn from(error: AttemptError<E>) -> Self {
+        // Log the operator's reason; the client gets the status and the stable reason only.
+        eprintln!("refused: {} ({error})", error.reason());
+        Self {
+            status: StatusCode::from_u16(error.http_status())
+                .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            reason: error.reason(),
+            // Whole seconds, rounded up, as Retry-After wants.
+            retry_after_secs: error
+                .retry_after()
+                .map(|wait| wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        AttemptError::<std::convert::Infallible>::from(error).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(json!({ "error": self.reason }))).into_response();
+        if let Some(seconds) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+type Answer = Result<Json<Value>, ApiError>;
+
+/// What a successful sign-in step answers.
+fn signed_in(account: &str, evidence: &Evidence) -> Json<Value> {
+    Json(json!({
+        "account": account,
+        "method": evidence.method.as_str(),
+        "evidence": evidence,
+    }))
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    account: String,
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    account: String,
+    code: String,
+}
+
+// ---- backup codes ---------------------------------------------------------------------------
+
+/// Issues (or regenerates) the account's backup codes. The 19 MiB Argon2id hashes run on the
+/// blocking pool, never on the async workers.
+async fn backup_issue(State(app): Shared, Json(body): Json<AccountBody>) -> Answer {
+    let key = mfa_backup::record_key(&body.account);
+    let policy = mfa_backup::IssuePolicy::default();
+    let issued = mfa_backup::issue_async(&app.store, &key, &policy, now(), &mut rng(), |job| {
+        tokio::task::spawn_blocking(move || job.run())
+    })
+    .await?;
+    let codes: Vec<&str> = issued
+        .codes
+        .iter()
+        .map(|code| code.expose_secret())
+        .collect();
+    Ok(Json(json!({ "codes": codes })))
+}
+
+async fn backup_redeem(State(app): Shared, Json(body): Json<CodeBody>) -> Answer {
+    let key = mfa_backup::record_key(&body.account);
+    let redeemed = mfa_backup::redeem_async(
+        &app.store,
+        &key,
+        &app.throttle,
+        &body.code,
+        now(),
+        &mut rng(),
+        |job| tokio::task::spawn_blocking(move || job.run()),
+    )
+    .await?;
+    let mut answer = signed_in(&body.account, redeemed.verified.evidence());
+    answer["remaining"] = json!(redeemed.remaining);
+    Ok(answer)
+}
+
+// ---- security info --------------------------------------------------------------------------
+
+async fn methods(State(app): Shared, Path(account): Path<String>) -> Answer {
+    let backup = mfa_backup::load_set_async(&app.store, &mfa_backup::record_key(&account))
+        .await?
+        .map(|set| {
+            json!({
+                "remaining": set.remaining(),
+                "issued_at": set.issued_at(),
+                "last_used_at": set.last_used_at(),
+            })
+        });
+    Ok(Json(json!({ "account": account, "backup_codes": backup })))
+}
+
+fn app(state: Arc<App>) -> Router {
+    Router::new()
+        .route("/backup/issue", post(backup_issue))
+        .route("/backup/redeem", post(backup_redeem))
+        .route("/methods/{account}", get(methods))
+        .with_state(state)
+}
+
+/// The command line: `[--listen ADDRESS:PORT] [--first-delay SECONDS]` (the throttle's wait
+/// after the free failures; default 1 s, doubling from there).
+struct Options {
+    listen: SocketAddr,
+    throttle: ThrottlePolicy,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        throttle: ThrottlePolicy::default(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--listen" => {
+                options.listen = value
+                    .parse()
+                    .map_err(|e| format!("--listen {value}: {e}"))?;
+            }
+            "--first-delay" => {
+                let seconds: u64 = value.parse().map_err(|e| format!("--first-delay: {e}"))?;
+                options.throttle.initial_delay = std::time::Duration::from_secs(seconds);
+            }
+            _ => return Err("usage: web [--listen ADDRESS:PORT] [--first-delay SECONDS]".into()),
+        }
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = options()?;
+    let state = Arc::new(App {
+        store: MemoryStore::new(),
+        throttle: options.throttle,
+    });
+    let listener = tokio::net::TcpListener::bind(options.listen).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app(state)).await?;
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Drives the `web` example over real HTTP, as a browser and an authenticator app would: TOTP
+//! enrollment confirmed with a first code, sign-in, a replayed code, throttling with
+//! `Retry-After`; backup codes; passkey registration and sign-in with and without a username,
+//! a replayed assertion, and "my methods".
+#![allow(clippy::unwrap_used)] // tests may unwrap (STYLE.md)
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+/// The example server, stopped when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start() -> Self {
+        // A first throttle delay of ten minutes: a throttled answer stays throttled however slowly
+        // the test runs.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_web"))
+            .args(["--listen", "127.0.0.1:0", "--first-delay", "600"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first_line)
+            .unwrap();
+        let address = first_line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {first_line:?}"))
+            .to_owned();
+        Self { child, address }
+    }
+
+    /// One HTTP/1.1 request with a JSON body (or none); returns the status, the headers
+    /// (lower-cased names) and the JSON body (`Null` when empty).
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Response {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.address,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines();
+        let status: u16 = lines
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        let json = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+        };
+        Response {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    fn post(&self, path: &str, body: Value) -> Response {
+        self.call("POST", path, Some(&body))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    json: Value,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[track_caller]
+    fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status, status, "{:?}", self.json);
+        self.json
+    }
+}
+
+#[test]
+fn backup_codes_over_http() {
+    let server = Server::start();
+    let codes = server
+        .post("/backup/issue", json!({"account": "carol"}))
+        .expect(200)["codes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(codes.len(), 10);
+    let code = codes[3].as_str().unwrap();
+    let redeemed = server
+        .post("/backup/redeem", json!({"account": "carol", "code": code}))
+        .expect(200);
+    assert_eq!(redeemed["remaining"], 9);
+    assert_eq!(redeemed["method"], "backup_code");
+    // The same code again: refused, one opaque 401 with a reason for logs.
+    let again = server
+        .post("/backup/redeem", json!({"account": "carol", "code": code}))
+        .expect(401);
+    assert_eq!(again["error"], "replayed");
+    // An account without codes gets the same status.
+    let nobody = server
+        .post("/backup/redeem", json!({"account": "nobody", "code": code}))
+        .expect(401);
+    assert_eq!(nobody["error"], "not_enrolled");
+    let methods = server.call("GET", "/methods/carol", None).expect(200);
+    assert_eq!(methods["backup_codes"]["remaining"], 9);
+    assert!(methods["backup_codes"]["last_used_at"].is_number());
+}
+
+#[test]
+fn wrong_backup_codes_are_throttled_with_retry_after() {
+    let server = Server::start();
+    let _codes = server
+        .post("/backup/issue", json!({"account": "dave"}))
+        .expect(200);
+    // Five free failures, then a wait that the answer names in Retry-After.
+    for _ in 0..5 {
+        let wrong = server.post(
+            "/backup/redeem",
+            json!({"account": "dave", "code": "aaaaa-aaaaa"}),
+        );
+        assert_eq!(wrong.status, 401);
+    }
+    let sixth = server.post(
+        "/backup/redeem",
+        json!({"account": "dave", "code": "aaaaa-aaaaa"}),
+    );
+    assert_eq!(sixth.status, 401, "the sixth is checked (and fails)");
+    let throttled = server.post(
+        "/backup/redeem",
+        json!({"account": "dave", "code": "aaaaa-aaaaa"}),
+    );
+    assert_eq!(throttled.status, 429, "{:?}", throttled.json);
+    assert_eq!(throttled.json["error"], "throttled");
+    let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
+    assert!((590..=600).contains(&retry_after), "{retry_after}");
+}
