@@ -360,3 +360,114 @@ fn item5_stored_record_with_out_of_range_parameters_fails_to_load() {
         );
     }
 }
+
+/// `record` as CBOR with the top-level fields `names` removed: a record stored by an older
+/// version of this crate.
+fn cbor_without(record: &impl Serialize, names: &[&str]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(record, &mut bytes).unwrap();
+    let Value::Map(mut entries) = ciborium::from_reader(bytes.as_slice()).unwrap() else {
+        panic!("a credential is a map")
+    };
+    let before = entries.len();
+    entries.retain(|(key, _)| !key.as_text().is_some_and(|name| names.contains(&name)));
+    assert_eq!(entries.len(), before - names.len(), "every field was there");
+    let mut out = Vec::new();
+    ciborium::into_writer(&Value::Map(entries), &mut out).unwrap();
+    out
+}
+
+/// Issue 9, item 3: credentials say when they were created and last used. The times survive the
+/// stored form (CBOR, JSON), every successful verification moves `last_used_at`, and records
+/// stored before the fields existed still load, with both `None`.
+#[test]
+fn created_and_last_used_times_are_stored_and_old_records_still_load() {
+    let secret = OtpSecret::from_base32(KEY_B32).unwrap();
+    let created = UnixTime::from_secs(1_700_000_000);
+    let totp =
+        TotpCredential::new("app", secret.clone(), TotpParams::default()).with_created_at(created);
+    let hotp = HotpCredential::new("token", secret.clone(), HotpParams::default(), 0)
+        .with_created_at(created);
+    assert_eq!(
+        (totp.created_at(), totp.last_used_at()),
+        (Some(created), None)
+    );
+    assert_eq!(
+        (hotp.created_at(), hotp.last_used_at()),
+        (Some(created), None)
+    );
+    let fresh = TotpCredential::generate("new", &mut rand::rng(), TotpParams::default());
+    assert_eq!((fresh.created_at(), fresh.last_used_at()), (None, None));
+
+    // Every successful verification records its time; a failed one changes nothing.
+    let used = UnixTime::from_secs(1_700_000_100);
+    let code = totp.code_at(used).unwrap();
+    let totp = Totp::new().verify(&totp, code.as_str(), used).unwrap();
+    let totp = totp.credential();
+    assert_eq!(
+        (totp.created_at(), totp.last_used_at()),
+        (Some(created), Some(used))
+    );
+    let later = UnixTime::from_secs(1_700_000_200);
+    let code = totp.code_at(later).unwrap();
+    let totp = Totp::new().verify(totp, code.as_str(), later).unwrap();
+    assert_eq!(totp.credential().last_used_at(), Some(later));
+    let code = HotpParams::default().code(&secret, 0);
+    let hotp = Hotp::new().verify(&hotp, code.as_str(), used).unwrap();
+    assert_eq!(hotp.credential().last_used_at(), Some(used));
+    let (first, second) = (
+        HotpParams::default().code(&secret, 40),
+        HotpParams::default().code(&secret, 41),
+    );
+    let resynced = Hotp::new()
+        .resync(hotp.credential(), first.as_str(), second.as_str(), later)
+        .unwrap();
+    assert_eq!(resynced.credential().last_used_at(), Some(later));
+    assert_eq!(resynced.credential().created_at(), Some(created));
+
+    // Round trips through the store (CBOR) and JSON keep both times.
+    let store = MemoryStore::new();
+    let totp_key = RecordKey::new("totp", "alice", "app");
+    let hotp_key = RecordKey::new("hotp", "alice", "token");
+    insert_new(&store, &totp_key, totp.credential()).unwrap();
+    insert_new(&store, &hotp_key, resynced.credential()).unwrap();
+    let loaded: TotpCredential = load(&store, &totp_key).unwrap().unwrap();
+    assert_eq!(&loaded, totp.credential());
+    let loaded: HotpCredential = load(&store, &hotp_key).unwrap().unwrap();
+    assert_eq!(&loaded, resynced.credential());
+    let json = serde_json::to_string(totp.credential()).unwrap();
+    assert_eq!(
+        &serde_json::from_str::<TotpCredential>(&json).unwrap(),
+        totp.credential()
+    );
+
+    // A record from before the fields existed: everything else intact, both times `None`.
+    let old_store = MemoryStore::new();
+    let stored = totp.credential();
+    put_raw(
+        &old_store,
+        &totp_key,
+        &cbor_without(stored, &["created_at", "last_used_at"]),
+    );
+    let old: TotpCredential = load(&old_store, &totp_key).unwrap().unwrap();
+    assert_eq!((old.created_at(), old.last_used_at()), (None, None));
+    assert_eq!(old.last_step(), stored.last_step());
+    assert_eq!(old.secret(), stored.secret());
+    put_raw(
+        &old_store,
+        &hotp_key,
+        &cbor_without(resynced.credential(), &["created_at", "last_used_at"]),
+    );
+    let old: HotpCredential = load(&old_store, &hotp_key).unwrap().unwrap();
+    assert_eq!((old.created_at(), old.last_used_at()), (None, None));
+    assert_eq!(old.counter(), 42);
+    // …and it verifies, gaining a last use.
+    let code = HotpParams::default().code(&secret, 42);
+    let verified = verify_and_commit(
+        &old_store,
+        &hotp_key,
+        Hotp::new().check(code.as_str(), later),
+    )
+    .unwrap();
+    assert_eq!(verified.credential().last_used_at(), Some(later));
+}
