@@ -55,8 +55,10 @@ impl HotpParams {
 
 /// What is stored for one HOTP enrollment: the secret, its parameters, and the next counter value
 /// the token is expected to show; plus when it was created and last used. Every accepted code
-/// moves the counter past it, so no code is accepted twice; persist through
-/// [`mfa_core::verify_and_commit`] with [`Hotp::check`].
+/// moves the counter past it, so no code is accepted twice: [`verify_hotp`](crate::verify_hotp)
+/// checks a code, throttled, and commits the new counter (the general form, for another
+/// look-ahead or [`Hotp::resync`]: [`mfa_core::ThrottlePolicy::verify_and_commit`] with
+/// [`Hotp::check`]).
 ///
 /// Records stored before `created_at` and `last_used_at` existed load with both `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,8 +19,11 @@ pub use secret::{
     GENERATED_SECRET_BITS, MAX_SECRET_BITS, MIN_SECRET_BITS, OtpSecret, SecretPolicy,
 };
 pub use store::{
-    HOTP_RECORD_KIND, TOTP_RECORD_KIND, hotp_record_key, totp_record_key, verify_hotp,
-    verify_hotp_async, verify_totp, verify_totp_async,
+    DEFAULT_ENROLLMENT_TTL, HOTP_RECORD_KIND, PendingTotp, TOTP_PENDING_RECORD_KIND,
+    TOTP_RECORD_KIND, TotpEnrollmentPolicy, begin_totp_enrollment, begin_totp_enrollment_async,
+    confirm_totp_enrollment, confirm_totp_enrollment_async, hotp_record_key,
+    totp_pending_record_key, totp_record_key, verify_hotp, verify_hotp_async, verify_totp,
+    verify_totp_async,
 };
 pub use totp::{DEFAULT_PERIOD, Period, Totp, TotpCredential, TotpParams, Window};
 pub use uri::{KeyUri, MAX_IMAGE_LEN, MAX_NAME_LEN, MAX_URI_LEN, OtpKind};

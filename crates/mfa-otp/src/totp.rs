@@ -279,10 +279,12 @@ impl Window {
 /// step, which makes every step single use; plus when it was created and last used, for a
 /// "your sign-in methods" page.
 ///
-/// Persist it through [`mfa_core::verify_and_commit`] (or
-/// [`ThrottlePolicy::verify_and_commit`](mfa_core::ThrottlePolicy::verify_and_commit)) with
-/// [`Totp::check`] as the closure; the store helper commits the new last step atomically, so
-/// concurrent submissions of one code have exactly one winner.
+/// [`begin_totp_enrollment`](crate::begin_totp_enrollment) and
+/// [`confirm_totp_enrollment`](crate::confirm_totp_enrollment) create it once the user has typed
+/// a code; [`verify_totp`](crate::verify_totp) checks a code, throttled, and commits the new last
+/// step atomically, so concurrent submissions of one code have exactly one winner. (The general
+/// form, for another [`Window`]: [`ThrottlePolicy::verify_and_commit`](mfa_core::ThrottlePolicy::verify_and_commit)
+/// with [`Totp::check`] as the closure.)
 ///
 /// Records stored before `created_at` and `last_used_at` existed load with both `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,7 +319,9 @@ impl TotpCredential {
 
     /// A new enrollment with a fresh 160-bit secret from `rng`.
     ///
-    /// Chain [`with_created_at`](Self::with_created_at) to record when.
+    /// Chain [`with_created_at`](Self::with_created_at) to record when. To enroll an app, prefer
+    /// [`begin_totp_enrollment`](crate::begin_totp_enrollment), which stores nothing usable until
+    /// the user has proved the app shows the right codes.
     #[must_use]
     pub fn generate<R: CryptoRng + ?Sized>(
         id: impl Into<CredentialId>,
