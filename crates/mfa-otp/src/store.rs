@@ -332,9 +332,9 @@ async fn begin<S: AsyncStore + ?Sized>(
 ///    again, and expires).
 ///
 /// If a failure left a confirmed pending record, confirming again with a newer code (before the
-/// enrollment expires) completes it: finding its own credential already installed (same secret), it moves that credential's
-/// last step forward instead of inserting a second one; a code that credential has already
-/// accepted is [`OtpError::Replayed`].
+/// enrollment expires) completes it: finding its own credential already installed (same
+/// secret), it moves that credential's last step forward instead of inserting a second one; a
+/// code that credential has already accepted is [`OtpError::Replayed`].
 ///
 /// # Errors
 /// - [`AttemptError::Rejected`] with [`OtpError::CodeMismatch`], [`Replayed`](OtpError::Replayed)

@@ -283,8 +283,8 @@ impl Window {
 /// [`confirm_totp_enrollment`](crate::confirm_totp_enrollment) create it once the user has typed
 /// a code; [`verify_totp`](crate::verify_totp) checks a code, throttled, and commits the new last
 /// step atomically, so concurrent submissions of one code have exactly one winner. (The general
-/// form, for another [`Window`]: [`ThrottlePolicy::verify_and_commit`](mfa_core::ThrottlePolicy::verify_and_commit)
-/// with [`Totp::check`] as the closure.)
+/// form, for another [`Window`]: [`mfa_core::ThrottlePolicy::verify_and_commit`] with
+/// [`Totp::check`] as the closure.)
 ///
 /// Records stored before `created_at` and `last_used_at` existed load with both `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
