@@ -41,6 +41,10 @@ pub enum OtpError {
     CounterExhausted,
     /// The URI is too long to fit in a QR code.
     QrCodeTooLarge,
+    /// A begun TOTP enrollment was not confirmed in time
+    /// ([`TotpEnrollmentPolicy::expires_after`](crate::TotpEnrollmentPolicy::expires_after)):
+    /// begin again, and show the user the new QR code.
+    EnrollmentExpired,
 }
 
 /// What is wrong with a base32 secret. Positions count characters of the input from 0; the
@@ -116,6 +120,9 @@ impl fmt::Display for OtpError {
             Self::BeforeEpoch => f.write_str("the time is before the TOTP epoch T0"),
             Self::CounterExhausted => f.write_str("the HOTP counter is exhausted"),
             Self::QrCodeTooLarge => f.write_str("the URI is too long for a QR code"),
+            Self::EnrollmentExpired => {
+                f.write_str("the enrollment expired before it was confirmed; begin again")
+            }
         }
     }
 }
@@ -169,6 +176,7 @@ impl Rejection for OtpError {
             Self::BeforeEpoch => "before_epoch",
             Self::CounterExhausted => "counter_exhausted",
             Self::QrCodeTooLarge => "qr_code_too_large",
+            Self::EnrollmentExpired => "enrollment_expired",
         }
     }
 
@@ -185,9 +193,11 @@ impl Rejection for OtpError {
     ///   [`IssuerMismatch`](OtpError::IssuerMismatch),
     ///   [`InvalidParameter`](OtpError::InvalidParameter) (configuration and enrollment input),
     ///   [`BeforeEpoch`](OtpError::BeforeEpoch) (the server's clock is before `T0`),
-    ///   [`CounterExhausted`](OtpError::CounterExhausted) (stored state at its end) and
-    ///   [`QrCodeTooLarge`](OtpError::QrCodeTooLarge). These say nothing about the person
-    ///   signing in, and counting them would lock out users for the operator's mistake.
+    ///   [`CounterExhausted`](OtpError::CounterExhausted) (stored state at its end),
+    ///   [`QrCodeTooLarge`](OtpError::QrCodeTooLarge) and
+    ///   [`EnrollmentExpired`](OtpError::EnrollmentExpired) (the clock ran out, no code was
+    ///   judged). These say nothing about the person signing in, and counting them would lock
+    ///   out users for the operator's mistake or for being slow.
     ///
     /// The match is exhaustive on purpose: a new variant must be placed on one side.
     fn counts_as_failure(&self) -> bool {
@@ -200,7 +210,8 @@ impl Rejection for OtpError {
             | Self::InvalidParameter(_)
             | Self::BeforeEpoch
             | Self::CounterExhausted
-            | Self::QrCodeTooLarge => false,
+            | Self::QrCodeTooLarge
+            | Self::EnrollmentExpired => false,
         }
     }
 }
@@ -242,6 +253,7 @@ mod tests {
             OtpError::BeforeEpoch,
             OtpError::CounterExhausted,
             OtpError::QrCodeTooLarge,
+            OtpError::EnrollmentExpired,
         ] {
             assert!(!not_counted.counts_as_failure(), "{not_counted:?}");
         }

@@ -54,14 +54,23 @@ impl HotpParams {
 }
 
 /// What is stored for one HOTP enrollment: the secret, its parameters, and the next counter value
-/// the token is expected to show. Every accepted code moves the counter past it, so no code is
-/// accepted twice; persist through [`mfa_core::verify_and_commit`] with [`Hotp::check`].
+/// the token is expected to show; plus when it was created and last used. Every accepted code
+/// moves the counter past it, so no code is accepted twice: [`verify_hotp`](crate::verify_hotp)
+/// checks a code, throttled, and commits the new counter (the general form, for another
+/// look-ahead or [`Hotp::resync`]: [`mfa_core::ThrottlePolicy::verify_and_commit`] with
+/// [`Hotp::check`]).
+///
+/// Records stored before `created_at` and `last_used_at` existed load with both `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HotpCredential {
     id: CredentialId,
     secret: OtpSecret,
     params: HotpParams,
     counter: u64,
+    #[serde(default)]
+    created_at: Option<UnixTime>,
+    #[serde(default)]
+    last_used_at: Option<UnixTime>,
 }
 
 impl HotpCredential {
@@ -81,10 +90,13 @@ impl HotpCredential {
             secret,
             params,
             counter,
+            created_at: None,
+            last_used_at: None,
         }
     }
 
-    /// A new enrollment with a fresh 160-bit secret from `rng`, counter 0.
+    /// A new enrollment with a fresh 160-bit secret from `rng`, counter 0. Chain
+    /// [`with_created_at`](Self::with_created_at) to record when.
     #[must_use]
     pub fn generate<R: CryptoRng + ?Sized>(
         id: impl Into<CredentialId>,
@@ -118,6 +130,25 @@ impl HotpCredential {
         self.counter
     }
 
+    /// When the credential was created, if recorded.
+    #[must_use]
+    pub fn created_at(&self) -> Option<UnixTime> {
+        self.created_at
+    }
+
+    /// When a code was last accepted ([`Hotp::verify`] and [`Hotp::resync`] set it), if ever.
+    #[must_use]
+    pub fn last_used_at(&self) -> Option<UnixTime> {
+        self.last_used_at
+    }
+
+    /// With this creation time.
+    #[must_use]
+    pub fn with_created_at(mut self, at: UnixTime) -> Self {
+        self.created_at = Some(at);
+        self
+    }
+
     /// The `otpauth://hotp/…` key URI to enroll an authenticator app.
     ///
     /// # Errors
@@ -132,9 +163,11 @@ impl HotpCredential {
         )
     }
 
-    fn advanced_past(&self, used: u64) -> Result<Self, OtpError> {
+    /// The credential after accepting the code of counter `used` at `now`.
+    fn advanced_past(&self, used: u64, now: UnixTime) -> Result<Self, OtpError> {
         Ok(Self {
             counter: used.checked_add(1).ok_or(OtpError::CounterExhausted)?,
+            last_used_at: Some(now),
             ..self.clone()
         })
     }
@@ -208,7 +241,8 @@ impl Hotp {
 
     /// Checks `code` against the stored counter and the look-ahead after it, computing every code
     /// of the window (key scheduled once) and comparing in constant time. On success the returned
-    /// credential's counter is one past the matched counter: commit it.
+    /// credential's counter is one past the matched counter, and its
+    /// [last use](HotpCredential::last_used_at) is `now`: commit it.
     ///
     /// A replayed code matches a counter below the stored one, which is never computed, so it is
     /// a [`OtpError::CodeMismatch`].
@@ -232,6 +266,7 @@ impl Hotp {
         let evidence = Evidence::new(Method::Hotp, now, credential.id.clone());
         let mut updated = credential.clone();
         updated.counter = outcome?.checked_add(1).ok_or(OtpError::CounterExhausted)?;
+        updated.last_used_at = Some(now);
         Ok(Verified::new(evidence, updated))
     }
 
@@ -297,7 +332,7 @@ impl Hotp {
         let evidence = Evidence::new(Method::Hotp, now, credential.id.clone());
         Ok(Verified::new(
             evidence,
-            credential.advanced_past(second_counter)?,
+            credential.advanced_past(second_counter, now)?,
         ))
     }
 }

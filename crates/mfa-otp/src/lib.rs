@@ -7,6 +7,7 @@ mod hotp;
 mod params;
 mod qr;
 mod secret;
+mod store;
 mod totp;
 mod uri;
 
@@ -16,6 +17,13 @@ pub use hotp::{Hotp, HotpCredential, HotpParams};
 pub use params::{Algorithm, CodeFormat, Digits};
 pub use secret::{
     GENERATED_SECRET_BITS, MAX_SECRET_BITS, MIN_SECRET_BITS, OtpSecret, SecretPolicy,
+};
+pub use store::{
+    DEFAULT_ENROLLMENT_TTL, HOTP_RECORD_KIND, PendingTotp, TOTP_PENDING_RECORD_KIND,
+    TOTP_RECORD_KIND, TotpEnrollmentPolicy, begin_totp_enrollment, begin_totp_enrollment_async,
+    confirm_totp_enrollment, confirm_totp_enrollment_async, hotp_record_key,
+    totp_pending_record_key, totp_record_key, verify_hotp, verify_hotp_async, verify_totp,
+    verify_totp_async,
 };
 pub use totp::{DEFAULT_PERIOD, Period, Totp, TotpCredential, TotpParams, Window};
 pub use uri::{KeyUri, MAX_IMAGE_LEN, MAX_NAME_LEN, MAX_URI_LEN, OtpKind};

@@ -276,12 +276,17 @@ impl Window {
 }
 
 /// What is stored for one TOTP enrollment: the secret, its parameters, and the last accepted time
-/// step, which makes every step single use.
+/// step, which makes every step single use; plus when it was created and last used, for a
+/// "your sign-in methods" page.
 ///
-/// Persist it through [`mfa_core::verify_and_commit`] (or
-/// [`ThrottlePolicy::verify_and_commit`](mfa_core::ThrottlePolicy::verify_and_commit)) with
-/// [`Totp::check`] as the closure; the store helper commits the new last step atomically, so
-/// concurrent submissions of one code have exactly one winner.
+/// [`begin_totp_enrollment`](crate::begin_totp_enrollment) and
+/// [`confirm_totp_enrollment`](crate::confirm_totp_enrollment) create it once the user has typed
+/// a code; [`verify_totp`](crate::verify_totp) checks a code, throttled, and commits the new last
+/// step atomically, so concurrent submissions of one code have exactly one winner. (The general
+/// form, for another [`Window`]: [`mfa_core::ThrottlePolicy::verify_and_commit`] with
+/// [`Totp::check`] as the closure.)
+///
+/// Records stored before `created_at` and `last_used_at` existed load with both `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpCredential {
     id: CredentialId,
@@ -289,6 +294,10 @@ pub struct TotpCredential {
     params: TotpParams,
     #[serde(default)]
     last_step: Option<u64>,
+    #[serde(default)]
+    created_at: Option<UnixTime>,
+    #[serde(default)]
+    last_used_at: Option<UnixTime>,
 }
 
 impl TotpCredential {
@@ -303,10 +312,16 @@ impl TotpCredential {
             secret,
             params,
             last_step: None,
+            created_at: None,
+            last_used_at: None,
         }
     }
 
     /// A new enrollment with a fresh 160-bit secret from `rng`.
+    ///
+    /// Chain [`with_created_at`](Self::with_created_at) to record when. To enroll an app, prefer
+    /// [`begin_totp_enrollment`](crate::begin_totp_enrollment), which stores nothing usable until
+    /// the user has proved the app shows the right codes.
     #[must_use]
     pub fn generate<R: CryptoRng + ?Sized>(
         id: impl Into<CredentialId>,
@@ -338,6 +353,25 @@ impl TotpCredential {
     #[must_use]
     pub fn last_step(&self) -> Option<u64> {
         self.last_step
+    }
+
+    /// When the credential was created (enrollment confirmed), if recorded.
+    #[must_use]
+    pub fn created_at(&self) -> Option<UnixTime> {
+        self.created_at
+    }
+
+    /// When a code was last accepted ([`Totp::verify`] sets it), if ever.
+    #[must_use]
+    pub fn last_used_at(&self) -> Option<UnixTime> {
+        self.last_used_at
+    }
+
+    /// With this creation time.
+    #[must_use]
+    pub fn with_created_at(mut self, at: UnixTime) -> Self {
+        self.created_at = Some(at);
+        self
     }
 
     /// The code at `time` (what the authenticator app shows).
@@ -403,7 +437,8 @@ impl Totp {
     ///
     /// Computes the code of every step in the window (the HMAC key is scheduled once), compares
     /// each in constant time, and accepts the oldest matching step that is newer than the last
-    /// accepted one. On success the returned credential records that step: commit it.
+    /// accepted one. On success the returned credential records that step and `now` as its
+    /// [last use](TotpCredential::last_used_at): commit it.
     ///
     /// # Errors
     /// [`OtpError::MalformedCode`] if `code` does not have the format's length and characters
@@ -429,6 +464,7 @@ impl Totp {
         let mut updated = credential.clone();
         let step = outcome?;
         updated.last_step = Some(step);
+        updated.last_used_at = Some(now);
         Ok(Verified::new(evidence, updated))
     }
 

@@ -13,6 +13,7 @@ use mfa_core::{
 };
 use mfa_otp::{
     Hotp, HotpCredential, HotpParams, OtpError, OtpSecret, Totp, TotpCredential, TotpParams,
+    hotp_record_key, totp_record_key, verify_hotp, verify_totp,
 };
 use serde::Serialize;
 
@@ -24,7 +25,7 @@ fn enrolled(store: &MemoryStore, name: &str) -> (RecordKey, TotpCredential) {
         OtpSecret::from_base32(KEY_B32).unwrap(),
         TotpParams::default(),
     );
-    let key = RecordKey::new("totp", "alice", name);
+    let key = totp_record_key("alice", name);
     insert_new(store, &key, &credential).unwrap();
     (key, credential)
 }
@@ -98,7 +99,6 @@ fn wrong_codes_are_throttled_and_a_success_clears_the_count() {
     let (key, credential) = enrolled(&store, "app");
     let clock = ManualClock::new(UnixTime::from_secs(1_800_000_000));
     let policy = ThrottlePolicy::default(); // five free failures, then 1 s, 2 s, 4 s …
-    let totp = Totp::new();
     let right = credential.code_at(clock.now()).unwrap();
     let wrong = if right.as_str() == "000000" {
         "111111"
@@ -106,28 +106,21 @@ fn wrong_codes_are_throttled_and_a_success_clears_the_count() {
         "000000"
     };
     for attempt in 0..6 {
-        let result =
-            policy.verify_and_commit(&store, &key, clock.now(), totp.check(wrong, clock.now()));
+        let result = verify_totp(&store, &key, &policy, wrong, clock.now());
         let Err(error) = result else {
             panic!("attempt {attempt} accepted a wrong code")
         };
         assert_eq!(error.reason(), "code_mismatch");
     }
     // Now even the right code must wait.
-    let early = policy.verify_and_commit(
-        &store,
-        &key,
-        clock.now(),
-        totp.check(right.as_str(), clock.now()),
-    );
+    let early = verify_totp(&store, &key, &policy, right.as_str(), clock.now());
     assert!(matches!(
         early,
         Err(AttemptError::Throttled(Throttled::TooSoon { retry_after })) if retry_after == Duration::from_secs(1)
     ));
     // A malformed code counts too, once admitted.
     clock.advance(Duration::from_secs(1));
-    let malformed =
-        policy.verify_and_commit(&store, &key, clock.now(), totp.check("12", clock.now()));
+    let malformed = verify_totp(&store, &key, &policy, "12", clock.now());
     assert!(matches!(
         malformed,
         Err(AttemptError::Rejected(OtpError::MalformedCode))
@@ -140,31 +133,62 @@ fn wrong_codes_are_throttled_and_a_success_clears_the_count() {
     );
     clock.advance(Duration::from_secs(2));
     let code = credential.code_at(clock.now()).unwrap();
-    let verified = policy
-        .verify_and_commit(
-            &store,
-            &key,
-            clock.now(),
-            totp.check(code.as_str(), clock.now()),
-        )
-        .unwrap();
+    let verified = verify_totp(&store, &key, &policy, code.as_str(), clock.now()).unwrap();
     assert_eq!(verified.evidence().credential.as_str(), "app");
     assert_eq!(
         policy.status(&store, &key, clock.now()).unwrap(),
         ThrottleStatus::Open { failures: 0 }
     );
     // The replay is a counted failure as well.
-    let replay = policy.verify_and_commit(
-        &store,
-        &key,
-        clock.now(),
-        totp.check(code.as_str(), clock.now()),
-    );
+    let replay = verify_totp(&store, &key, &policy, code.as_str(), clock.now());
     assert_eq!(replay.unwrap_err().reason(), "replayed");
     assert_eq!(
         policy.status(&store, &key, clock.now()).unwrap(),
         ThrottleStatus::Open { failures: 1 }
     );
+}
+
+/// Issue 9, item 4: an HOTP sign-in is one call, with one clock argument; the counter moves on,
+/// the same code again is a (counted) mismatch, and a success clears the count.
+#[test]
+fn hotp_sign_in_is_one_throttled_call() {
+    let store = MemoryStore::new();
+    let secret = OtpSecret::from_base32(KEY_B32).unwrap();
+    let key = hotp_record_key("alice", "token");
+    let credential = HotpCredential::new("token", secret.clone(), HotpParams::default(), 5);
+    insert_new(&store, &key, &credential).unwrap();
+    let policy = ThrottlePolicy::default();
+    let now = UnixTime::from_secs(1_800_000_000);
+    let code = HotpParams::default().code(&secret, 6);
+    let verified = verify_hotp(&store, &key, &policy, code.as_str(), now).unwrap();
+    assert_eq!(verified.evidence().method, mfa_core::Method::Hotp);
+    assert_eq!(verified.credential().counter(), 7);
+    assert_eq!(verified.credential().last_used_at(), Some(now));
+    let again = verify_hotp(&store, &key, &policy, code.as_str(), now);
+    assert!(matches!(
+        again,
+        Err(AttemptError::Rejected(OtpError::CodeMismatch))
+    ));
+    assert_eq!(
+        policy.status(&store, &key, now).unwrap(),
+        ThrottleStatus::Open { failures: 1 }
+    );
+    let next = HotpParams::default().code(&secret, 7);
+    let _verified = verify_hotp(&store, &key, &policy, next.as_str(), now).unwrap();
+    assert_eq!(
+        policy.status(&store, &key, now).unwrap(),
+        ThrottleStatus::Open { failures: 0 }
+    );
+    let stored: HotpCredential = load(&store, &key).unwrap().unwrap();
+    assert_eq!(stored.counter(), 8);
+    let missing = verify_hotp(
+        &store,
+        &hotp_record_key("bob", "token"),
+        &policy,
+        "123456",
+        now,
+    );
+    assert!(matches!(missing, Err(AttemptError::NotEnrolled)));
 }
 
 #[test]
@@ -175,12 +199,12 @@ fn configuration_failures_do_not_count() {
         OtpSecret::from_base32(KEY_B32).unwrap(),
         TotpParams::default().with_t0(2_000_000_000),
     );
-    let key = RecordKey::new("totp", "alice", "future");
+    let key = totp_record_key("alice", "future");
     insert_new(&store, &key, &credential).unwrap();
     let policy = ThrottlePolicy::default();
     let now = UnixTime::from_secs(1_000);
     for _ in 0..20 {
-        let result = policy.verify_and_commit(&store, &key, now, Totp::new().check("123456", now));
+        let result = verify_totp(&store, &key, &policy, "123456", now);
         assert!(matches!(
             result,
             Err(AttemptError::Rejected(OtpError::BeforeEpoch))
@@ -359,4 +383,115 @@ fn item5_stored_record_with_out_of_range_parameters_fails_to_load() {
             "{what}: {loaded:?}"
         );
     }
+}
+
+/// `record` as CBOR with the top-level fields `names` removed: a record stored by an older
+/// version of this crate.
+fn cbor_without(record: &impl Serialize, names: &[&str]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(record, &mut bytes).unwrap();
+    let Value::Map(mut entries) = ciborium::from_reader(bytes.as_slice()).unwrap() else {
+        panic!("a credential is a map")
+    };
+    let before = entries.len();
+    entries.retain(|(key, _)| !key.as_text().is_some_and(|name| names.contains(&name)));
+    assert_eq!(entries.len(), before - names.len(), "every field was there");
+    let mut out = Vec::new();
+    ciborium::into_writer(&Value::Map(entries), &mut out).unwrap();
+    out
+}
+
+/// Issue 9, item 3: credentials say when they were created and last used. The times survive the
+/// stored form (CBOR, JSON), every successful verification moves `last_used_at`, and records
+/// stored before the fields existed still load, with both `None`.
+#[test]
+fn created_and_last_used_times_are_stored_and_old_records_still_load() {
+    let secret = OtpSecret::from_base32(KEY_B32).unwrap();
+    let created = UnixTime::from_secs(1_700_000_000);
+    let totp =
+        TotpCredential::new("app", secret.clone(), TotpParams::default()).with_created_at(created);
+    let hotp = HotpCredential::new("token", secret.clone(), HotpParams::default(), 0)
+        .with_created_at(created);
+    assert_eq!(
+        (totp.created_at(), totp.last_used_at()),
+        (Some(created), None)
+    );
+    assert_eq!(
+        (hotp.created_at(), hotp.last_used_at()),
+        (Some(created), None)
+    );
+    let fresh = TotpCredential::generate("new", &mut rand::rng(), TotpParams::default());
+    assert_eq!((fresh.created_at(), fresh.last_used_at()), (None, None));
+
+    // Every successful verification records its time; a failed one changes nothing.
+    let used = UnixTime::from_secs(1_700_000_100);
+    let code = totp.code_at(used).unwrap();
+    let totp = Totp::new().verify(&totp, code.as_str(), used).unwrap();
+    let totp = totp.credential();
+    assert_eq!(
+        (totp.created_at(), totp.last_used_at()),
+        (Some(created), Some(used))
+    );
+    let later = UnixTime::from_secs(1_700_000_200);
+    let code = totp.code_at(later).unwrap();
+    let totp = Totp::new().verify(totp, code.as_str(), later).unwrap();
+    assert_eq!(totp.credential().last_used_at(), Some(later));
+    let code = HotpParams::default().code(&secret, 0);
+    let hotp = Hotp::new().verify(&hotp, code.as_str(), used).unwrap();
+    assert_eq!(hotp.credential().last_used_at(), Some(used));
+    let (first, second) = (
+        HotpParams::default().code(&secret, 40),
+        HotpParams::default().code(&secret, 41),
+    );
+    let resynced = Hotp::new()
+        .resync(hotp.credential(), first.as_str(), second.as_str(), later)
+        .unwrap();
+    assert_eq!(resynced.credential().last_used_at(), Some(later));
+    assert_eq!(resynced.credential().created_at(), Some(created));
+
+    // Round trips through the store (CBOR) and JSON keep both times.
+    let store = MemoryStore::new();
+    let totp_key = RecordKey::new("totp", "alice", "app");
+    let hotp_key = RecordKey::new("hotp", "alice", "token");
+    insert_new(&store, &totp_key, totp.credential()).unwrap();
+    insert_new(&store, &hotp_key, resynced.credential()).unwrap();
+    let loaded: TotpCredential = load(&store, &totp_key).unwrap().unwrap();
+    assert_eq!(&loaded, totp.credential());
+    let loaded: HotpCredential = load(&store, &hotp_key).unwrap().unwrap();
+    assert_eq!(&loaded, resynced.credential());
+    let json = serde_json::to_string(totp.credential()).unwrap();
+    assert_eq!(
+        &serde_json::from_str::<TotpCredential>(&json).unwrap(),
+        totp.credential()
+    );
+
+    // A record from before the fields existed: everything else intact, both times `None`.
+    let old_store = MemoryStore::new();
+    let stored = totp.credential();
+    put_raw(
+        &old_store,
+        &totp_key,
+        &cbor_without(stored, &["created_at", "last_used_at"]),
+    );
+    let old: TotpCredential = load(&old_store, &totp_key).unwrap().unwrap();
+    assert_eq!((old.created_at(), old.last_used_at()), (None, None));
+    assert_eq!(old.last_step(), stored.last_step());
+    assert_eq!(old.secret(), stored.secret());
+    put_raw(
+        &old_store,
+        &hotp_key,
+        &cbor_without(resynced.credential(), &["created_at", "last_used_at"]),
+    );
+    let old: HotpCredential = load(&old_store, &hotp_key).unwrap().unwrap();
+    assert_eq!((old.created_at(), old.last_used_at()), (None, None));
+    assert_eq!(old.counter(), 42);
+    // …and it verifies, gaining a last use.
+    let code = HotpParams::default().code(&secret, 42);
+    let verified = verify_and_commit(
+        &old_store,
+        &hotp_key,
+        Hotp::new().check(code.as_str(), later),
+    )
+    .unwrap();
+    assert_eq!(verified.credential().last_used_at(), Some(later));
 }
