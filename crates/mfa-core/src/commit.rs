@@ -216,7 +216,7 @@ where
     S: Store + ?Sized,
     T: DeserializeOwned,
 {
-    block_on(load_async(&Blocking(store), key))
+    block_on(load_async(&BlockingStore(store), key))
 }
 
 /// Atomically reads, changes and writes one record (async); `step` sees the current value (or
@@ -275,7 +275,7 @@ where
     S: Store + ?Sized,
     T: Serialize + DeserializeOwned,
 {
-    block_on(update_async(&Blocking(store), key, step))
+    block_on(update_async(&BlockingStore(store), key, step))
 }
 
 /// Stores `value` under `key` only if no record exists there yet (async): how a new credential
@@ -315,7 +315,7 @@ where
     S: Store + ?Sized,
     T: Serialize,
 {
-    block_on(insert_new_async(&Blocking(store), key, value))
+    block_on(insert_new_async(&BlockingStore(store), key, value))
 }
 
 /// Every record of `kind` held by `account`, decoded, in key order (async): "list my methods".
@@ -360,7 +360,7 @@ where
     S: Store + ?Sized,
     T: DeserializeOwned,
 {
-    block_on(list_async(&Blocking(store), kind, account))
+    block_on(list_async(&BlockingStore(store), kind, account))
 }
 
 /// Stores `value` under `key`, replacing whatever was there (async): how a service keeps a fresh
@@ -396,7 +396,7 @@ where
     S: Store + ?Sized,
     T: Serialize,
 {
-    block_on(put_async(&Blocking(store), key, value))
+    block_on(put_async(&BlockingStore(store), key, value))
 }
 
 /// Atomically loads and deletes the record at `key` (async): returns its value to exactly one
@@ -455,7 +455,7 @@ where
     S: Store + ?Sized,
     T: DeserializeOwned,
 {
-    block_on(take_async(&Blocking(store), key))
+    block_on(take_async(&BlockingStore(store), key))
 }
 
 /// Answers a challenge: takes the challenge at `challenge_key` (so it is spent whatever the
@@ -552,7 +552,7 @@ where
     T: Serialize + DeserializeOwned,
 {
     block_on(verify_challenge_and_commit_async(
-        &Blocking(store),
+        &BlockingStore(store),
         challenge_key,
         credential_key,
         check,
@@ -637,13 +637,26 @@ where
     S: Store + ?Sized,
     T: Serialize + DeserializeOwned,
 {
-    block_on(verify_and_commit_async(&Blocking(store), key, verify))
+    block_on(verify_and_commit_async(&BlockingStore(store), key, verify))
 }
 
-/// Lets the async logic drive a blocking store on the calling thread.
-pub(crate) struct Blocking<'a, S: ?Sized>(pub(crate) &'a S);
+/// A blocking [`Store`] seen as an [`AsyncStore`] whose futures are ready at once: how a helper
+/// written once against `AsyncStore` serves blocking callers too. Drive it with [`block_on`]:
+///
+/// ```
+/// use mfa_core::{BlockingStore, MemoryStore, RecordKey, block_on, insert_new_async, load_async};
+///
+/// let store = MemoryStore::new(); // any blocking `Store` (SQLite …)
+/// let key = RecordKey::new("note", "alice", "1");
+/// block_on(insert_new_async(&BlockingStore(&store), &key, &"written by async code"))?;
+/// let back: Option<String> = block_on(load_async(&BlockingStore(&store), &key))?;
+/// assert_eq!(back.as_deref(), Some("written by async code"));
+/// # Ok::<(), mfa_core::StoreError>(())
+/// ```
+#[derive(Debug)]
+pub struct BlockingStore<'a, S: ?Sized>(pub &'a S);
 
-impl<S: Store + ?Sized> AsyncStore for Blocking<'_, S> {
+impl<S: Store + ?Sized> AsyncStore for BlockingStore<'_, S> {
     async fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
         self.0.load(key)
     }
@@ -670,9 +683,10 @@ impl<S: Store + ?Sized> AsyncStore for Blocking<'_, S> {
     }
 }
 
-/// Runs a future to completion on this thread. Used only with [`Blocking`] stores, whose futures
-/// are ready at once; it parks correctly for any future all the same.
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+/// Runs a future to completion on the calling thread, parking it while the future waits. Made for
+/// futures over a [`BlockingStore`], which are ready at once; it is correct for any future that
+/// wakes its waker, but it is no I/O reactor: inside a tokio runtime, `.await` instead.
+pub fn block_on<F: Future>(future: F) -> F::Output {
     struct Unparker(Thread);
     impl Wake for Unparker {
         fn wake(self: Arc<Self>) {

@@ -12,9 +12,10 @@ pub mod throttle;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use commit::{
-    AttemptError, Change, MAX_COMMIT_ATTEMPTS, insert_new, insert_new_async, list, list_async,
-    load, load_async, put, put_async, take, take_async, update, update_async, verify_and_commit,
-    verify_and_commit_async, verify_challenge_and_commit, verify_challenge_and_commit_async,
+    AttemptError, BlockingStore, Change, MAX_COMMIT_ATTEMPTS, block_on, insert_new,
+    insert_new_async, list, list_async, load, load_async, put, put_async, take, take_async, update,
+    update_async, verify_and_commit, verify_and_commit_async, verify_challenge_and_commit,
+    verify_challenge_and_commit_async,
 };
 pub use error::Rejection;
 pub use evidence::{AuthenticatorProperties, CredentialId, Evidence, Method, Verified};

@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::commit::{
-    AttemptError, Blocking, Change, block_on, load_async, update_async, verify_and_commit_async,
-    verify_challenge_and_commit_async,
+    AttemptError, BlockingStore, Change, block_on, load_async, update_async,
+    verify_and_commit_async, verify_challenge_and_commit_async,
 };
 use crate::error::Rejection;
 use crate::evidence::Verified;
@@ -190,7 +190,7 @@ impl ThrottlePolicy {
         credential_key: &RecordKey,
         now: UnixTime,
     ) -> Result<ThrottleStatus, StoreError> {
-        block_on(self.status_async(&Blocking(store), credential_key, now))
+        block_on(self.status_async(&BlockingStore(store), credential_key, now))
     }
 
     /// Clears the failure count of the credential at `credential_key` (async): after the user
@@ -220,7 +220,7 @@ impl ThrottlePolicy {
         store: &S,
         credential_key: &RecordKey,
     ) -> Result<(), StoreError> {
-        block_on(self.reset_async(&Blocking(store), credential_key))
+        block_on(self.reset_async(&BlockingStore(store), credential_key))
     }
 
     /// Runs `attempt` behind the throttle: refuses it if throttled, counts it before it runs,
@@ -391,7 +391,7 @@ impl ThrottlePolicy {
         E: Rejection,
     {
         block_on(self.verify_challenge_and_commit_async(
-            &Blocking(store),
+            &BlockingStore(store),
             challenge_key,
             credential_key,
             now,
@@ -416,7 +416,7 @@ impl ThrottlePolicy {
         T: Serialize + DeserializeOwned,
         E: Rejection,
     {
-        block_on(self.verify_and_commit_async(&Blocking(store), credential_key, now, verify))
+        block_on(self.verify_and_commit_async(&BlockingStore(store), credential_key, now, verify))
     }
 }
 

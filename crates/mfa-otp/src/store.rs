@@ -5,17 +5,11 @@
 //! [`Store`] or [`AsyncStore`] backend; the checks themselves are the pure ones of [`Totp`] and
 //! [`Hotp`].
 
-use core::future::Future;
-use core::pin::pin;
-use core::task::{Context, Poll, Waker};
 use core::time::Duration;
-use std::sync::Arc;
-use std::task::Wake;
-use std::thread::{self, Thread};
 
 use mfa_core::{
-    AsyncStore, AttemptError, Change, CryptoRng, RecordKey, Store, StoreError, StoredRecord,
-    SwapOutcome, ThrottlePolicy, UnixTime, Verified, Version, put_async, update_async,
+    AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, RecordKey, Store, StoreError,
+    ThrottlePolicy, UnixTime, Verified, block_on, put_async, update_async,
 };
 use serde::{Deserialize, Serialize};
 
@@ -251,7 +245,7 @@ where
 {
     let secret = OtpSecret::generate(rng);
     block_on(begin(
-        &Blocking(store),
+        &BlockingStore(store),
         account,
         credential_id,
         policy,
@@ -355,7 +349,7 @@ pub fn confirm_totp_enrollment<S: Store + ?Sized>(
     now: UnixTime,
 ) -> Result<Verified<TotpCredential>, AttemptError<OtpError>> {
     block_on(confirm_totp_enrollment_async(
-        &Blocking(store),
+        &BlockingStore(store),
         account,
         credential_id,
         throttle,
@@ -464,56 +458,5 @@ fn install(
                 key: credential_key.flat(),
             })),
         ),
-    }
-}
-
-/// Lets the async logic drive a blocking [`Store`] on the calling thread: every future it
-/// returns is ready when first polled.
-struct Blocking<'a, S: ?Sized>(&'a S);
-
-impl<S: Store + ?Sized> AsyncStore for Blocking<'_, S> {
-    async fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
-        self.0.load(key)
-    }
-
-    async fn compare_and_swap(
-        &self,
-        key: &RecordKey,
-        expected: Option<Version>,
-        new_value: Option<&[u8]>,
-    ) -> Result<SwapOutcome, StoreError> {
-        self.0.compare_and_swap(key, expected, new_value)
-    }
-
-    async fn list(
-        &self,
-        kind: &str,
-        account: &str,
-    ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
-        self.0.list(kind, account)
-    }
-
-    async fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
-        self.0.find_by_id(kind, id)
-    }
-}
-
-/// Runs a future to completion on this thread (used with [`Blocking`], whose futures never wait;
-/// it parks correctly for any future all the same).
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unparker(Thread);
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unparker(thread::current())));
-    let mut context = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        match future.as_mut().poll(&mut context) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => thread::park(),
-        }
     }
 }
