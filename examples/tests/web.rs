@@ -172,3 +172,83 @@ fn wrong_backup_codes_are_throttled_with_retry_after() {
     let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
     assert!((590..=600).contains(&retry_after), "{retry_after}");
 }
+
+/// The code an authenticator app holding `secret` shows for the step `offset` steps from now.
+fn app_code(secret: &str, offset: u64) -> String {
+    use mfa_core::Clock as _;
+    let secret = mfa_otp::OtpSecret::from_base32(secret).unwrap();
+    let params = mfa_otp::TotpParams::default();
+    let step = params.step_at(mfa_core::SystemClock.now()).unwrap() + offset;
+    params.code_for_step(&secret, step).as_str().to_owned()
+}
+
+/// A six-digit code that is none of the codes the window around now accepts.
+fn wrong_code(secret: &str) -> String {
+    let window: Vec<String> = (0..3).map(|offset| app_code(secret, offset)).collect();
+    (0..4_u32)
+        .map(|n| format!("{n:06}"))
+        .find(|candidate| !window.contains(candidate) && *candidate != app_code_before(secret))
+        .unwrap()
+}
+
+/// The code of the step before now (the window's past side).
+fn app_code_before(secret: &str) -> String {
+    use mfa_core::Clock as _;
+    let secret = mfa_otp::OtpSecret::from_base32(secret).unwrap();
+    let params = mfa_otp::TotpParams::default();
+    let step = params.step_at(mfa_core::SystemClock.now()).unwrap() - 1;
+    params.code_for_step(&secret, step).as_str().to_owned()
+}
+
+#[test]
+fn authenticator_app_enrollment_and_sign_in_over_http() {
+    let server = Server::start();
+    let enrolled = server
+        .post("/totp/enroll", json!({"account": "alice"}))
+        .expect(200);
+    let uri = enrolled["uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Example:alice?"), "{uri}");
+    let secret = enrolled["secret"].as_str().unwrap().to_owned();
+    // Not enrolled until confirmed: a sign-in now finds no credential.
+    let early = server.post(
+        "/totp/verify",
+        json!({"account": "alice", "code": app_code(&secret, 0)}),
+    );
+    assert_eq!(
+        (early.status, &early.json["error"]),
+        (401, &json!("not_enrolled"))
+    );
+    // A mistyped first code counts but leaves the enrollment to retype.
+    let typo = server.post(
+        "/totp/confirm",
+        json!({"account": "alice", "code": "000000"}),
+    );
+    assert_eq!(typo.status, 401);
+    let confirmed = server
+        .post(
+            "/totp/confirm",
+            json!({"account": "alice", "code": app_code(&secret, 0)}),
+        )
+        .expect(200);
+    assert_eq!(confirmed["method"], "totp");
+    // The confirming code cannot sign in again; the next one can, once.
+    let replay = server.post(
+        "/totp/verify",
+        json!({"account": "alice", "code": app_code(&secret, 0)}),
+    );
+    assert_eq!(
+        (replay.status, &replay.json["error"]),
+        (401, &json!("replayed"))
+    );
+    let next = app_code(&secret, 1);
+    let signed_in = server
+        .post("/totp/verify", json!({"account": "alice", "code": next}))
+        .expect(200);
+    assert_eq!(signed_in["account"], "alice");
+    assert_eq!(signed_in["evidence"]["method"], "totp");
+    let again = server.post("/totp/verify", json!({"account": "alice", "code": next}));
+    assert_eq!(again.status, 401);
+    let methods = server.call("GET", "/methods/alice", None).expect(200);
+    assert_eq!(methods["authenticator_apps"][0]["id"], "app");
+    assert!(methods["authenticator_apps"][0]["last_used_at"].is_number());
+}

@@ -37,7 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use mfa_core::{
-    AttemptError, Clock as _, Evidence, MemoryStore, Rejection, StoreError, SystemClock,
+    AttemptError, Clock as _, Evidence, MemoryStore, RecordKey, Rejection, StoreError, SystemClock,
     ThrottlePolicy, UnixTime,
 };
 use rand::rngs::StdRng;
@@ -127,6 +127,56 @@ struct CodeBody {
     code: String,
 }
 
+// ---- authenticator app (TOTP) ---------------------------------------------------------------
+
+/// Every account has one authenticator app here, under this credential id.
+const TOTP_ID: &str = "app";
+
+/// Begins enrolling an authenticator app: a fresh secret, shown as an `otpauth://` URI (a QR
+/// code in a real page), pending until the first code confirms it.
+async fn totp_enroll(State(app): Shared, Json(body): Json<AccountBody>) -> Answer {
+    let pending = mfa_otp::begin_totp_enrollment_async(
+        &app.store,
+        &body.account,
+        TOTP_ID,
+        &mfa_otp::TotpEnrollmentPolicy::default(),
+        &mut rng(),
+        now(),
+    )
+    .await?;
+    let uri = pending
+        .key_uri(Some("Example"), &body.account)
+        .map_err(AttemptError::Rejected)?;
+    // Both carry the secret: shown to this user once, over TLS, never logged.
+    Ok(Json(json!({
+        "uri": uri.to_uri().as_str(),
+        "secret": pending.secret().to_base32().as_str(),
+        "expires_at": pending.expires_at(),
+    })))
+}
+
+/// The first code from the app: the pending enrollment becomes the account's credential.
+async fn totp_confirm(State(app): Shared, Json(body): Json<CodeBody>) -> Answer {
+    let verified = mfa_otp::confirm_totp_enrollment_async(
+        &app.store,
+        &body.account,
+        TOTP_ID,
+        &app.throttle,
+        &body.code,
+        now(),
+    )
+    .await?;
+    Ok(signed_in(&body.account, verified.evidence()))
+}
+
+/// Sign-in with a code: throttled, and a code is accepted once.
+async fn totp_verify(State(app): Shared, Json(body): Json<CodeBody>) -> Answer {
+    let key = mfa_otp::totp_record_key(&body.account, TOTP_ID);
+    let verified =
+        mfa_otp::verify_totp_async(&app.store, &key, &app.throttle, &body.code, now()).await?;
+    Ok(signed_in(&body.account, verified.evidence()))
+}
+
 // ---- backup codes ---------------------------------------------------------------------------
 
 /// Issues (or regenerates) the account's backup codes. The 19 MiB Argon2id hashes run on the
@@ -166,6 +216,18 @@ async fn backup_redeem(State(app): Shared, Json(body): Json<CodeBody>) -> Answer
 // ---- security info --------------------------------------------------------------------------
 
 async fn methods(State(app): Shared, Path(account): Path<String>) -> Answer {
+    let apps: Vec<(RecordKey, mfa_otp::TotpCredential)> =
+        mfa_core::list_async(&app.store, mfa_otp::TOTP_RECORD_KIND, &account).await?;
+    let apps: Vec<Value> = apps
+        .iter()
+        .map(|(key, credential)| {
+            json!({
+                "id": key.id(),
+                "created_at": credential.created_at(),
+                "last_used_at": credential.last_used_at(),
+            })
+        })
+        .collect();
     let backup = mfa_backup::load_set_async(&app.store, &mfa_backup::record_key(&account))
         .await?
         .map(|set| {
@@ -175,11 +237,18 @@ async fn methods(State(app): Shared, Path(account): Path<String>) -> Answer {
                 "last_used_at": set.last_used_at(),
             })
         });
-    Ok(Json(json!({ "account": account, "backup_codes": backup })))
+    Ok(Json(json!({
+        "account": account,
+        "authenticator_apps": apps,
+        "backup_codes": backup,
+    })))
 }
 
 fn app(state: Arc<App>) -> Router {
     Router::new()
+        .route("/totp/enroll", post(totp_enroll))
+        .route("/totp/confirm", post(totp_confirm))
+        .route("/totp/verify", post(totp_verify))
         .route("/backup/issue", post(backup_issue))
         .route("/backup/redeem", post(backup_redeem))
         .route("/methods/{account}", get(methods))
