@@ -1,8 +1,11 @@
 //! Backup codes on an `mfa-core` store: issue (or regenerate), redeem once, throttled.
 
+use core::convert::Infallible;
+use core::future::ready;
+
 use mfa_core::{
-    AsyncStore, AttemptError, Change, RecordKey, Store, StoreError, ThrottlePolicy, ThrottleStatus,
-    UnixTime, Verified, load, load_async, update, update_async,
+    AsyncStore, AttemptError, BlockingStore, Change, RecordKey, Store, StoreError, ThrottlePolicy,
+    ThrottleStatus, UnixTime, Verified, block_on, load, load_async, update_async,
 };
 use rand_core::CryptoRng;
 
@@ -47,14 +50,14 @@ where
     S: Store + ?Sized,
     R: CryptoRng + ?Sized,
 {
-    let issued = policy
-        .issue(key.account(), now, rng)
-        .map_err(AttemptError::Rejected)?;
-    update(store, key, |_: Option<&BackupCodeSet>| {
-        (Change::Put(issued.set.clone()), ())
-    })
-    .map_err(AttemptError::Store)?;
-    Ok(issued)
+    block_on(issue_async(
+        &BlockingStore(store),
+        key,
+        policy,
+        now,
+        rng,
+        |job| ready(Ok::<_, Infallible>(job.run())),
+    ))
 }
 
 /// Async [`issue`], over an [`AsyncStore`]. The codes are drawn here (cheap); hashing them is
@@ -172,19 +175,17 @@ where
     S: Store + ?Sized,
     R: CryptoRng + ?Sized,
 {
-    for _ in 0..MAX_HASH_ROUNDS {
-        admit(throttle.status(store, key, now))?;
-        let loaded = load_set(store, key).map_err(AttemptError::Store)?;
-        let hashed = RedeemJob::new(key.account(), input, loaded, rng, other_sets).run();
-        let mut commit = Commit::new(&hashed, now);
-        let verified =
-            throttle.verify_and_commit(store, key, now, |set: &BackupCodeSet| commit.check(set));
-        match commit.finish(verified) {
-            Err(AttemptError::Rejected(BackupCodeError::StaleDigest)) => {}
-            done => return done,
-        }
-    }
-    Err(AttemptError::Rejected(BackupCodeError::StaleDigest))
+    // The async helper over the blocking store, with the job run right here.
+    block_on(redeem_with_lookup_async(
+        &BlockingStore(store),
+        key,
+        throttle,
+        input,
+        now,
+        rng,
+        other_sets,
+        |job| ready(Ok::<_, Infallible>(job.run())),
+    ))
 }
 
 /// Async [`redeem`], over an [`AsyncStore`] (for example a networked store in an async server),
