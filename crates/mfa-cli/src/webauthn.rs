@@ -367,10 +367,7 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     // The caller named the credential, so the user is known: allow exactly that credential,
     // and with --user-handle only if that user owns it.
     let request = AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(
-            credential.id.as_bytes().to_vec(),
-            Vec::new(),
-        )],
+        allow_credentials: vec![CredentialDescriptor::new(credential.id.clone(), Vec::new())],
         user_handle: owner,
         user_verification: user_verification(c),
         ..AuthenticationRequest::default()

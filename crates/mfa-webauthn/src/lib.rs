@@ -13,6 +13,7 @@ pub mod response;
 mod authentication;
 mod checks;
 mod credential;
+mod credential_id;
 mod error;
 mod options;
 mod origin;
@@ -34,6 +35,7 @@ pub use crate::base64url::Base64UrlBytes;
 pub use crate::client_data::CollectedClientData;
 pub use crate::cose::{CoseAlgorithm, CoseKey};
 pub use crate::credential::StoredCredential;
+pub use crate::credential_id::CredentialId;
 pub use crate::crypto::{RustCryptoVerifier, SignatureVerifier};
 pub use crate::error::WebAuthnError;
 pub use crate::options::{

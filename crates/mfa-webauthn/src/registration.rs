@@ -9,7 +9,6 @@ use crate::attestation::{
     VerifiedAttestation, verify_attestation_with_trust,
 };
 use crate::authenticator_data::AuthenticatorData;
-use crate::base64url::Base64UrlBytes;
 use crate::checks;
 use crate::client_data::ClientDataType;
 use crate::credential::{StoredCredential, aaguid_string};
@@ -106,11 +105,7 @@ impl RegistrationState {
                 "credential id differs from the attested credential id",
             ));
         }
-        if self
-            .exclude_credentials
-            .iter()
-            .any(|excluded| excluded.as_bytes() == attested.credential_id.as_slice())
-        {
+        if self.exclude_credentials.contains(&attested.credential_id) {
             return Err(WebAuthnError::CredentialExcluded);
         }
 
@@ -121,14 +116,14 @@ impl RegistrationState {
             client_data_hash: &client_data_hash,
             rp_id_hash: &auth_data.rp_id_hash,
             aaguid: &attested.aaguid,
-            credential_id: &attested.credential_id,
+            credential_id: attested.credential_id.as_bytes(),
             credential_public_key: &attested.public_key,
         };
         let verified = verify_attestation_with_trust(&input, verifier, attestation, trust)?;
 
         let flags = auth_data.flags;
         let credential = StoredCredential {
-            id: Base64UrlBytes::new(attested.credential_id.clone()),
+            id: attested.credential_id.clone(),
             public_key_cose: attested.public_key.clone(),
             alg,
             sign_count: auth_data.sign_count,

@@ -17,6 +17,7 @@ use crate::authenticator_data::{MAX_AUTHENTICATOR_DATA_LEN, MAX_CREDENTIAL_ID_LE
 use crate::base64url;
 use crate::client_data::MAX_CLIENT_DATA_LEN;
 use crate::cose::{CborLimits, decode_cbor_prefix};
+use crate::credential_id::CredentialId;
 use crate::error::WebAuthnError;
 
 /// The largest response JSON accepted, in bytes.
@@ -59,7 +60,7 @@ pub struct ClientExtensionResults {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthenticationResponse {
     /// The credential id (`rawId`, equal to the decoded `id`).
-    pub credential_id: Vec<u8>,
+    pub credential_id: CredentialId,
     /// `response.clientDataJSON`, the exact signed bytes.
     pub client_data_json: Vec<u8>,
     /// `response.authenticatorData`, the exact signed bytes.
@@ -78,7 +79,7 @@ pub struct AuthenticationResponse {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrationResponse {
     /// The credential id (`rawId`, equal to the decoded `id`).
-    pub credential_id: Vec<u8>,
+    pub credential_id: CredentialId,
     /// `response.clientDataJSON`, the exact bytes.
     pub client_data_json: Vec<u8>,
     /// `response.attestationObject`, the exact bytes.
@@ -145,7 +146,7 @@ const MAX_TRANSPORTS: usize = 16;
 
 fn parse_envelope<'a, R: Deserialize<'a>>(
     json: &'a [u8],
-) -> Result<(Vec<u8>, RawCredential<'a, R>, ClientExtensionResults), WebAuthnError> {
+) -> Result<(CredentialId, RawCredential<'a, R>, ClientExtensionResults), WebAuthnError> {
     if json.len() > MAX_RESPONSE_JSON_LEN {
         return Err(WebAuthnError::Malformed("response JSON too long"));
     }
@@ -156,15 +157,10 @@ fn parse_envelope<'a, R: Deserialize<'a>>(
             "credential type is not public-key",
         ));
     }
-    let id = base64url::decode(&raw.id, MAX_CREDENTIAL_ID_LEN).map_err(|_| {
-        WebAuthnError::Malformed("credential id is not base64url of at most 1023 bytes")
-    })?;
-    if id.is_empty() {
-        return Err(WebAuthnError::Malformed("empty credential id"));
-    }
+    let id = CredentialId::from_b64url(&raw.id)?;
     if let Some(raw_id) = &raw.raw_id {
         let raw_id = base64url::decode(raw_id, MAX_CREDENTIAL_ID_LEN)?;
-        if raw_id != id {
+        if raw_id != id.as_bytes() {
             return Err(WebAuthnError::Malformed("id and rawId differ"));
         }
     }

@@ -14,6 +14,7 @@ use mfa_core::{
 
 use crate::attestation::AttestationOptions;
 use crate::credential::StoredCredential;
+use crate::credential_id::CredentialId;
 use crate::crypto::SignatureVerifier;
 use crate::error::WebAuthnError;
 use crate::options::{
@@ -30,14 +31,10 @@ pub const CREDENTIAL_KIND: &str = "webauthn";
 pub const CEREMONY_KIND: &str = "webauthn_ceremony";
 
 /// Where `account`'s credential with this id is stored: kind [`CREDENTIAL_KIND`], the id in
-/// base64url.
+/// unpadded base64url ([`CredentialId::to_b64url`]).
 #[must_use]
-pub fn record_key(account: &str, credential_id: &[u8]) -> RecordKey {
-    RecordKey::new(
-        CREDENTIAL_KIND,
-        account,
-        crate::base64url::encode(credential_id),
-    )
+pub fn record_key(account: &str, credential_id: &CredentialId) -> RecordKey {
+    RecordKey::new(CREDENTIAL_KIND, account, credential_id.to_b64url())
 }
 
 /// Where the pending registration of `session` (any id the service gives a browser session or a

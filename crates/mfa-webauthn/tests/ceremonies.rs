@@ -9,9 +9,9 @@ use mfa_core::{AttemptError, MemoryStore, Rejection as _, ThrottlePolicy, UnixTi
 use mfa_webauthn::testing::{SoftwareAttestation, SoftwareAuthenticator};
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticationState,
-    AuthenticatorData, CoseAlgorithm, CredentialDescriptor, CrossOrigin, RegistrationRequest,
-    RegistrationResponse, RegistrationState, RelyingParty, RustCryptoVerifier, SignCountPolicy,
-    StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
+    AuthenticatorData, CoseAlgorithm, CredentialDescriptor, CredentialId, CrossOrigin,
+    RegistrationRequest, RegistrationResponse, RegistrationState, RelyingParty, RustCryptoVerifier,
+    SignCountPolicy, StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
 };
 use mfa_webauthn::{
     Base64UrlBytes, finish_authentication, record_key, start_authentication, start_registration,
@@ -79,10 +79,7 @@ fn registered(rp: &RelyingParty, rng: &mut StdRng) -> (SoftwareAuthenticator, St
 
 fn allow(credential: &StoredCredential) -> AuthenticationRequest {
     AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(
-            credential.id.as_bytes().to_vec(),
-            Vec::new(),
-        )],
+        allow_credentials: vec![credential.descriptor()],
         ..AuthenticationRequest::default()
     }
 }
@@ -142,7 +139,10 @@ fn options_are_webauthn_l3_json() {
     let mut rng = rng();
     let rp = rp().with_appid("https://example.com/appid.json");
     let request = RegistrationRequest {
-        exclude_credentials: vec![CredentialDescriptor::new(vec![1, 2, 3], vec!["usb".into()])],
+        exclude_credentials: vec![CredentialDescriptor::new(
+            CredentialId::new(vec![1, 2, 3]).unwrap(),
+            vec!["usb".into()],
+        )],
         user_verification: UserVerification::Required,
         hints: vec![mfa_webauthn::Hint::SecurityKey],
         attestation: mfa_webauthn::AttestationConveyance::Direct,
@@ -225,6 +225,41 @@ fn state_and_credential_round_trip_through_serde() {
     let mut v: Value = serde_json::from_str(&text).unwrap();
     v["alg"] = (-8).into();
     assert!(serde_json::from_value::<StoredCredential>(v).is_err());
+}
+
+/// A credential record and a ceremony state as written before credential ids had their own type
+/// (`Base64UrlBytes`): both still load, and the record writes back byte for byte.
+#[test]
+fn item7_records_written_before_credential_id_still_load() {
+    const OLD_RECORD: &str = r#"{"id":"ut-nISfhOvjssD64eL8uIA","public_key_cose":"pQECAyYgASFYIBe4ow8Ww5S8nn2ra6EOLVIQfwpxU1gV1RW8nUPg91l8Ilgg-9IogZlBXK5Eaoip1Ug4hqi0n1V6uGzDo7YSVLJB-is","alg":-7,"sign_count":7,"fmt":"packed","backup_eligible":false,"backup_state":false,"aaguid":"00000000-0000-0000-0000-000000000000","transports":["internal"],"user_handle":"eQWaHaGLoFI28uFVU1HgxP5vtbsG4roEYiro5ZCSMU4","user_verified":true,"created_at":1700000000000,"last_used_at":1700000100000}"#;
+    const OLD_STATE: &str = r#"{"challenge":"FgxzZ3IxLRCY6yoEfRZ3TSvSoHXhgQkL0ZFbmO4U1VI","rp_ids":["example.com"],"origins":["https://example.com"],"cross_origin":{"mode":"deny"},"user_verification":"preferred","created_at":1700000000000,"timeout_ms":300000,"allow_credentials":["ut-nISfhOvjssD64eL8uIA"],"user_handle":null,"appid":null,"sign_count":"reject"}"#;
+    let credential: StoredCredential = serde_json::from_str(OLD_RECORD).unwrap();
+    assert_eq!(credential.id.to_b64url(), "ut-nISfhOvjssD64eL8uIA");
+    assert_eq!(credential.id.as_bytes().len(), 16);
+    assert_eq!(credential.sign_count, 7);
+    assert_eq!(
+        credential.created_at,
+        Some(UnixTime::from_secs(1_700_000_000))
+    );
+    assert_eq!(
+        credential.last_used_at,
+        Some(UnixTime::from_secs(1_700_000_100))
+    );
+    assert_eq!(serde_json::to_string(&credential).unwrap(), OLD_RECORD);
+    let state: AuthenticationState = serde_json::from_str(OLD_STATE).unwrap();
+    assert_eq!(serde_json::to_string(&state).unwrap(), OLD_STATE);
+    // The descriptor a browser gets is unchanged too.
+    let descriptor = serde_json::to_value(credential.descriptor()).unwrap();
+    assert_eq!(
+        descriptor,
+        serde_json::json!({"type": "public-key", "id": "ut-nISfhOvjssD64eL8uIA", "transports": ["internal"]})
+    );
+    // An empty or over-long id never loads.
+    for id in [String::new(), base64url::encode(&[1u8; 1024])] {
+        let mut v: Value = serde_json::from_str(OLD_RECORD).unwrap();
+        v["id"] = Value::String(id);
+        assert!(serde_json::from_value::<StoredCredential>(v).is_err());
+    }
 }
 
 #[test]
@@ -467,7 +502,7 @@ fn credentials_and_user_handles() {
     let json = again.register(&options, ORIGIN);
     let excluded = RegistrationRequest {
         exclude_credentials: vec![CredentialDescriptor::new(
-            again.credential_id().to_vec(),
+            again.credential_id().clone(),
             Vec::new(),
         )],
         ..RegistrationRequest::default()
@@ -728,7 +763,7 @@ fn item1_passkey_assertion_replayed_through_the_store_is_refused() {
     let rp = rp();
     let (mut auth, credential) = passkey(&rp, &mut rng);
     let store = MemoryStore::new();
-    let key = record_key("alice", credential.id.as_bytes());
+    let key = record_key("alice", &credential.id);
     insert_new(&store, &key, &credential).unwrap();
     let options =
         start_authentication(&store, &rp, &mut rng, T0, "session-1", allow(&credential)).unwrap();
@@ -786,7 +821,7 @@ fn store_helper_still_applies_the_counter() {
     let rp = rp();
     let (mut auth, credential) = registered(&rp, &mut rng);
     let store = MemoryStore::new();
-    let key = record_key("alice", credential.id.as_bytes());
+    let key = record_key("alice", &credential.id);
     insert_new(&store, &key, &credential).unwrap();
     for expected in [Ok(1), Err("counter_not_increased")] {
         if expected.is_err() {
@@ -805,7 +840,7 @@ fn store_helper_still_applies_the_counter() {
     // A missing credential is not enrolled (and the ceremony is spent all the same).
     let options = start_authentication(&store, &rp, &mut rng, T0, "s", allow(&credential)).unwrap();
     let response = AuthenticationResponse::from_json(&auth.authenticate(&options, ORIGIN)).unwrap();
-    let elsewhere = record_key("bob", credential.id.as_bytes());
+    let elsewhere = record_key("bob", &credential.id);
     assert!(matches!(
         finish_authentication(&store, "s", &elsewhere, &response, T0, &RustCryptoVerifier),
         Err(AttemptError::NotEnrolled)
@@ -918,7 +953,7 @@ fn item7_junk_assertions_do_not_lock_the_owner_out() {
     let rp = rp();
     let (mut auth, credential) = registered(&rp, &mut rng);
     let store = MemoryStore::new();
-    let key = record_key("alice", credential.id.as_bytes());
+    let key = record_key("alice", &credential.id);
     insert_new(&store, &key, &credential).unwrap();
     let throttle = ThrottlePolicy::default();
     let mut attacker = SoftwareAuthenticator::new(&mut rng);

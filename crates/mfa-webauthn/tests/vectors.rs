@@ -20,7 +20,7 @@ use ciborium::Value as Cbor;
 use mfa_core::{Rejection as _, UnixTime};
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticatorData,
-    Base64UrlBytes, Challenge, CoseKey, CredentialDescriptor, CrossOrigin, RegistrationRequest,
+    Base64UrlBytes, Challenge, CoseKey, CredentialId, CrossOrigin, RegistrationRequest,
     RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential, UserEntity,
     UserVerification, WebAuthnError, base64url,
 };
@@ -130,7 +130,7 @@ fn response_json(v: &Value) -> Vec<u8> {
 
 fn credential(v: &Value) -> StoredCredential {
     let c = &v["credential"];
-    let id = base64url::decode(c["id_b64url"].as_str().unwrap(), 2048).unwrap();
+    let id = CredentialId::from_b64url(c["id_b64url"].as_str().unwrap()).unwrap();
     let key = CoseKey::from_cbor(&hex(c["public_key_cose_hex"].as_str().unwrap())).unwrap();
     StoredCredential::new(
         id,
@@ -146,10 +146,7 @@ fn authenticate(
     let response = AuthenticationResponse::from_json(json)?;
     // The relying party identified the user first and allows that user's credential.
     let request = AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(
-            credential(v).id.into_vec(),
-            Vec::new(),
-        )],
+        allow_credentials: vec![credential(v).descriptor()],
         user_verification: uv(v),
         ..AuthenticationRequest::default()
     };

@@ -7,9 +7,9 @@
 use mfa_core::{AttemptError, Clock as _, MemoryStore, Rejection as _, SystemClock, insert_new};
 use mfa_webauthn::testing::SoftwareAuthenticator;
 use mfa_webauthn::{
-    AttestationOptions, AuthenticationRequest, AuthenticationResponse, CredentialDescriptor,
-    RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential,
-    UserEntity, UserVerification, finish_authentication, record_key, start_authentication,
+    AttestationOptions, AuthenticationRequest, AuthenticationResponse, RegistrationRequest,
+    RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential, UserEntity,
+    UserVerification, finish_authentication, record_key, start_authentication,
 };
 
 const ORIGIN: &str = "https://login.example.com";
@@ -53,16 +53,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. The credential goes into the store. Each sign-in keeps its ceremony state in the store
     //    too, and finishing *takes* it (atomic load and delete) before checking the assertion.
     let store = MemoryStore::new();
-    let record = record_key("alice", registered.credential.id.as_bytes());
+    let record = record_key("alice", &registered.credential.id);
     insert_new(&store, &record, &registered.credential)?;
 
     let sign_in = |key: &mut SoftwareAuthenticator, rng: &mut rand::rngs::ThreadRng| {
         let credential: &StoredCredential = &registered.credential;
         let request = AuthenticationRequest {
-            allow_credentials: vec![CredentialDescriptor::new(
-                credential.id.as_bytes().to_vec(),
-                credential.transports.clone(),
-            )],
+            allow_credentials: vec![credential.descriptor()],
             user_verification: UserVerification::Required,
             ..AuthenticationRequest::default()
         };

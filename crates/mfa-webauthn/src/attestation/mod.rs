@@ -470,7 +470,7 @@ pub fn fuzz_attestation_object(data: &[u8]) {
     let (rp_id_hash, aaguid, credential_id, key) = (
         &parsed.rp_id_hash,
         &attested.aaguid,
-        attested.credential_id.as_slice(),
+        attested.credential_id.as_bytes(),
         &attested.public_key,
     );
     let client_data_hash: [u8; 32] = sha2::Sha256::digest(fmt.as_bytes()).into();
