@@ -63,7 +63,7 @@ fn assertion_es256(c: &mut Criterion) {
             &response,
             NOW,
             &RustCryptoVerifier,
-            &AttestationOptions { now: NOW },
+            &AttestationOptions::default(),
         )
         .expect("registered")
         .credential;

@@ -319,7 +319,7 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     };
     let (_, state) = rp.registration_with_challenge(challenge, now, user, request);
     // No trust roots here, so certificate validity is not judged (see the module docs).
-    let options = AttestationOptions { now };
+    let options = AttestationOptions::default();
     let response = RegistrationResponse::from_json(&input)
         .map_err(|e| not_a_response("a registration (RegistrationResponseJSON)", &e))?;
     let registered = state

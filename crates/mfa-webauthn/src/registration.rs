@@ -37,8 +37,7 @@ impl RegistrationState {
     /// ceremony not expired; client data type `webauthn.create`, challenge, origin,
     /// cross-origin/top-origin; attestation object; rpIdHash; UP; UV if required; BS only with
     /// BE; attested credential data present; algorithm among those offered; credential id not
-    /// excluded and equal to `rawId`; attestation statement per its format (with `verifier`
-    /// and `attestation.now` for certificate validity).
+    /// excluded and equal to `rawId`; attestation statement per its format (with `verifier`).
     ///
     /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
     ///
@@ -62,8 +61,9 @@ impl RegistrationState {
     }
 
     /// Like [`verify`](Self::verify), then asks `trust` whether the verified attestation is
-    /// acceptable at `attestation.now` ([WebAuthn L3 §7.1] steps 23–24), e.g. a chain to the
-    /// caller's roots with [`x509::ChainTrust`](crate::attestation::x509::ChainTrust).
+    /// acceptable ([WebAuthn L3 §7.1] steps 23–24), e.g. a chain to the caller's roots with
+    /// [`x509::ChainTrust`](crate::attestation::x509::ChainTrust), at `now` unless
+    /// [`AttestationOptions::at`] names another instant.
     ///
     /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
     ///
@@ -119,7 +119,8 @@ impl RegistrationState {
             credential_id: attested.credential_id.as_bytes(),
             credential_public_key: &attested.public_key,
         };
-        let verified = verify_attestation_with_trust(&input, verifier, attestation, trust)?;
+        let validation_time = attestation.validation_time.unwrap_or(now);
+        let verified = verify_attestation_with_trust(&input, verifier, validation_time, trust)?;
 
         let flags = auth_data.flags;
         let credential = StoredCredential {

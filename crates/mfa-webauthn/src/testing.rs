@@ -280,7 +280,7 @@ pub fn concurrent_passkey_replays_have_one_winner<S: mfa_core::Store>(
             &response,
             now,
             &RustCryptoVerifier,
-            &AttestationOptions { now },
+            &AttestationOptions::default(),
         )
         .expect("registration verifies")
         .credential;

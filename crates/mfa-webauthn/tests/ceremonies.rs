@@ -66,7 +66,7 @@ fn finish_registration(
             &response,
             T0,
             &RustCryptoVerifier,
-            &AttestationOptions { now: T0 },
+            &AttestationOptions::default(),
         )
         .map(|r| r.credential)
 }
@@ -520,6 +520,47 @@ fn credentials_and_user_handles() {
     assert!(finish_registration(&state, &json).is_ok());
 }
 
+/// Item 4: one clock. Attestation certificates are judged at the ceremony's `now` (the default),
+/// or at the instant `AttestationOptions::at` names (a capture verified later, pinned vectors).
+#[test]
+fn item4_attestation_is_judged_at_the_ceremony_time_unless_told_otherwise() {
+    #[derive(Debug, Default)]
+    struct RecordingTrust(std::sync::Mutex<Vec<UnixTime>>);
+    impl mfa_webauthn::AttestationTrust for RecordingTrust {
+        fn check(
+            &self,
+            _attestation: &mfa_webauthn::VerifiedAttestation,
+            _aaguid: &[u8; 16],
+            now: UnixTime,
+        ) -> Result<(), mfa_webauthn::attestation::AttestationError> {
+            self.0.lock().unwrap().push(now);
+            Ok(())
+        }
+    }
+    assert_eq!(AttestationOptions::default().validation_time, None);
+    let mut rng = rng();
+    let rp = rp();
+    let trust = RecordingTrust::default();
+    let later = T0.saturating_add(Duration::from_secs(30));
+    let past = UnixTime::from_secs(1_600_000_000);
+    for (options, judged_at) in [
+        (AttestationOptions::default(), later),
+        (AttestationOptions::at(past), past),
+    ] {
+        let mut auth = SoftwareAuthenticator::new(&mut rng);
+        let (creation, state) = {
+            let u = user(&mut rng);
+            rp.start_registration(&mut rng, T0, u, RegistrationRequest::default())
+        };
+        let response = RegistrationResponse::from_json(&auth.register(&creation, ORIGIN)).unwrap();
+        let registered = state
+            .verify_with_trust(&response, later, &RustCryptoVerifier, &options, &trust)
+            .unwrap();
+        assert_eq!(trust.0.lock().unwrap().last(), Some(&judged_at));
+        assert_eq!(registered.credential.created_at, Some(later));
+    }
+}
+
 #[test]
 fn algorithms_not_offered_are_refused() {
     let mut rng = rng();
@@ -870,7 +911,7 @@ fn registration_through_the_store_is_single_use() {
     )
     .unwrap();
     let response = RegistrationResponse::from_json(&auth.register(&options, ORIGIN)).unwrap();
-    let at = AttestationOptions { now: T0 };
+    let at = AttestationOptions::default();
     let registered = mfa_webauthn::finish_registration(
         &store,
         "session-r",

@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &response,
         now,
         &RustCryptoVerifier,
-        &AttestationOptions { now },
+        &AttestationOptions::default(),
     )?;
     println!(
         "registered ({} attestation, {:?}):\n{}\n",
