@@ -18,8 +18,8 @@ use crate::error::WebAuthnError;
 /// The one type for every credential id on the WebAuthn side: the responses'
 /// [`credential_id`](crate::AuthenticationResponse::credential_id),
 /// [`StoredCredential::id`](crate::StoredCredential::id),
-/// [`CredentialDescriptor::id`](crate::CredentialDescriptor::id), the attested credential data
-/// and [`record_key`](crate::record_key).
+/// [`CredentialDescriptor::id`](crate::CredentialDescriptor::id), the attested credential data,
+/// [`record_key`](crate::record_key) and [`find_credential`](crate::find_credential).
 ///
 /// Serializes as unpadded base64url (as `PublicKeyCredential.toJSON()` and the stored record
 /// write it); deserializes base64url with or without `=` padding, refusing an empty or over-long

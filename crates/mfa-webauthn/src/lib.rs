@@ -50,10 +50,11 @@ pub use crate::response::{
     AttestationObject, AuthenticationResponse, ClientExtensionResults, RegistrationResponse,
 };
 pub use crate::store::{
-    CEREMONY_KIND, CREDENTIAL_KIND, authentication_key, finish_authentication,
-    finish_authentication_async, finish_registration, finish_registration_async, record_key,
-    registration_key, start_authentication, start_authentication_async, start_registration,
-    start_registration_async,
+    CEREMONY_KIND, CREDENTIAL_KIND, authentication_key, find_credential, find_credential_async,
+    finish_authentication, finish_authentication_async, finish_registration,
+    finish_registration_async, list_credentials, list_credentials_async, record_key,
+    register_credential, register_credential_async, registration_key, start_authentication,
+    start_authentication_async, start_registration, start_registration_async,
 };
 
 #[doc(hidden)]
