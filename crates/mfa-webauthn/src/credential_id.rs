@@ -47,7 +47,8 @@ use crate::error::WebAuthnError;
 pub struct CredentialId(Vec<u8>);
 
 impl CredentialId {
-    /// The longest credential id ([WebAuthn L3 §7.1] step 22: at most 1023 bytes).
+    /// The longest credential id ([WebAuthn L3 §7.1]: "Verify that the credentialId is ≤ 1023
+    /// bytes").
     ///
     /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
     pub const MAX_LEN: usize = MAX_CREDENTIAL_ID_LEN;

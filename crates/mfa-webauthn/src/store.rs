@@ -134,11 +134,12 @@ fn found(
 /// [`record_key`], and returns that key.
 ///
 /// Refuses a credential id that is registered already, to `account` or to any other: a relying
-/// party must not register one credential id for two users ([WebAuthn L3 §7.1] step 26), and
-/// username-less sign-in finds the account by that id. Two registrations of one id racing each
-/// other can both pass that check; each then sees the other after writing, and one that is not
-/// alone withdraws its record and is refused, so at most one stays (should a withdrawal fail,
-/// [`find_credential`] reports the duplicate as [`StoreError::Corrupt`] rather than pick one).
+/// party must not register one credential id for two users ([WebAuthn L3 §7.1]: "Verify that
+/// the credentialId is not yet registered for any user"), and username-less sign-in finds the
+/// account by that id. Two registrations of one id racing each other can both pass that check;
+/// each then sees the other after writing, and one that is not alone withdraws its record and is
+/// refused, so at most one stays (should a withdrawal fail, [`find_credential`] reports the
+/// duplicate as [`StoreError::Corrupt`] rather than pick one).
 ///
 /// The record is stored as given: `created_at` is set by the registration ceremony,
 /// `last_used_at` by each sign-in.

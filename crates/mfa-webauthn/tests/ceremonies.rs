@@ -1066,9 +1066,9 @@ fn item3_username_less_sign_in_through_the_store() {
     assert!(find_credential(&store, &stranger).unwrap().is_none());
 }
 
-/// Item 3 and WebAuthn L3 §7.1 step 26: a credential id is registered to one account at most,
-/// whichever account asks; a duplicate that got into the store anyway is reported, not resolved
-/// in anyone's favour.
+/// Item 3 and WebAuthn L3 §7.1 ("not yet registered for any user"): a credential id is
+/// registered to one account at most, whichever account asks; a duplicate that got into the
+/// store anyway is reported, not resolved in anyone's favour.
 #[test]
 fn item3_a_credential_id_registers_once_across_accounts() {
     let mut rng = rng();
