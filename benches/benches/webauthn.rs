@@ -23,8 +23,8 @@ use mfa_webauthn::crypto::RingVerifier;
 use mfa_webauthn::testing::SoftwareAuthenticator;
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticationState,
-    Challenge, CredentialDescriptor, RegistrationRequest, RegistrationResponse, RelyingParty,
-    RustCryptoVerifier, SignatureVerifier, UserEntity,
+    Challenge, RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier,
+    SignatureVerifier, UserEntity,
 };
 use p256::ecdsa::signature::Verifier as _;
 use rand::SeedableRng;
@@ -63,16 +63,13 @@ fn assertion_es256(c: &mut Criterion) {
             &response,
             NOW,
             &RustCryptoVerifier,
-            &AttestationOptions { now: NOW },
+            &AttestationOptions::default(),
         )
         .expect("registered")
         .credential;
 
     let request = AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(
-            credential.id.as_bytes().to_vec(),
-            Vec::new(),
-        )],
+        allow_credentials: vec![credential.descriptor()],
         ..AuthenticationRequest::default()
     };
     let (options, _first_state) = rp.start_authentication(&mut rng, NOW, request.clone());

@@ -2,7 +2,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
-// Registration/authentication response JSON, and what it carries, must never panic.
+// Registration/authentication response JSON (from_json and serde Deserialize, which must agree),
+// and what it carries, must never panic.
 fuzz_target!(|data: &[u8]| {
     mfa_webauthn::fuzz_response_json(data);
 });

@@ -319,7 +319,7 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     };
     let (_, state) = rp.registration_with_challenge(challenge, now, user, request);
     // No trust roots here, so certificate validity is not judged (see the module docs).
-    let options = AttestationOptions { now };
+    let options = AttestationOptions::default();
     let response = RegistrationResponse::from_json(&input)
         .map_err(|e| not_a_response("a registration (RegistrationResponseJSON)", &e))?;
     let registered = state
@@ -367,10 +367,7 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     // The caller named the credential, so the user is known: allow exactly that credential,
     // and with --user-handle only if that user owns it.
     let request = AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(
-            credential.id.as_bytes().to_vec(),
-            Vec::new(),
-        )],
+        allow_credentials: vec![CredentialDescriptor::new(credential.id.clone(), Vec::new())],
         user_handle: owner,
         user_verification: user_verification(c),
         ..AuthenticationRequest::default()

@@ -475,7 +475,7 @@ fn item15b_update_writes_the_credential_back_and_a_replay_is_refused() {
     // The file now holds the updated credential, private to its owner.
     let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
     assert_eq!(stored.sign_count, 1);
-    assert_eq!(stored.id.as_bytes(), authenticator.credential_id());
+    assert_eq!(&stored.id, authenticator.credential_id());
     assert!(stored.last_used_at.is_some());
     #[cfg(unix)]
     {

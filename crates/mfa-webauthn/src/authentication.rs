@@ -2,7 +2,7 @@
 //!
 //! [WebAuthn L3 §7.2]: https://www.w3.org/TR/webauthn-3/#sctn-verifying-assertion
 
-use mfa_core::{CredentialId, Evidence, Method, UnixTime, Verified};
+use mfa_core::{Evidence, Method, UnixTime, Verified};
 
 use crate::attestation::signed_message;
 use crate::authenticator_data::{AuthenticatorData, AuthenticatorFlags};
@@ -10,6 +10,7 @@ use crate::checks;
 use crate::client_data::ClientDataType;
 use crate::cose::CoseKey;
 use crate::credential::StoredCredential;
+use crate::credential_id::CredentialId;
 use crate::crypto::SignatureVerifier;
 use crate::error::WebAuthnError;
 use crate::options::{AuthenticationState, SignCountPolicy};
@@ -22,7 +23,7 @@ use crate::response::AuthenticationResponse;
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct VerifiedAssertion {
-    credential_id: Vec<u8>,
+    credential_id: CredentialId,
     public_key: CoseKey,
     sign_count: u32,
     flags: AuthenticatorFlags,
@@ -81,13 +82,11 @@ impl AuthenticationState {
         common.check_not_expired(now)?;
 
         // Steps 5-7: the credential must be allowed and be the one we hold for this user.
-        let id = response.credential_id.as_slice();
-        if !self.allow_credentials.is_empty()
-            && !self.allow_credentials.iter().any(|c| c.as_bytes() == id)
-        {
+        let id = &response.credential_id;
+        if !self.allow_credentials.is_empty() && !self.allow_credentials.contains(id) {
             return Err(WebAuthnError::UnknownCredential);
         }
-        if credential.id.as_bytes() != id {
+        if credential.id != *id {
             return Err(WebAuthnError::UnknownCredential);
         }
         // A user identified beforehand must own the credential, and so must the user a
@@ -133,7 +132,7 @@ impl AuthenticationState {
         verifier.verify(&credential.public_key_cose, &message, &response.signature)?;
 
         Ok(VerifiedAssertion {
-            credential_id: id.to_vec(),
+            credential_id: id.clone(),
             public_key: credential.public_key_cose.clone(),
             sign_count: auth_data.sign_count,
             flags: auth_data.flags,
@@ -174,9 +173,7 @@ impl VerifiedAssertion {
         &self,
         current: &StoredCredential,
     ) -> Result<Verified<StoredCredential>, WebAuthnError> {
-        if current.id.as_bytes() != self.credential_id.as_slice()
-            || current.public_key_cose != self.public_key
-        {
+        if current.id != self.credential_id || current.public_key_cose != self.public_key {
             return Err(WebAuthnError::UnknownCredential);
         }
         check_backup_eligibility(current, self.flags)?;
@@ -197,7 +194,7 @@ impl VerifiedAssertion {
         let evidence = Evidence::new(
             Method::WebAuthn,
             self.now,
-            CredentialId::new(current.id.to_b64url()),
+            mfa_core::CredentialId::from(&current.id),
         )
         .user_verified(self.flags.user_verified())
         .device_bound(!self.flags.backup_eligible());

@@ -6,6 +6,7 @@
 use ciborium::Value;
 
 use crate::cose::{CborLimits, CoseKey, decode_cbor_prefix};
+use crate::credential_id::CredentialId;
 use crate::error::WebAuthnError;
 
 /// The largest authenticator data accepted, in bytes.
@@ -102,8 +103,8 @@ impl AuthenticatorFlags {
 pub struct AttestedCredentialData {
     /// The authenticator's AAGUID.
     pub aaguid: [u8; 16],
-    /// The credential id (at most [`MAX_CREDENTIAL_ID_LEN`] bytes).
-    pub credential_id: Vec<u8>,
+    /// The credential id (1 to [`MAX_CREDENTIAL_ID_LEN`] bytes).
+    pub credential_id: CredentialId,
     /// The credential public key.
     pub public_key: CoseKey,
 }
@@ -144,7 +145,7 @@ impl AuthenticatorData {
     ///
     /// # Errors
     /// [`WebAuthnError::Malformed`] if the data is truncated, too long, has trailing bytes, a
-    /// credential id longer than 1023 bytes, or an extensions field that is not a CBOR map;
+    /// credential id that is empty or longer than 1023 bytes, or an extensions field that is not a CBOR map;
     /// [`WebAuthnError::UnsupportedAlgorithm`] for a credential key of an unsupported algorithm.
     pub fn parse(bytes: &[u8]) -> Result<Self, WebAuthnError> {
         if bytes.len() > MAX_AUTHENTICATOR_DATA_LEN {
@@ -164,7 +165,7 @@ impl AuthenticatorData {
                     "credential id longer than 1023 bytes",
                 ));
             }
-            let credential_id = take(&mut rest, id_len)?.to_vec();
+            let credential_id = CredentialId::new(take(&mut rest, id_len)?)?;
             let (public_key, used) = CoseKey::parse_prefix(rest)?;
             take(&mut rest, used)?;
             Some(AttestedCredentialData {
@@ -215,7 +216,7 @@ pub fn fuzz_authenticator_data(data: &[u8]) {
         );
         assert_eq!(parsed.extensions.is_some(), parsed.flags.extension_data());
         if let Some(attested) = &parsed.attested_credential_data {
-            assert!(attested.credential_id.len() <= MAX_CREDENTIAL_ID_LEN);
+            assert!(attested.credential_id.as_bytes().len() <= MAX_CREDENTIAL_ID_LEN);
         }
     }
 }

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::attestation::AttestationFormat;
 use crate::base64url::Base64UrlBytes;
 use crate::cose::CoseKey;
+use crate::credential_id::CredentialId;
+use crate::options::CredentialDescriptor;
 
 /// A registered credential as the relying party stores it ([WebAuthn L3 §4], credential
 /// record): produced by [`RegistrationState::verify`](crate::RegistrationState::verify),
@@ -25,7 +27,7 @@ use crate::cose::CoseKey;
 #[serde(try_from = "RawCredential")]
 pub struct StoredCredential {
     /// The credential id.
-    pub id: Base64UrlBytes,
+    pub id: CredentialId,
     /// The credential public key, COSE_Key bytes as received.
     pub public_key_cose: CoseKey,
     /// The key's COSE algorithm identifier.
@@ -70,9 +72,9 @@ impl StoredCredential {
     /// A credential record from its id, key and counter (other fields unknown), e.g. for
     /// credentials imported from another system.
     #[must_use]
-    pub fn new(id: impl Into<Vec<u8>>, public_key_cose: CoseKey, sign_count: u32) -> Self {
+    pub fn new(id: CredentialId, public_key_cose: CoseKey, sign_count: u32) -> Self {
         Self {
-            id: Base64UrlBytes::new(id.into()),
+            id,
             alg: public_key_cose.algorithm().id(),
             public_key_cose,
             sign_count,
@@ -88,11 +90,19 @@ impl StoredCredential {
             possible_clone: false,
         }
     }
+
+    /// This credential as a `PublicKeyCredentialDescriptorJSON` (its id and transports), for
+    /// `allowCredentials` when signing its owner in and `excludeCredentials` when they register
+    /// another authenticator.
+    #[must_use]
+    pub fn descriptor(&self) -> CredentialDescriptor {
+        CredentialDescriptor::new(self.id.clone(), self.transports.clone())
+    }
 }
 
 #[derive(Deserialize)]
 struct RawCredential {
-    id: Base64UrlBytes,
+    id: CredentialId,
     public_key_cose: CoseKey,
     #[serde(default)]
     alg: Option<i64>,
@@ -128,9 +138,6 @@ impl TryFrom<RawCredential> for StoredCredential {
             return Err(format!(
                 "alg does not match the COSE key's algorithm {key_alg}"
             ));
-        }
-        if raw.id.as_bytes().is_empty() {
-            return Err("empty credential id".to_owned());
         }
         Ok(Self {
             id: raw.id,

@@ -13,6 +13,7 @@ pub mod response;
 mod authentication;
 mod checks;
 mod credential;
+mod credential_id;
 mod error;
 mod options;
 mod origin;
@@ -34,6 +35,7 @@ pub use crate::base64url::Base64UrlBytes;
 pub use crate::client_data::CollectedClientData;
 pub use crate::cose::{CoseAlgorithm, CoseKey};
 pub use crate::credential::StoredCredential;
+pub use crate::credential_id::CredentialId;
 pub use crate::crypto::{RustCryptoVerifier, SignatureVerifier};
 pub use crate::error::WebAuthnError;
 pub use crate::options::{
@@ -48,10 +50,11 @@ pub use crate::response::{
     AttestationObject, AuthenticationResponse, ClientExtensionResults, RegistrationResponse,
 };
 pub use crate::store::{
-    CEREMONY_KIND, CREDENTIAL_KIND, authentication_key, finish_authentication,
-    finish_authentication_async, finish_registration, finish_registration_async, record_key,
-    registration_key, start_authentication, start_authentication_async, start_registration,
-    start_registration_async,
+    CEREMONY_KIND, CREDENTIAL_KIND, authentication_key, find_credential, find_credential_async,
+    finish_authentication, finish_authentication_async, finish_registration,
+    finish_registration_async, list_credentials, list_credentials_async, record_key,
+    register_credential, register_credential_async, registration_key, start_authentication,
+    start_authentication_async, start_registration, start_registration_async,
 };
 
 #[doc(hidden)]

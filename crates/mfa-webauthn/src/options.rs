@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::base64url::Base64UrlBytes;
 use crate::cose::CoseAlgorithm;
+use crate::credential_id::CredentialId;
 use crate::error::WebAuthnError;
 
 /// Bytes of fresh randomness in every challenge ([WebAuthn L3 §13.4.3]: at least 16; we use 32).
@@ -188,19 +189,20 @@ pub struct CredentialDescriptor {
     #[serde(rename = "type")]
     pub type_: String,
     /// The credential id.
-    pub id: Base64UrlBytes,
+    pub id: CredentialId,
     /// Transports hints, as stored at registration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transports: Vec<String>,
 }
 
 impl CredentialDescriptor {
-    /// A `public-key` descriptor.
+    /// A `public-key` descriptor. [`StoredCredential::descriptor`](crate::StoredCredential::descriptor)
+    /// makes one from a stored credential (for `allowCredentials` / `excludeCredentials`).
     #[must_use]
-    pub fn new(id: impl Into<Vec<u8>>, transports: Vec<String>) -> Self {
+    pub fn new(id: CredentialId, transports: Vec<String>) -> Self {
         Self {
             type_: "public-key".to_owned(),
-            id: Base64UrlBytes::new(id.into()),
+            id,
             transports,
         }
     }
@@ -680,7 +682,7 @@ pub struct RegistrationState {
     pub(crate) common: CeremonyCommon,
     pub(crate) user_handle: Base64UrlBytes,
     pub(crate) algorithms: Vec<i64>,
-    pub(crate) exclude_credentials: Vec<Base64UrlBytes>,
+    pub(crate) exclude_credentials: Vec<CredentialId>,
 }
 
 /// The server-side state of an authentication ([WebAuthn L3 §7.2]): keep it (serde) from
@@ -696,7 +698,7 @@ pub struct RegistrationState {
 pub struct AuthenticationState {
     #[serde(flatten)]
     pub(crate) common: CeremonyCommon,
-    pub(crate) allow_credentials: Vec<Base64UrlBytes>,
+    pub(crate) allow_credentials: Vec<CredentialId>,
     pub(crate) user_handle: Option<Base64UrlBytes>,
     pub(crate) appid: Option<String>,
     pub(crate) sign_count: SignCountPolicy,

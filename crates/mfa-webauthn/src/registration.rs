@@ -9,7 +9,6 @@ use crate::attestation::{
     VerifiedAttestation, verify_attestation_with_trust,
 };
 use crate::authenticator_data::AuthenticatorData;
-use crate::base64url::Base64UrlBytes;
 use crate::checks;
 use crate::client_data::ClientDataType;
 use crate::credential::{StoredCredential, aaguid_string};
@@ -38,8 +37,7 @@ impl RegistrationState {
     /// ceremony not expired; client data type `webauthn.create`, challenge, origin,
     /// cross-origin/top-origin; attestation object; rpIdHash; UP; UV if required; BS only with
     /// BE; attested credential data present; algorithm among those offered; credential id not
-    /// excluded and equal to `rawId`; attestation statement per its format (with `verifier`
-    /// and `attestation.now` for certificate validity).
+    /// excluded and equal to `rawId`; attestation statement per its format (with `verifier`).
     ///
     /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
     ///
@@ -63,8 +61,9 @@ impl RegistrationState {
     }
 
     /// Like [`verify`](Self::verify), then asks `trust` whether the verified attestation is
-    /// acceptable at `attestation.now` ([WebAuthn L3 §7.1] steps 23–24), e.g. a chain to the
-    /// caller's roots with [`x509::ChainTrust`](crate::attestation::x509::ChainTrust).
+    /// acceptable ([WebAuthn L3 §7.1] steps 23–24), e.g. a chain to the caller's roots with
+    /// [`x509::ChainTrust`](crate::attestation::x509::ChainTrust), at `now` unless
+    /// [`AttestationOptions::at`] names another instant.
     ///
     /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
     ///
@@ -106,11 +105,7 @@ impl RegistrationState {
                 "credential id differs from the attested credential id",
             ));
         }
-        if self
-            .exclude_credentials
-            .iter()
-            .any(|excluded| excluded.as_bytes() == attested.credential_id.as_slice())
-        {
+        if self.exclude_credentials.contains(&attested.credential_id) {
             return Err(WebAuthnError::CredentialExcluded);
         }
 
@@ -121,14 +116,15 @@ impl RegistrationState {
             client_data_hash: &client_data_hash,
             rp_id_hash: &auth_data.rp_id_hash,
             aaguid: &attested.aaguid,
-            credential_id: &attested.credential_id,
+            credential_id: attested.credential_id.as_bytes(),
             credential_public_key: &attested.public_key,
         };
-        let verified = verify_attestation_with_trust(&input, verifier, attestation, trust)?;
+        let validation_time = attestation.validation_time.unwrap_or(now);
+        let verified = verify_attestation_with_trust(&input, verifier, validation_time, trust)?;
 
         let flags = auth_data.flags;
         let credential = StoredCredential {
-            id: Base64UrlBytes::new(attested.credential_id.clone()),
+            id: attested.credential_id.clone(),
             public_key_cose: attested.public_key.clone(),
             alg,
             sign_count: auth_data.sign_count,

@@ -5,6 +5,13 @@
 //! Every binary member is base64url (with or without `=` padding); the whole JSON is at most
 //! [`MAX_RESPONSE_JSON_LEN`] bytes and each member has its own bound.
 //!
+//! Both responses parse with `from_json` or through `serde::Deserialize` (`axum::Json<…>`, any
+//! serde format): one implementation, the same rules and per-member bounds, and an over-long
+//! member is an error before it is decoded. Only the bound on the whole document differs: a
+//! deserializer never sees the document's size, so behind a framework extractor the framework's
+//! body limit is that bound. Set it to [`MAX_RESPONSE_JSON_LEN`] on the WebAuthn routes (axum:
+//! `DefaultBodyLimit::max(MAX_RESPONSE_JSON_LEN)`; its default is 2 MB).
+//!
 //! [WebAuthn L3 §5.1.8]: https://www.w3.org/TR/webauthn-3/#dictdef-registrationresponsejson
 //! [§6.5]: https://www.w3.org/TR/webauthn-3/#sctn-attestation
 
@@ -17,6 +24,7 @@ use crate::authenticator_data::{MAX_AUTHENTICATOR_DATA_LEN, MAX_CREDENTIAL_ID_LE
 use crate::base64url;
 use crate::client_data::MAX_CLIENT_DATA_LEN;
 use crate::cose::{CborLimits, decode_cbor_prefix};
+use crate::credential_id::CredentialId;
 use crate::error::WebAuthnError;
 
 /// The largest response JSON accepted, in bytes.
@@ -55,11 +63,16 @@ pub struct ClientExtensionResults {
 
 /// A parsed `AuthenticationResponseJSON` ([WebAuthn L3 §5.1.8]).
 ///
+/// Parse it with [`from_json`](Self::from_json), or deserialize it (`axum::Json<Self>`): the
+/// same rules and per-member bounds. `from_json` also refuses a document over
+/// [`MAX_RESPONSE_JSON_LEN`]; through `Deserialize` that bound is the framework's body limit
+/// (see the [module docs](crate::response)).
+///
 /// [WebAuthn L3 §5.1.8]: https://www.w3.org/TR/webauthn-3/#dictdef-authenticationresponsejson
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthenticationResponse {
     /// The credential id (`rawId`, equal to the decoded `id`).
-    pub credential_id: Vec<u8>,
+    pub credential_id: CredentialId,
     /// `response.clientDataJSON`, the exact signed bytes.
     pub client_data_json: Vec<u8>,
     /// `response.authenticatorData`, the exact signed bytes.
@@ -74,11 +87,16 @@ pub struct AuthenticationResponse {
 
 /// A parsed `RegistrationResponseJSON` ([WebAuthn L3 §5.1.8]).
 ///
+/// Parse it with [`from_json`](Self::from_json), or deserialize it (`axum::Json<Self>`): the
+/// same rules and per-member bounds. `from_json` also refuses a document over
+/// [`MAX_RESPONSE_JSON_LEN`]; through `Deserialize` that bound is the framework's body limit
+/// (see the [module docs](crate::response)).
+///
 /// [WebAuthn L3 §5.1.8]: https://www.w3.org/TR/webauthn-3/#dictdef-registrationresponsejson
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrationResponse {
     /// The credential id (`rawId`, equal to the decoded `id`).
-    pub credential_id: Vec<u8>,
+    pub credential_id: CredentialId,
     /// `response.clientDataJSON`, the exact bytes.
     pub client_data_json: Vec<u8>,
     /// `response.attestationObject`, the exact bytes.
@@ -143,51 +161,78 @@ struct RawCredential<'a, R> {
 
 const MAX_TRANSPORTS: usize = 16;
 
-fn parse_envelope<'a, R: Deserialize<'a>>(
+/// The first step of [`AuthenticationResponse::from_json`] and [`RegistrationResponse::from_json`]:
+/// the whole-document bound, then the JSON shape. The rules on the members are
+/// [`RawCredential::into_envelope`] and the `from_raw` functions, shared with `Deserialize`.
+fn parse_json<'a, R: Deserialize<'a>>(
     json: &'a [u8],
-) -> Result<(Vec<u8>, RawCredential<'a, R>, ClientExtensionResults), WebAuthnError> {
+) -> Result<RawCredential<'a, R>, WebAuthnError> {
     if json.len() > MAX_RESPONSE_JSON_LEN {
         return Err(WebAuthnError::Malformed("response JSON too long"));
     }
-    let raw: RawCredential<R> = serde_json::from_slice(json)
-        .map_err(|_| WebAuthnError::Malformed("response is not a PublicKeyCredential JSON"))?;
-    if raw.type_.as_deref().is_some_and(|t| t != "public-key") {
-        return Err(WebAuthnError::Malformed(
-            "credential type is not public-key",
-        ));
-    }
-    let id = base64url::decode(&raw.id, MAX_CREDENTIAL_ID_LEN).map_err(|_| {
-        WebAuthnError::Malformed("credential id is not base64url of at most 1023 bytes")
-    })?;
-    if id.is_empty() {
-        return Err(WebAuthnError::Malformed("empty credential id"));
-    }
-    if let Some(raw_id) = &raw.raw_id {
-        let raw_id = base64url::decode(raw_id, MAX_CREDENTIAL_ID_LEN)?;
-        if raw_id != id {
-            return Err(WebAuthnError::Malformed("id and rawId differ"));
+    serde_json::from_slice(json)
+        .map_err(|_| WebAuthnError::Malformed("response is not a PublicKeyCredential JSON"))
+}
+
+/// What both responses share, checked: `type`, `id` = `rawId`, `clientExtensionResults`; and
+/// what is left for each response's own rules.
+struct Envelope<R> {
+    credential_id: CredentialId,
+    response: R,
+    client_extension_results: ClientExtensionResults,
+    transports: Option<Vec<String>>,
+}
+
+impl<R> RawCredential<'_, R> {
+    fn into_envelope(self) -> Result<Envelope<R>, WebAuthnError> {
+        if self.type_.as_deref().is_some_and(|t| t != "public-key") {
+            return Err(WebAuthnError::Malformed(
+                "credential type is not public-key",
+            ));
         }
-    }
-    let ext = raw
-        .client_extension_results
-        .as_ref()
-        .map(|e| ClientExtensionResults {
-            appid: e.appid,
-            cred_props_rk: e.cred_props.as_ref().and_then(|c| c.rk),
+        let id = CredentialId::from_b64url(&self.id)?;
+        if let Some(raw_id) = &self.raw_id {
+            let raw_id = base64url::decode(raw_id, MAX_CREDENTIAL_ID_LEN)?;
+            if raw_id != id.as_bytes() {
+                return Err(WebAuthnError::Malformed("id and rawId differ"));
+            }
+        }
+        let client_extension_results = self
+            .client_extension_results
+            .as_ref()
+            .map(|e| ClientExtensionResults {
+                appid: e.appid,
+                cred_props_rk: e.cred_props.as_ref().and_then(|c| c.rk),
+            })
+            .unwrap_or_default();
+        Ok(Envelope {
+            credential_id: id,
+            response: self.response,
+            client_extension_results,
+            transports: self.transports,
         })
-        .unwrap_or_default();
-    Ok((id, raw, ext))
+    }
 }
 
 impl AuthenticationResponse {
-    /// Parses an `AuthenticationResponseJSON` (the output of `PublicKeyCredential.toJSON()`).
+    /// Parses an `AuthenticationResponseJSON` (the output of `PublicKeyCredential.toJSON()`),
+    /// at most [`MAX_RESPONSE_JSON_LEN`] bytes. The same as deserializing with
+    /// `serde_json`, plus that whole-document bound.
     ///
     /// # Errors
     /// [`WebAuthnError::Malformed`] if the JSON is too long, not of that shape, a member is not
     /// base64url or exceeds its bound, or `id` and `rawId` differ.
     pub fn from_json(json: &[u8]) -> Result<Self, WebAuthnError> {
-        let (credential_id, raw, client_extension_results) = parse_envelope::<RawAssertion>(json)?;
-        let r = raw.response;
+        Self::from_raw(parse_json(json)?)
+    }
+
+    fn from_raw(raw: RawCredential<'_, RawAssertion<'_>>) -> Result<Self, WebAuthnError> {
+        let Envelope {
+            credential_id,
+            response: r,
+            client_extension_results,
+            transports: _,
+        } = raw.into_envelope()?;
         let user_handle =
             match r.user_handle.as_deref() {
                 None => None,
@@ -212,16 +257,25 @@ impl AuthenticationResponse {
 }
 
 impl RegistrationResponse {
-    /// Parses a `RegistrationResponseJSON` (the output of `PublicKeyCredential.toJSON()`).
+    /// Parses a `RegistrationResponseJSON` (the output of `PublicKeyCredential.toJSON()`), at
+    /// most [`MAX_RESPONSE_JSON_LEN`] bytes. The same as deserializing with `serde_json`, plus
+    /// that whole-document bound.
     ///
     /// # Errors
     /// [`WebAuthnError::Malformed`] if the JSON is too long, not of that shape, a member is not
     /// base64url or exceeds its bound, or `id` and `rawId` differ.
     pub fn from_json(json: &[u8]) -> Result<Self, WebAuthnError> {
-        let (credential_id, raw, client_extension_results) =
-            parse_envelope::<RawAttestation>(json)?;
-        let r = raw.response;
-        let mut transports = r.transports.or(raw.transports).unwrap_or_default();
+        Self::from_raw(parse_json(json)?)
+    }
+
+    fn from_raw(raw: RawCredential<'_, RawAttestation<'_>>) -> Result<Self, WebAuthnError> {
+        let Envelope {
+            credential_id,
+            response: r,
+            client_extension_results,
+            transports: outer_transports,
+        } = raw.into_envelope()?;
+        let mut transports = r.transports.or(outer_transports).unwrap_or_default();
         if transports.len() > MAX_TRANSPORTS || transports.iter().any(|t| t.len() > 32) {
             return Err(WebAuthnError::Malformed("too many or too long transports"));
         }
@@ -236,6 +290,28 @@ impl RegistrationResponse {
             transports,
             client_extension_results,
         })
+    }
+}
+
+/// The same rules and per-member bounds as [`AuthenticationResponse::from_json`] (a refusal is a
+/// deserialization error whose message is the [`WebAuthnError`]'s), except the bound on the
+/// whole document, which a deserializer cannot see: behind a framework extractor such as
+/// `axum::Json`, the framework's body limit applies. Set it to [`MAX_RESPONSE_JSON_LEN`].
+impl<'de> Deserialize<'de> for AuthenticationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawCredential::<RawAssertion>::deserialize(deserializer)?;
+        Self::from_raw(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The same rules and per-member bounds as [`RegistrationResponse::from_json`] (a refusal is a
+/// deserialization error whose message is the [`WebAuthnError`]'s), except the bound on the
+/// whole document, which a deserializer cannot see: behind a framework extractor such as
+/// `axum::Json`, the framework's body limit applies. Set it to [`MAX_RESPONSE_JSON_LEN`].
+impl<'de> Deserialize<'de> for RegistrationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawCredential::<RawAttestation>::deserialize(deserializer)?;
+        Self::from_raw(raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -315,14 +391,23 @@ impl AttestationObject {
 }
 
 /// Fuzzing entry point: parses arbitrary bytes as registration and authentication response
-/// JSON, and as much of what they carry as parses; must never panic.
+/// JSON, with `from_json` and through `Deserialize` (which must agree on every input within
+/// [`MAX_RESPONSE_JSON_LEN`]), and as much of what they carry as parses; must never panic.
 #[doc(hidden)]
 pub fn fuzz_response_json(data: &[u8]) {
-    if let Ok(response) = AuthenticationResponse::from_json(data) {
+    let assertion = AuthenticationResponse::from_json(data);
+    let registration = RegistrationResponse::from_json(data);
+    if data.len() <= MAX_RESPONSE_JSON_LEN {
+        let assertion_serde = serde_json::from_slice::<AuthenticationResponse>(data);
+        assert_eq!(assertion.as_ref().ok(), assertion_serde.as_ref().ok());
+        let registration_serde = serde_json::from_slice::<RegistrationResponse>(data);
+        assert_eq!(registration.as_ref().ok(), registration_serde.as_ref().ok());
+    }
+    if let Ok(response) = assertion {
         let _ = crate::client_data::CollectedClientData::parse(&response.client_data_json);
         let _ = crate::authenticator_data::AuthenticatorData::parse(&response.authenticator_data);
     }
-    if let Ok(response) = RegistrationResponse::from_json(data) {
+    if let Ok(response) = registration {
         let _ = crate::client_data::CollectedClientData::parse(&response.client_data_json);
         if let Ok(object) = AttestationObject::from_cbor(&response.attestation_object) {
             let _ = crate::authenticator_data::AuthenticatorData::parse(&object.authenticator_data);

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::base64url;
 use crate::checks::sha256;
+use crate::credential_id::CredentialId;
 use crate::options::{CreationOptions, RequestOptions};
 
 /// The attestation statement the software authenticator produces.
@@ -30,7 +31,7 @@ pub enum SoftwareAttestation {
 #[derive(Debug)]
 pub struct SoftwareAuthenticator {
     key: SigningKey,
-    credential_id: Vec<u8>,
+    credential_id: CredentialId,
     sign_count: u32,
     user_handle: Option<Vec<u8>>,
     /// Report UV (the user was verified).
@@ -60,11 +61,11 @@ impl SoftwareAuthenticator {
                 break key;
             }
         };
-        let mut credential_id = vec![0u8; 16];
+        let mut credential_id = [0u8; 16];
         rng.fill_bytes(&mut credential_id);
         Self {
             key,
-            credential_id,
+            credential_id: CredentialId::from_array(credential_id),
             sign_count: 0,
             user_handle: None,
             user_verified: true,
@@ -78,7 +79,7 @@ impl SoftwareAuthenticator {
 
     /// The credential id.
     #[must_use]
-    pub fn credential_id(&self) -> &[u8] {
+    pub fn credential_id(&self) -> &CredentialId {
         &self.credential_id
     }
 
@@ -131,9 +132,10 @@ impl SoftwareAuthenticator {
         data.extend_from_slice(&self.sign_count.to_be_bytes());
         if attested {
             data.extend_from_slice(&[0u8; 16]); // AAGUID: all zero for a software authenticator
-            let len = u16::try_from(self.credential_id.len()).unwrap_or(u16::MAX);
+            let id = self.credential_id.as_bytes();
+            let len = u16::try_from(id.len()).unwrap_or(u16::MAX);
             data.extend_from_slice(&len.to_be_bytes());
-            data.extend_from_slice(&self.credential_id);
+            data.extend_from_slice(id);
             data.extend_from_slice(&self.cose_key());
         }
         data
@@ -187,7 +189,7 @@ impl SoftwareAuthenticator {
         let mut object_bytes = Vec::new();
         // Writing CBOR into a Vec cannot fail.
         let _ = ciborium::ser::into_writer(&object, &mut object_bytes);
-        let id = base64url::encode(&self.credential_id);
+        let id = self.credential_id.to_b64url();
         json!({
             "id": id,
             "rawId": id,
@@ -225,7 +227,7 @@ impl SoftwareAuthenticator {
         let mut signed = auth_data.clone();
         signed.extend_from_slice(&sha256(client_data_json));
         let signature = self.sign(&signed);
-        let id = base64url::encode(&self.credential_id);
+        let id = self.credential_id.to_b64url();
         json!({
             "id": id,
             "rawId": id,
@@ -256,8 +258,8 @@ pub fn concurrent_passkey_replays_have_one_winner<S: mfa_core::Store>(
     rng: &mut impl CryptoRng,
 ) {
     use crate::{
-        AttestationOptions, AuthenticationRequest, AuthenticationResponse, CredentialDescriptor,
-        RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, UserEntity,
+        AttestationOptions, AuthenticationRequest, AuthenticationResponse, RegistrationRequest,
+        RegistrationResponse, RelyingParty, RustCryptoVerifier, UserEntity,
     };
     use mfa_core::conformance::THREADS;
     use mfa_core::{AttemptError, UnixTime, insert_new};
@@ -278,21 +280,18 @@ pub fn concurrent_passkey_replays_have_one_winner<S: mfa_core::Store>(
             &response,
             now,
             &RustCryptoVerifier,
-            &AttestationOptions { now },
+            &AttestationOptions::default(),
         )
         .expect("registration verifies")
         .credential;
     assert_eq!(credential.sign_count, 0, "a synced passkey does not count");
-    let key = crate::record_key(namespace, credential.id.as_bytes());
+    let key = crate::record_key(namespace, &credential.id);
     insert_new(store, &key, &credential).expect("store the credential");
 
     for round in 0..5 {
         let session = format!("{namespace}-round-{round}");
         let request = AuthenticationRequest {
-            allow_credentials: vec![CredentialDescriptor::new(
-                credential.id.as_bytes().to_vec(),
-                Vec::new(),
-            )],
+            allow_credentials: vec![credential.descriptor()],
             ..AuthenticationRequest::default()
         };
         let options = crate::start_authentication(store, &rp, rng, now, &session, request)

@@ -8,8 +8,8 @@ use ciborium::Value;
 use mfa_core::UnixTime;
 use mfa_webauthn::attestation::x509::ChainTrust;
 use mfa_webauthn::attestation::{
-    AttestationError, AttestationFormat, AttestationInput, AttestationOptions, AttestationType,
-    VerifiedAttestation, verify_attestation, verify_attestation_with_trust,
+    AttestationError, AttestationFormat, AttestationInput, AttestationType, VerifiedAttestation,
+    verify_attestation, verify_attestation_with_trust,
 };
 use mfa_webauthn::cose::CoseKey;
 use mfa_webauthn::crypto::RustCryptoVerifier;
@@ -109,11 +109,7 @@ fn parts(auth_data: &[u8]) -> Parts {
     }
 }
 
-fn options() -> AttestationOptions {
-    AttestationOptions {
-        now: UnixTime::from_secs(1_700_000_000),
-    }
-}
+const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 
 fn run_with(
     r: &Registration,
@@ -132,7 +128,7 @@ fn run_with(
         credential_id: &p.credential_id,
         credential_public_key: key.unwrap_or(&p.key),
     };
-    verify_attestation(&input, &RustCryptoVerifier, &options())
+    verify_attestation(&input, &RustCryptoVerifier)
 }
 
 fn run(r: &Registration) -> Result<VerifiedAttestation, AttestationError> {
@@ -528,15 +524,13 @@ fn chain_trust_validates_multi_certificate_chains_at_the_injected_time() {
             credential_id: &p.credential_id,
             credential_public_key: &p.key,
         };
-        let at = |secs| AttestationOptions {
-            now: UnixTime::from_secs(secs),
-        };
+        let at = UnixTime::from_secs;
         // The top of x5c as the trusted root.
         let trust = ChainTrust::new(vec![chain.last().unwrap().clone()]);
-        let ok = verify_attestation_with_trust(&input, &RustCryptoVerifier, &at(start + 1), &trust);
+        let ok = verify_attestation_with_trust(&input, &RustCryptoVerifier, at(start + 1), &trust);
         assert_eq!(ok.map(|v| v.format), Ok(verified.format), "{id}");
         // Outside the validity window.
-        let late = verify_attestation_with_trust(&input, &RustCryptoVerifier, &at(end + 1), &trust);
+        let late = verify_attestation_with_trust(&input, &RustCryptoVerifier, at(end + 1), &trust);
         assert!(
             matches!(late, Err(AttestationError::Untrusted(_))),
             "{id}: {late:?}"
@@ -546,7 +540,7 @@ fn chain_trust_validates_multi_certificate_chains_at_the_injected_time() {
         let mut other = other;
         let stranger = ChainTrust::new(vec![leaf_cert(&mut other).clone()]);
         let bad =
-            verify_attestation_with_trust(&input, &RustCryptoVerifier, &at(start + 1), &stranger);
+            verify_attestation_with_trust(&input, &RustCryptoVerifier, at(start + 1), &stranger);
         assert!(
             matches!(bad, Err(AttestationError::Untrusted(_))),
             "{id}: {bad:?}"
@@ -567,12 +561,8 @@ fn chain_trust_validates_multi_certificate_chains_at_the_injected_time() {
         credential_id: &p.credential_id,
         credential_public_key: &p.key,
     };
-    let none = verify_attestation_with_trust(
-        &input,
-        &RustCryptoVerifier,
-        &options(),
-        &ChainTrust::new(vec![]),
-    );
+    let none =
+        verify_attestation_with_trust(&input, &RustCryptoVerifier, NOW, &ChainTrust::new(vec![]));
     assert!(matches!(none, Err(AttestationError::Untrusted(_))));
 }
 

@@ -5,16 +5,20 @@
 
 use core::time::Duration;
 
-use mfa_core::{AttemptError, MemoryStore, Rejection as _, ThrottlePolicy, UnixTime, insert_new};
+use mfa_core::{
+    AttemptError, MemoryStore, RecordKey, Rejection as _, StoreError, ThrottlePolicy, UnixTime,
+    insert_new,
+};
 use mfa_webauthn::testing::{SoftwareAttestation, SoftwareAuthenticator};
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticationState,
-    AuthenticatorData, CoseAlgorithm, CredentialDescriptor, CrossOrigin, RegistrationRequest,
-    RegistrationResponse, RegistrationState, RelyingParty, RustCryptoVerifier, SignCountPolicy,
-    StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
+    AuthenticatorData, CoseAlgorithm, CredentialDescriptor, CredentialId, CrossOrigin,
+    RegistrationRequest, RegistrationResponse, RegistrationState, RelyingParty, RustCryptoVerifier,
+    SignCountPolicy, StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
 };
 use mfa_webauthn::{
-    Base64UrlBytes, finish_authentication, record_key, start_authentication, start_registration,
+    Base64UrlBytes, CREDENTIAL_KIND, find_credential, finish_authentication, list_credentials,
+    record_key, register_credential, start_authentication, start_registration,
 };
 use proptest::prelude::*;
 use rand::SeedableRng as _;
@@ -66,7 +70,7 @@ fn finish_registration(
             &response,
             T0,
             &RustCryptoVerifier,
-            &AttestationOptions { now: T0 },
+            &AttestationOptions::default(),
         )
         .map(|r| r.credential)
 }
@@ -79,10 +83,7 @@ fn registered(rp: &RelyingParty, rng: &mut StdRng) -> (SoftwareAuthenticator, St
 
 fn allow(credential: &StoredCredential) -> AuthenticationRequest {
     AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(
-            credential.id.as_bytes().to_vec(),
-            Vec::new(),
-        )],
+        allow_credentials: vec![credential.descriptor()],
         ..AuthenticationRequest::default()
     }
 }
@@ -142,7 +143,10 @@ fn options_are_webauthn_l3_json() {
     let mut rng = rng();
     let rp = rp().with_appid("https://example.com/appid.json");
     let request = RegistrationRequest {
-        exclude_credentials: vec![CredentialDescriptor::new(vec![1, 2, 3], vec!["usb".into()])],
+        exclude_credentials: vec![CredentialDescriptor::new(
+            CredentialId::new(vec![1, 2, 3]).unwrap(),
+            vec!["usb".into()],
+        )],
         user_verification: UserVerification::Required,
         hints: vec![mfa_webauthn::Hint::SecurityKey],
         attestation: mfa_webauthn::AttestationConveyance::Direct,
@@ -225,6 +229,41 @@ fn state_and_credential_round_trip_through_serde() {
     let mut v: Value = serde_json::from_str(&text).unwrap();
     v["alg"] = (-8).into();
     assert!(serde_json::from_value::<StoredCredential>(v).is_err());
+}
+
+/// A credential record and a ceremony state as written before credential ids had their own type
+/// (`Base64UrlBytes`): both still load, and the record writes back byte for byte.
+#[test]
+fn item7_records_written_before_credential_id_still_load() {
+    const OLD_RECORD: &str = r#"{"id":"ut-nISfhOvjssD64eL8uIA","public_key_cose":"pQECAyYgASFYIBe4ow8Ww5S8nn2ra6EOLVIQfwpxU1gV1RW8nUPg91l8Ilgg-9IogZlBXK5Eaoip1Ug4hqi0n1V6uGzDo7YSVLJB-is","alg":-7,"sign_count":7,"fmt":"packed","backup_eligible":false,"backup_state":false,"aaguid":"00000000-0000-0000-0000-000000000000","transports":["internal"],"user_handle":"eQWaHaGLoFI28uFVU1HgxP5vtbsG4roEYiro5ZCSMU4","user_verified":true,"created_at":1700000000000,"last_used_at":1700000100000}"#;
+    const OLD_STATE: &str = r#"{"challenge":"FgxzZ3IxLRCY6yoEfRZ3TSvSoHXhgQkL0ZFbmO4U1VI","rp_ids":["example.com"],"origins":["https://example.com"],"cross_origin":{"mode":"deny"},"user_verification":"preferred","created_at":1700000000000,"timeout_ms":300000,"allow_credentials":["ut-nISfhOvjssD64eL8uIA"],"user_handle":null,"appid":null,"sign_count":"reject"}"#;
+    let credential: StoredCredential = serde_json::from_str(OLD_RECORD).unwrap();
+    assert_eq!(credential.id.to_b64url(), "ut-nISfhOvjssD64eL8uIA");
+    assert_eq!(credential.id.as_bytes().len(), 16);
+    assert_eq!(credential.sign_count, 7);
+    assert_eq!(
+        credential.created_at,
+        Some(UnixTime::from_secs(1_700_000_000))
+    );
+    assert_eq!(
+        credential.last_used_at,
+        Some(UnixTime::from_secs(1_700_000_100))
+    );
+    assert_eq!(serde_json::to_string(&credential).unwrap(), OLD_RECORD);
+    let state: AuthenticationState = serde_json::from_str(OLD_STATE).unwrap();
+    assert_eq!(serde_json::to_string(&state).unwrap(), OLD_STATE);
+    // The descriptor a browser gets is unchanged too.
+    let descriptor = serde_json::to_value(credential.descriptor()).unwrap();
+    assert_eq!(
+        descriptor,
+        serde_json::json!({"type": "public-key", "id": "ut-nISfhOvjssD64eL8uIA", "transports": ["internal"]})
+    );
+    // An empty or over-long id never loads.
+    for id in [String::new(), base64url::encode(&[1u8; 1024])] {
+        let mut v: Value = serde_json::from_str(OLD_RECORD).unwrap();
+        v["id"] = Value::String(id);
+        assert!(serde_json::from_value::<StoredCredential>(v).is_err());
+    }
 }
 
 #[test]
@@ -467,7 +506,7 @@ fn credentials_and_user_handles() {
     let json = again.register(&options, ORIGIN);
     let excluded = RegistrationRequest {
         exclude_credentials: vec![CredentialDescriptor::new(
-            again.credential_id().to_vec(),
+            again.credential_id().clone(),
             Vec::new(),
         )],
         ..RegistrationRequest::default()
@@ -483,6 +522,47 @@ fn credentials_and_user_handles() {
         "credential_excluded"
     );
     assert!(finish_registration(&state, &json).is_ok());
+}
+
+/// Item 4: one clock. Attestation certificates are judged at the ceremony's `now` (the default),
+/// or at the instant `AttestationOptions::at` names (a capture verified later, pinned vectors).
+#[test]
+fn item4_attestation_is_judged_at_the_ceremony_time_unless_told_otherwise() {
+    #[derive(Debug, Default)]
+    struct RecordingTrust(std::sync::Mutex<Vec<UnixTime>>);
+    impl mfa_webauthn::AttestationTrust for RecordingTrust {
+        fn check(
+            &self,
+            _attestation: &mfa_webauthn::VerifiedAttestation,
+            _aaguid: &[u8; 16],
+            now: UnixTime,
+        ) -> Result<(), mfa_webauthn::attestation::AttestationError> {
+            self.0.lock().unwrap().push(now);
+            Ok(())
+        }
+    }
+    assert_eq!(AttestationOptions::default().validation_time, None);
+    let mut rng = rng();
+    let rp = rp();
+    let trust = RecordingTrust::default();
+    let later = T0.saturating_add(Duration::from_secs(30));
+    let past = UnixTime::from_secs(1_600_000_000);
+    for (options, judged_at) in [
+        (AttestationOptions::default(), later),
+        (AttestationOptions::at(past), past),
+    ] {
+        let mut auth = SoftwareAuthenticator::new(&mut rng);
+        let (creation, state) = {
+            let u = user(&mut rng);
+            rp.start_registration(&mut rng, T0, u, RegistrationRequest::default())
+        };
+        let response = RegistrationResponse::from_json(&auth.register(&creation, ORIGIN)).unwrap();
+        let registered = state
+            .verify_with_trust(&response, later, &RustCryptoVerifier, &options, &trust)
+            .unwrap();
+        assert_eq!(trust.0.lock().unwrap().last(), Some(&judged_at));
+        assert_eq!(registered.credential.created_at, Some(later));
+    }
 }
 
 #[test]
@@ -728,7 +808,7 @@ fn item1_passkey_assertion_replayed_through_the_store_is_refused() {
     let rp = rp();
     let (mut auth, credential) = passkey(&rp, &mut rng);
     let store = MemoryStore::new();
-    let key = record_key("alice", credential.id.as_bytes());
+    let key = record_key("alice", &credential.id);
     insert_new(&store, &key, &credential).unwrap();
     let options =
         start_authentication(&store, &rp, &mut rng, T0, "session-1", allow(&credential)).unwrap();
@@ -786,7 +866,7 @@ fn store_helper_still_applies_the_counter() {
     let rp = rp();
     let (mut auth, credential) = registered(&rp, &mut rng);
     let store = MemoryStore::new();
-    let key = record_key("alice", credential.id.as_bytes());
+    let key = record_key("alice", &credential.id);
     insert_new(&store, &key, &credential).unwrap();
     for expected in [Ok(1), Err("counter_not_increased")] {
         if expected.is_err() {
@@ -805,7 +885,7 @@ fn store_helper_still_applies_the_counter() {
     // A missing credential is not enrolled (and the ceremony is spent all the same).
     let options = start_authentication(&store, &rp, &mut rng, T0, "s", allow(&credential)).unwrap();
     let response = AuthenticationResponse::from_json(&auth.authenticate(&options, ORIGIN)).unwrap();
-    let elsewhere = record_key("bob", credential.id.as_bytes());
+    let elsewhere = record_key("bob", &credential.id);
     assert!(matches!(
         finish_authentication(&store, "s", &elsewhere, &response, T0, &RustCryptoVerifier),
         Err(AttemptError::NotEnrolled)
@@ -835,7 +915,7 @@ fn registration_through_the_store_is_single_use() {
     )
     .unwrap();
     let response = RegistrationResponse::from_json(&auth.register(&options, ORIGIN)).unwrap();
-    let at = AttestationOptions { now: T0 };
+    let at = AttestationOptions::default();
     let registered = mfa_webauthn::finish_registration(
         &store,
         "session-r",
@@ -864,6 +944,373 @@ fn registration_through_the_store_is_single_use() {
     );
     assert!(matches!(again, Err(AttemptError::ChallengeNotFound)));
     assert!(store.is_empty(), "the ceremony record is gone");
+}
+
+// --- Credentials through the store: register once, list, find by id ----------------------------
+
+/// Drives a future whose store answers at once (the memory store) to completion.
+fn block_on<F: core::future::Future>(future: F) -> F::Output {
+    let mut future = core::pin::pin!(future);
+    let mut context = core::task::Context::from_waker(core::task::Waker::noop());
+    loop {
+        if let core::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}
+
+/// A registration through the store helpers, stored as `account`'s with `register_credential`.
+fn enroll(
+    store: &MemoryStore,
+    rp: &RelyingParty,
+    rng: &mut StdRng,
+    authenticator: &mut SoftwareAuthenticator,
+    account: &str,
+    request: RegistrationRequest,
+) -> Result<RecordKey, AttemptError<WebAuthnError>> {
+    let user = UserEntity::random(rng, format!("{account}@example.com"), account);
+    let session = format!("{account}-registration");
+    let options = start_registration(store, rp, rng, T0, &session, user, request)?;
+    let response = RegistrationResponse::from_json(&authenticator.register(&options, ORIGIN))
+        .map_err(AttemptError::Rejected)?;
+    let registered = mfa_webauthn::finish_registration(
+        store,
+        &session,
+        &response,
+        T0,
+        &RustCryptoVerifier,
+        &AttestationOptions::default(),
+    )?;
+    Ok(register_credential(store, account, &registered.credential)?)
+}
+
+/// Item 3: username-less sign-in through the store. No allow list; the assertion's credential id
+/// finds the credential and its account; `finish_authentication` checks it against that record
+/// (and its owner's user handle) and commits it. Registration set `created_at`, the sign-in sets
+/// `last_used_at`.
+#[test]
+fn item3_username_less_sign_in_through_the_store() {
+    let mut rng = rng();
+    let rp = rp();
+    let store = MemoryStore::new();
+    let mut alices_key = SoftwareAuthenticator::new(&mut rng);
+    let alices = enroll(
+        &store,
+        &rp,
+        &mut rng,
+        &mut alices_key,
+        "alice",
+        RegistrationRequest::default(),
+    )
+    .unwrap();
+    let mut bobs_key = SoftwareAuthenticator::new(&mut rng);
+    let bobs = enroll(
+        &store,
+        &rp,
+        &mut rng,
+        &mut bobs_key,
+        "bob",
+        RegistrationRequest::default(),
+    )
+    .unwrap();
+    assert_eq!(alices, record_key("alice", alices_key.credential_id()));
+    let [enrolled]: [StoredCredential; 1] = list_credentials(&store, "alice")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(enrolled.created_at, Some(T0));
+    assert_eq!(enrolled.last_used_at, None);
+
+    let t1 = T0.saturating_add(Duration::from_secs(60));
+    for (authenticator, account, expected_key) in [
+        (&mut alices_key, "alice", &alices),
+        (&mut bobs_key, "bob", &bobs),
+    ] {
+        let session = format!("anonymous-{account}");
+        let options = start_authentication(
+            &store,
+            &rp,
+            &mut rng,
+            t1,
+            &session,
+            AuthenticationRequest::default(),
+        )
+        .unwrap();
+        assert!(options.allow_credentials.is_empty());
+        // Deserialized as `axum::Json<AuthenticationResponse>` would.
+        let response: AuthenticationResponse =
+            serde_json::from_slice(&authenticator.authenticate(&options, ORIGIN)).unwrap();
+        let (key, _) = find_credential(&store, &response.credential_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&key, expected_key);
+        assert_eq!(key.account(), account);
+        let verified =
+            finish_authentication(&store, &session, &key, &response, t1, &RustCryptoVerifier)
+                .unwrap();
+        assert_eq!(
+            verified.evidence().credential,
+            mfa_core::CredentialId::from(&response.credential_id)
+        );
+        let (_, stored) = find_credential(&store, &response.credential_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (stored.created_at, stored.last_used_at),
+            (Some(T0), Some(t1))
+        );
+        assert_eq!(stored.sign_count, 1);
+    }
+    // An id nobody holds finds nothing.
+    let stranger = CredentialId::new(vec![9; 16]).unwrap();
+    assert!(find_credential(&store, &stranger).unwrap().is_none());
+}
+
+/// Item 3 and WebAuthn L3 §7.1 ("not yet registered for any user"): a credential id is
+/// registered to one account at most, whichever account asks; a duplicate that got into the
+/// store anyway is reported, not resolved in anyone's favour.
+#[test]
+fn item3_a_credential_id_registers_once_across_accounts() {
+    let mut rng = rng();
+    let rp = rp();
+    let store = MemoryStore::new();
+    let (_, credential) = registered(&rp, &mut rng);
+    let key = register_credential(&store, "alice", &credential).unwrap();
+    for account in ["bob", "alice"] {
+        let again = register_credential(&store, account, &credential);
+        assert!(
+            matches!(&again, Err(StoreError::AlreadyExists { key: holder }) if *holder == key.flat()),
+            "{account}: {again:?}"
+        );
+    }
+    assert_eq!(
+        list_credentials(&store, "alice").unwrap(),
+        std::slice::from_ref(&credential)
+    );
+    assert!(list_credentials(&store, "bob").unwrap().is_empty());
+    // The same refusal through AttemptError, as a handler would map it: 409 Conflict.
+    let error = AttemptError::<WebAuthnError>::from(
+        register_credential(&store, "bob", &credential).unwrap_err(),
+    );
+    assert_eq!(
+        (error.reason(), error.http_status()),
+        ("already_exists", 409)
+    );
+    // Written around the helper: found, but refused as corrupt rather than picked.
+    insert_new(&store, &record_key("mallory", &credential.id), &credential).unwrap();
+    assert!(matches!(
+        find_credential(&store, &credential.id),
+        Err(StoreError::Corrupt { .. })
+    ));
+}
+
+/// A store on which another registration of the same credential id, for "mallory", lands just
+/// before bob's (both passed the "nobody holds it" check at the same time).
+struct RacingRegistration {
+    inner: MemoryStore,
+    raced: std::sync::atomic::AtomicBool,
+}
+
+impl mfa_core::Store for RacingRegistration {
+    fn load(&self, key: &RecordKey) -> Result<Option<mfa_core::StoredRecord>, StoreError> {
+        self.inner.load(key)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &RecordKey,
+        expected: Option<mfa_core::Version>,
+        new_value: Option<&[u8]>,
+    ) -> Result<mfa_core::SwapOutcome, StoreError> {
+        let inserting = expected.is_none() && new_value.is_some();
+        if inserting
+            && key.kind() == CREDENTIAL_KIND
+            && key.account() == "bob"
+            && !self.raced.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            let theirs = RecordKey::new(CREDENTIAL_KIND, "mallory", key.id());
+            let _theirs_landed = self.inner.compare_and_swap(&theirs, None, new_value)?;
+        }
+        self.inner.compare_and_swap(key, expected, new_value)
+    }
+    fn list(
+        &self,
+        kind: &str,
+        account: &str,
+    ) -> Result<Vec<(RecordKey, mfa_core::StoredRecord)>, StoreError> {
+        self.inner.list(kind, account)
+    }
+    fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
+        self.inner.find_by_id(kind, id)
+    }
+}
+
+/// Two registrations of one id racing past the check: the one that finds the other after
+/// writing withdraws, so one account holds the id, never two.
+#[test]
+fn item3_racing_registrations_of_one_id_leave_one_holder() {
+    let mut rng = rng();
+    let (_, credential) = registered(&rp(), &mut rng);
+    let store = RacingRegistration {
+        inner: MemoryStore::new(),
+        raced: false.into(),
+    };
+    let bob = register_credential(&store, "bob", &credential);
+    assert!(
+        matches!(bob, Err(StoreError::AlreadyExists { .. })),
+        "{bob:?}"
+    );
+    assert!(list_credentials(&store, "bob").unwrap().is_empty());
+    let (key, _) = find_credential(&store, &credential.id).unwrap().unwrap();
+    assert_eq!(key.account(), "mallory");
+}
+
+/// Item 3: "my passkeys". An account's credentials, listed, make `excludeCredentials` (the same
+/// authenticator cannot register twice) and `allowCredentials` (any of them signs in).
+#[test]
+fn item3_list_credentials_builds_exclude_and_allow_lists() {
+    let mut rng = rng();
+    let rp = rp();
+    let store = MemoryStore::new();
+    let mut keys: Vec<SoftwareAuthenticator> = (0..2)
+        .map(|_| SoftwareAuthenticator::new(&mut rng))
+        .collect();
+    for key in &mut keys {
+        enroll(
+            &store,
+            &rp,
+            &mut rng,
+            key,
+            "alice",
+            RegistrationRequest::default(),
+        )
+        .unwrap();
+    }
+    let mut bobs_key = SoftwareAuthenticator::new(&mut rng);
+    enroll(
+        &store,
+        &rp,
+        &mut rng,
+        &mut bobs_key,
+        "bob",
+        RegistrationRequest::default(),
+    )
+    .unwrap();
+
+    let mine = list_credentials(&store, "alice").unwrap();
+    let mut ids: Vec<&CredentialId> = mine.iter().map(|c| &c.id).collect();
+    ids.sort();
+    let mut expected: Vec<&CredentialId> = keys.iter().map(|k| k.credential_id()).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_eq!(list_credentials(&store, "bob").unwrap().len(), 1);
+    assert!(list_credentials(&store, "carol").unwrap().is_empty());
+    assert!(mine.iter().all(|c| c.transports == ["internal"]));
+
+    // Signing alice in with her list: either key works, bob's does not.
+    let allow = || AuthenticationRequest {
+        allow_credentials: mine.iter().map(StoredCredential::descriptor).collect(),
+        ..AuthenticationRequest::default()
+    };
+    for key in &mut keys {
+        let options = start_authentication(&store, &rp, &mut rng, T0, "alice", allow()).unwrap();
+        let response =
+            AuthenticationResponse::from_json(&key.authenticate(&options, ORIGIN)).unwrap();
+        let record = record_key("alice", &response.credential_id);
+        let signed_in =
+            finish_authentication(&store, "alice", &record, &response, T0, &RustCryptoVerifier);
+        assert!(signed_in.is_ok(), "{signed_in:?}");
+    }
+    let options = start_authentication(&store, &rp, &mut rng, T0, "alice", allow()).unwrap();
+    let response =
+        AuthenticationResponse::from_json(&bobs_key.authenticate(&options, ORIGIN)).unwrap();
+    let (bobs_record, _) = find_credential(&store, &response.credential_id)
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        finish_authentication(
+            &store,
+            "alice",
+            &bobs_record,
+            &response,
+            T0,
+            &RustCryptoVerifier
+        ),
+        Err(AttemptError::Rejected(WebAuthnError::UnknownCredential))
+    ));
+    // Registering one of alice's authenticators again (last: the software authenticator takes
+    // the new user handle): excluded by the ceremony itself.
+    let exclude = RegistrationRequest {
+        exclude_credentials: mine.iter().map(StoredCredential::descriptor).collect(),
+        ..RegistrationRequest::default()
+    };
+    let again = enroll(&store, &rp, &mut rng, &mut keys[1], "alice", exclude);
+    assert!(
+        matches!(
+            again,
+            Err(AttemptError::Rejected(WebAuthnError::CredentialExcluded))
+        ),
+        "{again:?}"
+    );
+}
+
+/// The async helpers give the same answers as the blocking ones.
+#[test]
+fn item3_async_credential_helpers_give_the_same_answers() {
+    let mut rng = rng();
+    let rp = rp();
+    let store = MemoryStore::new();
+    let (mut key, credential) = registered(&rp, &mut rng);
+    let record = block_on(mfa_webauthn::register_credential_async(
+        &store,
+        "alice",
+        &credential,
+    ))
+    .unwrap();
+    assert!(matches!(
+        block_on(mfa_webauthn::register_credential_async(
+            &store,
+            "bob",
+            &credential
+        )),
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        block_on(mfa_webauthn::list_credentials_async(&store, "alice")).unwrap(),
+        list_credentials(&store, "alice").unwrap()
+    );
+    let options = block_on(mfa_webauthn::start_authentication_async(
+        &store,
+        &rp,
+        &mut rng,
+        T0,
+        "s",
+        AuthenticationRequest::default(),
+    ))
+    .unwrap();
+    let response = AuthenticationResponse::from_json(&key.authenticate(&options, ORIGIN)).unwrap();
+    let (found, _) = block_on(mfa_webauthn::find_credential_async(
+        &store,
+        &response.credential_id,
+    ))
+    .unwrap()
+    .unwrap();
+    assert_eq!(found, record);
+    let verified = block_on(mfa_webauthn::finish_authentication_async(
+        &store,
+        "s",
+        &found,
+        &response,
+        T0,
+        &RustCryptoVerifier,
+    ))
+    .unwrap();
+    assert_eq!(verified.credential().last_used_at, Some(T0));
+    let stranger = CredentialId::new(vec![9; 16]).unwrap();
+    assert!(
+        block_on(mfa_webauthn::find_credential_async(&store, &stranger))
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// Review item 2: a user identified beforehand, or a username-less response, cannot sign in
@@ -918,7 +1365,7 @@ fn item7_junk_assertions_do_not_lock_the_owner_out() {
     let rp = rp();
     let (mut auth, credential) = registered(&rp, &mut rng);
     let store = MemoryStore::new();
-    let key = record_key("alice", credential.id.as_bytes());
+    let key = record_key("alice", &credential.id);
     insert_new(&store, &key, &credential).unwrap();
     let throttle = ThrottlePolicy::default();
     let mut attacker = SoftwareAuthenticator::new(&mut rng);

@@ -20,7 +20,7 @@ use ciborium::Value as Cbor;
 use mfa_core::{Rejection as _, UnixTime};
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticatorData,
-    Base64UrlBytes, Challenge, CoseKey, CredentialDescriptor, CrossOrigin, RegistrationRequest,
+    Base64UrlBytes, Challenge, CoseKey, CredentialId, CrossOrigin, RegistrationRequest,
     RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential, UserEntity,
     UserVerification, WebAuthnError, base64url,
 };
@@ -130,7 +130,7 @@ fn response_json(v: &Value) -> Vec<u8> {
 
 fn credential(v: &Value) -> StoredCredential {
     let c = &v["credential"];
-    let id = base64url::decode(c["id_b64url"].as_str().unwrap(), 2048).unwrap();
+    let id = CredentialId::from_b64url(c["id_b64url"].as_str().unwrap()).unwrap();
     let key = CoseKey::from_cbor(&hex(c["public_key_cose_hex"].as_str().unwrap())).unwrap();
     StoredCredential::new(
         id,
@@ -146,10 +146,7 @@ fn authenticate(
     let response = AuthenticationResponse::from_json(json)?;
     // The relying party identified the user first and allows that user's credential.
     let request = AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(
-            credential(v).id.into_vec(),
-            Vec::new(),
-        )],
+        allow_credentials: vec![credential(v).descriptor()],
         user_verification: uv(v),
         ..AuthenticationRequest::default()
     };
@@ -176,9 +173,8 @@ fn register(v: &Value, json: &[u8]) -> Result<mfa_webauthn::RegisteredCredential
     };
     let (_, state) =
         relying_party(v).registration_with_challenge(challenge(v), now(), user, request);
-    let options = AttestationOptions {
-        now: validation_time(v),
-    };
+    // Pinned to the source's date where it gave one: certificates expire.
+    let options = AttestationOptions::at(validation_time(v));
     state.verify(&response, now(), &RustCryptoVerifier, &options)
 }
 
@@ -505,4 +501,277 @@ fn tampered_registrations_fail_with_the_right_kind() {
         checked += 1;
     }
     assert!(checked >= 14, "{checked}");
+}
+
+// --- Deserialize and from_json are one parser ---------------------------------------------------
+
+/// What both parsers make of `json`: `Some(value)` when they accept it (they must agree on the
+/// value, through a borrowing and an owning deserializer alike), `None` when they refuse it.
+/// A refusal is `malformed` from `from_json`, and the serde error says the same thing whenever
+/// `from_json` names a member rule (not just "not of that shape").
+fn both_parsers<T>(
+    what: &str,
+    json: &[u8],
+    from_json: fn(&[u8]) -> Result<T, WebAuthnError>,
+) -> Option<T>
+where
+    T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let ours = from_json(json);
+    let borrowed = serde_json::from_str::<T>(std::str::from_utf8(json).unwrap());
+    let owned = serde_json::from_slice::<Value>(json).map(serde_json::from_value::<T>);
+    match ours {
+        Ok(value) => {
+            assert_eq!(borrowed.as_ref().unwrap(), &value, "{what}: from_str");
+            assert_eq!(
+                owned.unwrap().as_ref().unwrap(),
+                &value,
+                "{what}: from_value"
+            );
+            Some(value)
+        }
+        Err(error) => {
+            assert_eq!(error.reason(), "malformed", "{what}");
+            let serde_error = borrowed.expect_err(what).to_string();
+            if error != WebAuthnError::Malformed("response is not a PublicKeyCredential JSON") {
+                assert!(
+                    serde_error.contains(&error.to_string()),
+                    "{what}: serde says {serde_error:?}, from_json {error}"
+                );
+            }
+            if let Ok(owned) = owned {
+                assert!(owned.is_err(), "{what}: from_value accepted it");
+            }
+            None
+        }
+    }
+}
+
+fn authentication_twice(what: &str, json: &[u8]) -> Option<AuthenticationResponse> {
+    both_parsers(what, json, AuthenticationResponse::from_json)
+}
+
+fn registration_twice(what: &str, json: &[u8]) -> Option<RegistrationResponse> {
+    both_parsers(what, json, RegistrationResponse::from_json)
+}
+
+/// Edits of a response document, each `(name, edited, accepted)`.
+fn response_twins(ceremony: &str, response: &Value) -> Vec<(&'static str, Value, bool)> {
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut t = response.clone();
+        f(&mut t);
+        t
+    };
+    let member = |name: &'static str, value: Value| {
+        edit(&move |t: &mut Value| t["response"][name] = value.clone())
+    };
+    let long = |bytes: usize| b64(&vec![7u8; bytes]);
+    let id = response["id"].as_str().unwrap().to_owned();
+    let mut twins = vec![
+        (
+            "padded id",
+            edit(&|t| {
+                let padded = match id.len() % 4 {
+                    2 => format!("{id}=="),
+                    3 => format!("{id}="),
+                    _ => id.clone(),
+                };
+                t["id"] = Value::String(padded.clone());
+                t["rawId"] = Value::String(padded);
+            }),
+            true,
+        ),
+        (
+            "no rawId, no type",
+            edit(&|t| {
+                let object = t.as_object_mut().unwrap();
+                object.remove("rawId");
+                object.remove("type");
+            }),
+            true,
+        ),
+        ("id not base64url", edit(&|t| t["id"] = "***".into()), false),
+        (
+            "empty id",
+            edit(&|t| {
+                t["id"] = "".into();
+                t["rawId"] = "".into();
+            }),
+            false,
+        ),
+        (
+            "id of 1024 bytes",
+            edit(&|t| {
+                t["id"] = long(1024);
+                t["rawId"] = long(1024);
+            }),
+            false,
+        ),
+        (
+            "rawId differs",
+            edit(&|t| t["rawId"] = b64(b"another id")),
+            false,
+        ),
+        (
+            "rawId of 1024 bytes",
+            edit(&|t| t["rawId"] = long(1024)),
+            false,
+        ),
+        (
+            "type is not public-key",
+            edit(&|t| t["type"] = "password".into()),
+            false,
+        ),
+        ("id is a number", edit(&|t| t["id"] = 7.into()), false),
+        (
+            "no response",
+            edit(&|t| {
+                t.as_object_mut().unwrap().remove("response");
+            }),
+            false,
+        ),
+        (
+            "no clientDataJSON",
+            edit(&|t| {
+                t["response"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("clientDataJSON");
+            }),
+            false,
+        ),
+        (
+            "clientDataJSON not base64url",
+            member("clientDataJSON", "%%%%".into()),
+            false,
+        ),
+        (
+            "clientDataJSON over 4 KiB",
+            member("clientDataJSON", long(4097)),
+            false,
+        ),
+        (
+            "appid output not a boolean",
+            edit(&|t| {
+                t["clientExtensionResults"] = serde_json::json!({"appid": "yes"});
+            }),
+            false,
+        ),
+    ];
+    if ceremony == "authentication" {
+        twins.extend([
+            (
+                "no signature",
+                edit(&|t| {
+                    t["response"].as_object_mut().unwrap().remove("signature");
+                }),
+                false,
+            ),
+            (
+                "signature over 2 KiB",
+                member("signature", long(2049)),
+                false,
+            ),
+            (
+                "authenticatorData over 16 KiB",
+                member("authenticatorData", long(16 * 1024 + 1)),
+                false,
+            ),
+            (
+                "userHandle over 64 bytes",
+                member("userHandle", long(65)),
+                false,
+            ),
+            ("userHandle empty", member("userHandle", "".into()), true),
+            ("userHandle null", member("userHandle", Value::Null), true),
+        ]);
+    } else {
+        twins.extend([
+            (
+                "no attestationObject",
+                edit(&|t| {
+                    t["response"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("attestationObject");
+                }),
+                false,
+            ),
+            (
+                "attestationObject over 32 KiB",
+                member("attestationObject", long(32 * 1024 + 1)),
+                false,
+            ),
+            (
+                "17 transports",
+                member("transports", serde_json::json!(vec!["usb"; 17])),
+                false,
+            ),
+            (
+                "a transport over 32 bytes",
+                member("transports", serde_json::json!(["x".repeat(33)])),
+                false,
+            ),
+            (
+                "transports not strings",
+                member("transports", serde_json::json!([1])),
+                false,
+            ),
+        ]);
+    }
+    twins
+}
+
+/// Item 7: `RegistrationResponse` and `AuthenticationResponse` deserialize (so
+/// `axum::Json<AuthenticationResponse>` works) with the rules and bounds of `from_json`: the same
+/// value for every vector and every accepted twin, and a refusal for every malformed twin, by
+/// both parsers and for the same reason.
+#[test]
+fn item7_deserialize_agrees_with_from_json_on_every_vector_and_twin() {
+    let mut checked = 0;
+    for (id, v) in vectors() {
+        let json = response_json(&v);
+        let ceremony = v["ceremony"].as_str().unwrap();
+        let parse = |what: &str, json: &[u8]| match ceremony {
+            "authentication" => authentication_twice(what, json).is_some(),
+            _ => registration_twice(what, json).is_some(),
+        };
+        assert!(parse(&id, &json), "{id}: every vector's response parses");
+        let response: Value = serde_json::from_slice(&json).unwrap();
+        for (name, twin, accepted) in response_twins(ceremony, &response) {
+            let what = format!("{id}: {name}");
+            assert_eq!(
+                parse(&what, &serde_json::to_vec(&twin).unwrap()),
+                accepted,
+                "{what}"
+            );
+            checked += 1;
+        }
+        // Not JSON, or not one document: both refuse.
+        let mut trailing = json.clone();
+        trailing.extend_from_slice(b" {}");
+        assert!(!parse(&format!("{id}: trailing"), &trailing));
+        assert!(!parse(&format!("{id}: truncated"), &json[..json.len() / 2]));
+    }
+    assert!(checked > 49 * 14, "{checked}");
+}
+
+/// The one difference, as documented: `from_json` refuses a document over 64 KiB, while a
+/// deserializer never sees the size (the framework's body limit is that bound).
+#[test]
+fn item7_whole_document_bound_is_from_json_only() {
+    let (_, v) = valid_vectors("authentication").swap_remove(0);
+    let mut response: Value = serde_json::from_slice(&response_json(&v)).unwrap();
+    response["padding"] = Value::String("x".repeat(65 * 1024));
+    let json = serde_json::to_vec(&response).unwrap();
+    assert_eq!(
+        AuthenticationResponse::from_json(&json).unwrap_err(),
+        WebAuthnError::Malformed("response JSON too long")
+    );
+    let deserialized: AuthenticationResponse = serde_json::from_slice(&json).unwrap();
+    response.as_object_mut().unwrap().remove("padding");
+    assert_eq!(
+        deserialized,
+        AuthenticationResponse::from_json(&serde_json::to_vec(&response).unwrap()).unwrap()
+    );
 }

@@ -4,18 +4,19 @@
 //! Run with `cargo run -p mfa-examples --bin webauthn`. Prints the JSON that would travel to
 //! and from the browser, the credential record, and each decision.
 
-use mfa_core::{AttemptError, Clock as _, MemoryStore, Rejection as _, SystemClock, insert_new};
+use mfa_core::{AttemptError, Clock as _, MemoryStore, Rejection as _, SystemClock};
 use mfa_webauthn::testing::SoftwareAuthenticator;
 use mfa_webauthn::{
-    AttestationOptions, AuthenticationRequest, AuthenticationResponse, CredentialDescriptor,
-    RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential,
-    UserEntity, UserVerification, finish_authentication, record_key, start_authentication,
+    AttestationOptions, AuthenticationRequest, AuthenticationResponse, RegistrationRequest,
+    RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential, UserEntity,
+    UserVerification, finish_authentication, register_credential, start_authentication,
 };
 
 const ORIGIN: &str = "https://login.example.com";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = rand::rng();
+    // Any rand_core::CryptoRng; StdRng is also Send, as an async handler needs.
+    let mut rng: rand::rngs::StdRng = rand::make_rng();
     let now = SystemClock.now();
     let rp = RelyingParty::new("example.com", "Example Corp", ORIGIN);
     let mut key = SoftwareAuthenticator::new(&mut rng);
@@ -41,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &response,
         now,
         &RustCryptoVerifier,
-        &AttestationOptions { now },
+        &AttestationOptions::default(),
     )?;
     println!(
         "registered ({} attestation, {:?}):\n{}\n",
@@ -53,16 +54,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 2. The credential goes into the store. Each sign-in keeps its ceremony state in the store
     //    too, and finishing *takes* it (atomic load and delete) before checking the assertion.
     let store = MemoryStore::new();
-    let record = record_key("alice", registered.credential.id.as_bytes());
-    insert_new(&store, &record, &registered.credential)?;
+    //    Registering refuses a credential id that any account holds already.
+    let record = register_credential(&store, "alice", &registered.credential)?;
 
-    let sign_in = |key: &mut SoftwareAuthenticator, rng: &mut rand::rngs::ThreadRng| {
+    let sign_in = |key: &mut SoftwareAuthenticator, rng: &mut rand::rngs::StdRng| {
         let credential: &StoredCredential = &registered.credential;
         let request = AuthenticationRequest {
-            allow_credentials: vec![CredentialDescriptor::new(
-                credential.id.as_bytes().to_vec(),
-                credential.transports.clone(),
-            )],
+            allow_credentials: vec![credential.descriptor()],
             user_verification: UserVerification::Required,
             ..AuthenticationRequest::default()
         };

@@ -158,15 +158,32 @@ pub struct VerifiedAttestation {
     pub certificates: Vec<Vec<u8>>,
 }
 
-/// Options for attestation verification ([WebAuthn L3 §7.1] step 21).
+/// Options for attestation verification in a registration ([WebAuthn L3 §7.1] steps 21–24).
+///
+/// The default judges certificates at the ceremony's own `now` (the one given to
+/// [`RegistrationState::verify`](crate::RegistrationState::verify) or
+/// [`finish_registration`](crate::finish_registration)): what a live registration wants.
+/// [`AttestationOptions::at`] judges them at another instant instead (a captured registration
+/// verified later, test vectors pinned to a past date).
 ///
 /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AttestationOptions {
-    /// The time against which certificate validity is judged (by an [`AttestationTrust`];
-    /// format verification itself does not look at validity periods, since some genuine chains,
-    /// e.g. Apple's and Android's, are short-lived).
-    pub now: UnixTime,
+    /// When an [`AttestationTrust`] judges certificate validity; `None` (the default): at the
+    /// ceremony's `now`. Format verification itself does not look at validity periods, since
+    /// some genuine chains, e.g. Apple's and Android's, are short-lived.
+    pub validation_time: Option<UnixTime>,
+}
+
+impl AttestationOptions {
+    /// Judge attestation certificates at `time` rather than at the ceremony's `now`.
+    #[must_use]
+    pub const fn at(time: UnixTime) -> Self {
+        Self {
+            validation_time: Some(time),
+        }
+    }
 }
 
 /// The relying party's trust decision over a verified attestation ([WebAuthn L3 §7.1] steps 23
@@ -189,7 +206,8 @@ pub trait AttestationTrust: Send + Sync + fmt::Debug {
     ) -> Result<(), AttestationError>;
 }
 
-/// The permissive policy [`verify_attestation`] uses: every verified attestation is accepted and
+/// The permissive policy [`RegistrationState::verify`](crate::RegistrationState::verify) uses
+/// (like plain [`verify_attestation`]): every verified attestation is accepted and
 /// the chain is returned for the caller to judge ([WebAuthn L3 §7.1] step 24, "acceptable").
 ///
 /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
@@ -213,18 +231,30 @@ impl AttestationTrust for AcceptAnyAttestation {
 /// [WebAuthn L3 §8.2]: https://www.w3.org/TR/webauthn-3/#sctn-packed-attestation
 /// [§8.8]: https://www.w3.org/TR/webauthn-3/#sctn-apple-anonymous-attestation
 ///
+/// Format verification reads no clock: certificate validity periods are part of the trust
+/// decision.
+///
 /// # Errors
 /// [`AttestationError`] if the statement is malformed, unsupported or does not verify.
 pub fn verify_attestation(
     input: &AttestationInput<'_>,
     verifier: &dyn SignatureVerifier,
-    options: &AttestationOptions,
 ) -> Result<VerifiedAttestation, AttestationError> {
-    verify_attestation_with_trust(input, verifier, options, &AcceptAnyAttestation)
+    let format = AttestationFormat::from_name(input.format)
+        .ok_or_else(|| AttestationError::UnsupportedFormat(input.format.to_owned()))?;
+    let statement = Statement::new(input.statement)?;
+    match format {
+        AttestationFormat::None => none::verify(&statement),
+        AttestationFormat::Packed => packed::verify(input, &statement, verifier),
+        AttestationFormat::FidoU2f => fido_u2f::verify(input, &statement),
+        AttestationFormat::Tpm => tpm::verify(input, &statement),
+        AttestationFormat::AndroidKey => android_key::verify(input, &statement),
+        AttestationFormat::Apple => apple::verify(input, &statement),
+    }
 }
 
-/// Verifies an attestation statement by its format's procedure, then asks `trust` whether the
-/// result is acceptable at `options.now` ([WebAuthn L3 §7.1] steps 21–24).
+/// Verifies an attestation statement by its format's procedure ([`verify_attestation`]), then
+/// asks `trust` whether the result is acceptable at `now` ([WebAuthn L3 §7.1] steps 21–24).
 ///
 /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
 ///
@@ -234,21 +264,11 @@ pub fn verify_attestation(
 pub fn verify_attestation_with_trust(
     input: &AttestationInput<'_>,
     verifier: &dyn SignatureVerifier,
-    options: &AttestationOptions,
+    now: UnixTime,
     trust: &dyn AttestationTrust,
 ) -> Result<VerifiedAttestation, AttestationError> {
-    let format = AttestationFormat::from_name(input.format)
-        .ok_or_else(|| AttestationError::UnsupportedFormat(input.format.to_owned()))?;
-    let statement = Statement::new(input.statement)?;
-    let verified = match format {
-        AttestationFormat::None => none::verify(&statement)?,
-        AttestationFormat::Packed => packed::verify(input, &statement, verifier)?,
-        AttestationFormat::FidoU2f => fido_u2f::verify(input, &statement)?,
-        AttestationFormat::Tpm => tpm::verify(input, &statement)?,
-        AttestationFormat::AndroidKey => android_key::verify(input, &statement)?,
-        AttestationFormat::Apple => apple::verify(input, &statement)?,
-    };
-    trust.check(&verified, input.aaguid, options.now)?;
+    let verified = verify_attestation(input, verifier)?;
+    trust.check(&verified, input.aaguid, now)?;
     Ok(verified)
 }
 
@@ -470,7 +490,7 @@ pub fn fuzz_attestation_object(data: &[u8]) {
     let (rp_id_hash, aaguid, credential_id, key) = (
         &parsed.rp_id_hash,
         &attested.aaguid,
-        attested.credential_id.as_slice(),
+        attested.credential_id.as_bytes(),
         &attested.public_key,
     );
     let client_data_hash: [u8; 32] = sha2::Sha256::digest(fmt.as_bytes()).into();
@@ -484,11 +504,8 @@ pub fn fuzz_attestation_object(data: &[u8]) {
         credential_id,
         credential_public_key: key,
     };
-    let options = AttestationOptions {
-        now: UnixTime::from_secs(1_700_000_000),
-    };
-    let _ = verify_attestation(&input, &crate::crypto::RustCryptoVerifier, &options);
+    let now = UnixTime::from_secs(1_700_000_000);
+    let _ = verify_attestation(&input, &crate::crypto::RustCryptoVerifier);
     let chain = x509::ChainTrust::new(Vec::new());
-    let _ =
-        verify_attestation_with_trust(&input, &crate::crypto::RustCryptoVerifier, &options, &chain);
+    let _ = verify_attestation_with_trust(&input, &crate::crypto::RustCryptoVerifier, now, &chain);
 }
