@@ -221,7 +221,7 @@ fn authenticator_app_enrollment_and_sign_in_over_http() {
     // A mistyped first code counts but leaves the enrollment to retype.
     let typo = server.post(
         "/totp/confirm",
-        json!({"account": "alice", "code": "000000"}),
+        json!({"account": "alice", "code": wrong_code(&secret)}),
     );
     assert_eq!(typo.status, 401);
     let confirmed = server
