@@ -252,3 +252,91 @@ fn authenticator_app_enrollment_and_sign_in_over_http() {
     assert_eq!(methods["authenticator_apps"][0]["id"], "app");
     assert!(methods["authenticator_apps"][0]["last_used_at"].is_number());
 }
+
+/// The example's origin, which the software authenticator reports as a browser would.
+const ORIGIN: &str = "http://localhost:3000";
+
+#[test]
+fn passkeys_with_and_without_a_username_over_http() {
+    use mfa_webauthn::testing::SoftwareAuthenticator;
+    use mfa_webauthn::{CreationOptions, RequestOptions};
+    use rand::SeedableRng as _;
+
+    let server = Server::start();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut passkey = SoftwareAuthenticator::new(&mut rng);
+    passkey.counts_signatures = false; // a synced passkey: its counter stays at 0
+    passkey.backup_eligible = true;
+    passkey.backup_state = true;
+
+    // Registration: options from the server, the browser's answer back.
+    let options = server
+        .post(
+            "/passkey/register/start",
+            json!({"session": "s1", "account": "erin"}),
+        )
+        .expect(200);
+    let options: CreationOptions = serde_json::from_value(options).unwrap();
+    assert_eq!(options.rp.id, "localhost");
+    let response: Value = serde_json::from_slice(&passkey.register(&options, ORIGIN)).unwrap();
+    let finish = json!({"session": "s1", "account": "erin", "response": response});
+    let registered = server
+        .post("/passkey/register/finish", finish.clone())
+        .expect(200);
+    assert_eq!(registered["account"], "erin");
+    // The ceremony was taken: the same response again finds none.
+    let again = server.post("/passkey/register/finish", finish).expect(401);
+    assert_eq!(again["error"], "challenge_not_found");
+
+    // Sign-in with a username: the server lists the account's passkeys.
+    let options = server
+        .post(
+            "/passkey/login/start",
+            json!({"session": "s2", "account": "erin"}),
+        )
+        .expect(200);
+    let options: RequestOptions = serde_json::from_value(options).unwrap();
+    assert_eq!(options.allow_credentials.len(), 1);
+    let response: Value = serde_json::from_slice(&passkey.authenticate(&options, ORIGIN)).unwrap();
+    let signed_in = server
+        .post(
+            "/passkey/login/finish",
+            json!({"session": "s2", "response": response}),
+        )
+        .expect(200);
+    assert_eq!(signed_in["account"], "erin");
+    assert_eq!(signed_in["method"], "webauthn");
+    assert_eq!(
+        signed_in["evidence"]["properties"]["phishing_resistant"],
+        true
+    );
+
+    // Username-less: no allow list; the passkey's id names the account.
+    let options = server
+        .post("/passkey/login/start", json!({"session": "s3"}))
+        .expect(200);
+    let options: RequestOptions = serde_json::from_value(options).unwrap();
+    assert!(options.allow_credentials.is_empty());
+    let response: Value = serde_json::from_slice(&passkey.authenticate(&options, ORIGIN)).unwrap();
+    let login = json!({"session": "s3", "response": response});
+    let signed_in = server
+        .post("/passkey/login/finish", login.clone())
+        .expect(200);
+    assert_eq!(signed_in["account"], "erin");
+    // Replayed: its counter (0, like every synced passkey) could not tell; the ceremony can.
+    let replay = server.post("/passkey/login/finish", login).expect(401);
+    assert_eq!(replay["error"], "challenge_not_found");
+
+    // Not JSON of a response at all: refused before any ceremony is touched.
+    let junk = server.post(
+        "/passkey/login/finish",
+        json!({"session": "s4", "response": {"id": 1}}),
+    );
+    assert_eq!(junk.status, 422);
+
+    let methods = server.call("GET", "/methods/erin", None).expect(200);
+    let passkeys = methods["passkeys"].as_array().unwrap();
+    assert_eq!(passkeys.len(), 1);
+    assert_eq!(passkeys[0]["synced"], true);
+    assert!(passkeys[0]["last_used_at"].is_number());
+}

@@ -31,17 +31,23 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use mfa_core::{
-    AttemptError, Clock as _, Evidence, MemoryStore, RecordKey, Rejection, StoreError, SystemClock,
-    ThrottlePolicy, UnixTime,
+    AttemptError, Change, Clock as _, Evidence, MemoryStore, RecordKey, Rejection, StoreError,
+    SystemClock, ThrottlePolicy, UnixTime,
+};
+use mfa_webauthn::{
+    AttestationOptions, AuthenticationRequest, AuthenticationResponse, Base64UrlBytes,
+    RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential,
+    UserEntity,
 };
 use rand::rngs::StdRng;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// What every handler shares.
@@ -107,6 +113,25 @@ impl IntoResponse for ApiError {
 
 type Answer = Result<Json<Value>, ApiError>;
 
+/// A JSON body, or one `{"error": "malformed_request"}` answer (with axum's status: 400, 415 or
+/// 422) when it is not the JSON the route expects, so every error has the same shape.
+struct Input<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Input<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError {
+                status: rejection.status(),
+                reason: "malformed_request",
+                retry_after_secs: None,
+            }),
+        }
+    }
+}
+
 /// What a successful sign-in step answers.
 fn signed_in(account: &str, evidence: &Evidence) -> Json<Value> {
     Json(json!({
@@ -134,7 +159,7 @@ const TOTP_ID: &str = "app";
 
 /// Begins enrolling an authenticator app: a fresh secret, shown as an `otpauth://` URI (a QR
 /// code in a real page), pending until the first code confirms it.
-async fn totp_enroll(State(app): Shared, Json(body): Json<AccountBody>) -> Answer {
+async fn totp_enroll(State(app): Shared, Input(body): Input<AccountBody>) -> Answer {
     let pending = mfa_otp::begin_totp_enrollment_async(
         &app.store,
         &body.account,
@@ -156,7 +181,7 @@ async fn totp_enroll(State(app): Shared, Json(body): Json<AccountBody>) -> Answe
 }
 
 /// The first code from the app: the pending enrollment becomes the account's credential.
-async fn totp_confirm(State(app): Shared, Json(body): Json<CodeBody>) -> Answer {
+async fn totp_confirm(State(app): Shared, Input(body): Input<CodeBody>) -> Answer {
     let verified = mfa_otp::confirm_totp_enrollment_async(
         &app.store,
         &body.account,
@@ -170,7 +195,7 @@ async fn totp_confirm(State(app): Shared, Json(body): Json<CodeBody>) -> Answer 
 }
 
 /// Sign-in with a code: throttled, and a code is accepted once.
-async fn totp_verify(State(app): Shared, Json(body): Json<CodeBody>) -> Answer {
+async fn totp_verify(State(app): Shared, Input(body): Input<CodeBody>) -> Answer {
     let key = mfa_otp::totp_record_key(&body.account, TOTP_ID);
     let verified =
         mfa_otp::verify_totp_async(&app.store, &key, &app.throttle, &body.code, now()).await?;
@@ -181,7 +206,7 @@ async fn totp_verify(State(app): Shared, Json(body): Json<CodeBody>) -> Answer {
 
 /// Issues (or regenerates) the account's backup codes. The 19 MiB Argon2id hashes run on the
 /// blocking pool, never on the async workers.
-async fn backup_issue(State(app): Shared, Json(body): Json<AccountBody>) -> Answer {
+async fn backup_issue(State(app): Shared, Input(body): Input<AccountBody>) -> Answer {
     let key = mfa_backup::record_key(&body.account);
     let policy = mfa_backup::IssuePolicy::default();
     let issued = mfa_backup::issue_async(&app.store, &key, &policy, now(), &mut rng(), |job| {
@@ -196,7 +221,7 @@ async fn backup_issue(State(app): Shared, Json(body): Json<AccountBody>) -> Answ
     Ok(Json(json!({ "codes": codes })))
 }
 
-async fn backup_redeem(State(app): Shared, Json(body): Json<CodeBody>) -> Answer {
+async fn backup_redeem(State(app): Shared, Input(body): Input<CodeBody>) -> Answer {
     let key = mfa_backup::record_key(&body.account);
     let redeemed = mfa_backup::redeem_async(
         &app.store,
@@ -211,6 +236,154 @@ async fn backup_redeem(State(app): Shared, Json(body): Json<CodeBody>) -> Answer
     let mut answer = signed_in(&body.account, redeemed.verified.evidence());
     answer["remaining"] = json!(redeemed.remaining);
     Ok(answer)
+}
+
+// ---- passkeys (WebAuthn) ----------------------------------------------------------------------
+
+/// The relying party: this site's RP ID and origin, as the browser reports it.
+fn relying_party() -> RelyingParty {
+    RelyingParty::new("localhost", "Example", ORIGIN)
+}
+
+/// The origin browsers use for this example (`--listen` may differ; a real service sets its own).
+const ORIGIN: &str = "http://localhost:3000";
+
+/// The account's WebAuthn user handle: random, made once, the same for all its passkeys.
+async fn user_handle(store: &MemoryStore, account: &str) -> Result<Base64UrlBytes, StoreError> {
+    let key = RecordKey::new("webauthn_user", account, "handle");
+    let fresh = UserEntity::random(&mut rng(), account, account).id;
+    mfa_core::update_async(
+        store,
+        &key,
+        |current: Option<&Base64UrlBytes>| match current {
+            Some(handle) => (Change::Keep, handle.clone()),
+            None => (Change::Put(fresh.clone()), fresh.clone()),
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct RegisterStart {
+    session: String,
+    account: String,
+}
+
+/// Registration options for the browser; the ceremony waits in the store under the session.
+async fn passkey_register_start(State(app): Shared, Input(body): Input<RegisterStart>) -> Answer {
+    let handle = user_handle(&app.store, &body.account).await?;
+    let user = UserEntity {
+        id: handle,
+        name: body.account.clone(),
+        display_name: body.account.clone(),
+    };
+    // The account's passkeys are excluded, so an authenticator does not register twice.
+    let request = RegistrationRequest {
+        exclude_credentials: mfa_webauthn::list_credentials_async(&app.store, &body.account)
+            .await?
+            .iter()
+            .map(StoredCredential::descriptor)
+            .collect(),
+        ..RegistrationRequest::default()
+    };
+    let options = mfa_webauthn::start_registration_async(
+        &app.store,
+        &relying_party(),
+        &mut rng(),
+        now(),
+        &body.session,
+        user,
+        request,
+    )
+    .await?;
+    Ok(Json(json!(options)))
+}
+
+#[derive(Deserialize)]
+struct RegisterFinish {
+    session: String,
+    account: String,
+    /// `RegistrationResponseJSON`, parsed with the crate's limits by serde.
+    response: RegistrationResponse,
+}
+
+/// Takes the session's ceremony (once), verifies the new passkey and stores it; an id that any
+/// account already holds is a 409.
+async fn passkey_register_finish(State(app): Shared, Input(body): Input<RegisterFinish>) -> Answer {
+    let registered = mfa_webauthn::finish_registration_async(
+        &app.store,
+        &body.session,
+        &body.response,
+        now(),
+        &RustCryptoVerifier,
+        &AttestationOptions::default(),
+    )
+    .await?;
+    let key =
+        mfa_webauthn::register_credential_async(&app.store, &body.account, &registered.credential)
+            .await?;
+    Ok(Json(
+        json!({ "account": body.account, "credential_id": key.id() }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct LoginStart {
+    session: String,
+    /// Absent: a username-less sign-in, any of the user's passkeys (discoverable credentials).
+    account: Option<String>,
+}
+
+async fn passkey_login_start(State(app): Shared, Input(body): Input<LoginStart>) -> Answer {
+    let request = match &body.account {
+        Some(account) => AuthenticationRequest {
+            allow_credentials: mfa_webauthn::list_credentials_async(&app.store, account)
+                .await?
+                .iter()
+                .map(StoredCredential::descriptor)
+                .collect(),
+            user_handle: Some(user_handle(&app.store, account).await?),
+            ..AuthenticationRequest::default()
+        },
+        None => AuthenticationRequest::default(),
+    };
+    let options = mfa_webauthn::start_authentication_async(
+        &app.store,
+        &relying_party(),
+        &mut rng(),
+        now(),
+        &body.session,
+        request,
+    )
+    .await?;
+    Ok(Json(json!(options)))
+}
+
+#[derive(Deserialize)]
+struct LoginFinish {
+    session: String,
+    response: AuthenticationResponse,
+}
+
+/// Finds the passkey by its id (which names the account), then takes the session's ceremony
+/// and checks the assertion: a replayed assertion finds no ceremony.
+async fn passkey_login_finish(State(app): Shared, Input(body): Input<LoginFinish>) -> Answer {
+    let id = &body.response.credential_id;
+    // An unknown id still spends the ceremony (and is then "not enrolled").
+    let key = match mfa_webauthn::find_credential_async(&app.store, id).await? {
+        Some((key, _)) => key,
+        None => mfa_webauthn::record_key("", id),
+    };
+    let verified = mfa_webauthn::finish_authentication_async(
+        &app.store,
+        &body.session,
+        &key,
+        &body.response,
+        now(),
+        &RustCryptoVerifier,
+    )
+    .await?;
+    Ok(signed_in(key.account(), verified.evidence()))
 }
 
 // ---- security info --------------------------------------------------------------------------
@@ -228,6 +401,18 @@ async fn methods(State(app): Shared, Path(account): Path<String>) -> Answer {
             })
         })
         .collect();
+    let passkeys: Vec<Value> = mfa_webauthn::list_credentials_async(&app.store, &account)
+        .await?
+        .iter()
+        .map(|passkey| {
+            json!({
+                "id": passkey.id.to_b64url(),
+                "synced": passkey.backup_eligible,
+                "created_at": passkey.created_at,
+                "last_used_at": passkey.last_used_at,
+            })
+        })
+        .collect();
     let backup = mfa_backup::load_set_async(&app.store, &mfa_backup::record_key(&account))
         .await?
         .map(|set| {
@@ -240,6 +425,7 @@ async fn methods(State(app): Shared, Path(account): Path<String>) -> Answer {
     Ok(Json(json!({
         "account": account,
         "authenticator_apps": apps,
+        "passkeys": passkeys,
         "backup_codes": backup,
     })))
 }
@@ -249,9 +435,18 @@ fn app(state: Arc<App>) -> Router {
         .route("/totp/enroll", post(totp_enroll))
         .route("/totp/confirm", post(totp_confirm))
         .route("/totp/verify", post(totp_verify))
+        .route("/passkey/register/start", post(passkey_register_start))
+        .route("/passkey/register/finish", post(passkey_register_finish))
+        .route("/passkey/login/start", post(passkey_login_start))
+        .route("/passkey/login/finish", post(passkey_login_finish))
         .route("/backup/issue", post(backup_issue))
         .route("/backup/redeem", post(backup_redeem))
         .route("/methods/{account}", get(methods))
+        // A WebAuthn response is at most 64 KiB (the crate's bound on a response document); the
+        // rest of a body here is a few short fields.
+        .layer(DefaultBodyLimit::max(
+            mfa_webauthn::response::MAX_RESPONSE_JSON_LEN + 4096,
+        ))
         .with_state(state)
 }
 
