@@ -3,8 +3,9 @@
 //! [`verify_and_commit`] loads a credential, runs the factor's verification on it, and writes the
 //! updated credential back with a compare-and-swap on the version it loaded. If another request
 //! committed first, the whole cycle runs again on the fresh state, where the factor's own rules
-//! (last accepted TOTP step, used backup code, consumed challenge) reject the duplicate. So of any
-//! number of concurrent redemptions of one single-use secret, exactly one succeeds.
+//! (last accepted TOTP step, used backup code) reject the duplicate. So of any
+//! number of concurrent redemptions of one single-use secret stored in the credential, exactly one
+//! succeeds.
 //!
 //! A challenge (a WebAuthn ceremony, a push challenge, an SMS code) is a short-lived record of
 //! its own, and the one way to verify against it is to *take* it first ([`take`]: an atomic load
