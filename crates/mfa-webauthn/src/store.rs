@@ -13,10 +13,9 @@
 //! by the id an assertion carries, whoever holds it (username-less sign-in).
 
 use mfa_core::{
-    AsyncStore, AttemptError, Change, CryptoRng, RecordKey, Store, StoreError, UnixTime, Verified,
-    insert_new, insert_new_async, list, list_async, load, load_async, put, put_async, take,
-    take_async, update, update_async, verify_challenge_and_commit,
-    verify_challenge_and_commit_async,
+    AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, RecordKey, Store, StoreError,
+    UnixTime, Verified, block_on, insert_new_async, list_async, load_async, put_async, take_async,
+    update_async, verify_challenge_and_commit_async,
 };
 
 use crate::attestation::AttestationOptions;
@@ -74,12 +73,7 @@ pub fn find_credential<S: Store + ?Sized>(
     store: &S,
     credential_id: &CredentialId,
 ) -> Result<Option<(RecordKey, StoredCredential)>, StoreError> {
-    let keys = store.find_by_id(CREDENTIAL_KIND, &credential_id.to_b64url())?;
-    let Some(key) = the_only(keys)? else {
-        return Ok(None);
-    };
-    let credential = load(store, &key)?;
-    found(key, credential, credential_id)
+    block_on(find_credential_async(&BlockingStore(store), credential_id))
 }
 
 /// Async [`find_credential`].
@@ -154,18 +148,11 @@ pub fn register_credential<S: Store + ?Sized>(
     account: &str,
     credential: &StoredCredential,
 ) -> Result<RecordKey, StoreError> {
-    let id = credential.id.to_b64url();
-    if let Some(holder) = store.find_by_id(CREDENTIAL_KIND, &id)?.first() {
-        return Err(already_registered(holder));
-    }
-    let key = record_key(account, &credential.id);
-    insert_new(store, &key, credential)?;
-    let holders = store.find_by_id(CREDENTIAL_KIND, &id)?;
-    if let Some(other) = holders.iter().find(|holder| **holder != key) {
-        update(store, &key, withdraw)?;
-        return Err(already_registered(other));
-    }
-    Ok(key)
+    block_on(register_credential_async(
+        &BlockingStore(store),
+        account,
+        credential,
+    ))
 }
 
 /// Async [`register_credential`].
@@ -209,11 +196,7 @@ pub fn list_credentials<S: Store + ?Sized>(
     store: &S,
     account: &str,
 ) -> Result<Vec<StoredCredential>, StoreError> {
-    let listed = list(store, CREDENTIAL_KIND, account)?;
-    Ok(listed
-        .into_iter()
-        .map(|(_, credential)| credential)
-        .collect())
+    block_on(list_credentials_async(&BlockingStore(store), account))
 }
 
 /// Async [`list_credentials`].
@@ -253,9 +236,15 @@ pub fn start_registration<S: Store + ?Sized>(
     user: UserEntity,
     request: RegistrationRequest,
 ) -> Result<CreationOptions, StoreError> {
-    let (options, state) = rp.start_registration(rng, now, user, request);
-    put(store, &registration_key(session), &state)?;
-    Ok(options)
+    block_on(start_registration_async(
+        &BlockingStore(store),
+        rp,
+        rng,
+        now,
+        session,
+        user,
+        request,
+    ))
 }
 
 /// Async [`start_registration`].
@@ -293,10 +282,14 @@ pub fn finish_registration<S: Store + ?Sized>(
     verifier: &dyn SignatureVerifier,
     attestation: &AttestationOptions,
 ) -> Result<RegisteredCredential, AttemptError<WebAuthnError>> {
-    let state: RegistrationState = taken(take(store, &registration_key(session)))?;
-    state
-        .verify(response, now, verifier, attestation)
-        .map_err(AttemptError::Rejected)
+    block_on(finish_registration_async(
+        &BlockingStore(store),
+        session,
+        response,
+        now,
+        verifier,
+        attestation,
+    ))
 }
 
 /// Async [`finish_registration`]. The checks are CPU work of well under a millisecond (one
@@ -331,9 +324,14 @@ pub fn start_authentication<S: Store + ?Sized>(
     session: &str,
     request: AuthenticationRequest,
 ) -> Result<RequestOptions, StoreError> {
-    let (options, state) = rp.start_authentication(rng, now, request);
-    put(store, &authentication_key(session), &state)?;
-    Ok(options)
+    block_on(start_authentication_async(
+        &BlockingStore(store),
+        rp,
+        rng,
+        now,
+        session,
+        request,
+    ))
 }
 
 /// Async [`start_authentication`].
@@ -374,15 +372,14 @@ pub fn finish_authentication<S: Store + ?Sized>(
     now: UnixTime,
     verifier: &dyn SignatureVerifier,
 ) -> Result<Verified<StoredCredential>, AttemptError<WebAuthnError>> {
-    verify_challenge_and_commit(
-        store,
-        &authentication_key(session),
+    block_on(finish_authentication_async(
+        &BlockingStore(store),
+        session,
         credential_key,
-        |state: AuthenticationState, credential: &StoredCredential| {
-            state.check(credential, response, now, verifier)
-        },
-        |assertion, current| assertion.apply(current),
-    )
+        response,
+        now,
+        verifier,
+    ))
 }
 
 /// Async [`finish_authentication`]. The checks are CPU work of well under a millisecond (one
