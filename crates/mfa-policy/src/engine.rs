@@ -812,7 +812,7 @@ impl<'e> Scope<'e> {
         let usable_now: Vec<_> = strength
             .combinations
             .iter()
-            .filter(|combination| assign(&combination.0, usable.len(), &fits, &mut chosen, 0))
+            .filter(|combination| assign(&combination.0, usable.len(), &fits, &mut chosen))
             .collect();
         let mut enroll = Vec::new();
         if usable_now.is_empty() {

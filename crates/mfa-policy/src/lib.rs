@@ -96,7 +96,7 @@ pub fn fuzz_eval(data: &[u8]) {
         engine.len().saturating_add(per_user)
     );
     let _ = serde_json::to_string(&evaluation);
-    if evaluation.decision.is_allow() {
+    if evaluation.decision.is_allow() && context.evidence.len() < MAX_EVIDENCE {
         let mut more = context.clone();
         more.add_evidence(mfa_core::Evidence::new(
             mfa_core::Method::Totp,
@@ -183,7 +183,8 @@ grant = { authentication_strength = "passwordless_mfa", controls = ["compliant_d
         options.get(usize::from(byte.checked_rem(len)?)).copied()
     }
 
-    /// Builds a context from bytes: every byte chooses one field.
+    /// Builds a context from bytes: every byte chooses one field (missing bytes read as zero),
+    /// with at most 15 pieces of evidence or enrolled methods.
     #[must_use]
     pub fn context_from_bytes(data: &[u8]) -> SignInContext {
         let mut bytes = data.iter().copied();
@@ -292,7 +293,11 @@ grant = { authentication_strength = "passwordless_mfa", controls = ["compliant_d
             Method::WebAuthn,
             Method::TemporaryAccessPass,
         ];
-        while let Some(method) = pick(next(), &methods) {
+        let pieces = next() % 16;
+        for _ in 0..pieces {
+            let Some(method) = pick(next(), &methods) else {
+                break;
+            };
             let property_bits = next();
             let properties = AuthenticatorProperties {
                 phishing_resistant: property_bits & 1 == 1,

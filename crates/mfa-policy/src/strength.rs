@@ -453,35 +453,73 @@ impl AuthenticationStrength {
     }
 }
 
-/// Assigns a distinct candidate to each requirement of `combination`; `chosen` receives the
-/// candidate indices. Backtracking over at most [`MAX_COMBINATION_LEN`] requirements.
+/// The most candidates (pieces of evidence, enrolled methods) one matching looks at.
+pub(crate) const MAX_CANDIDATES: usize = 128;
+
+const UNMATCHED: usize = usize::MAX;
+
+/// Assigns a distinct candidate to each requirement of `combination` (a bipartite matching, by
+/// Kuhn's augmenting paths: at most requirements² × candidates steps, never exponential);
+/// `chosen` receives the candidate indices. Candidates past [`MAX_CANDIDATES`] are not used.
 pub(crate) fn assign(
     combination: &[FactorRequirement],
     candidates: usize,
     fits: &impl Fn(&FactorRequirement, usize) -> bool,
     chosen: &mut [usize; MAX_COMBINATION_LEN],
-    depth: usize,
 ) -> bool {
-    let Some(requirement) = combination.get(depth) else {
-        return true;
-    };
-    for candidate in 0..candidates {
-        let taken = chosen
-            .get(..depth)
-            .is_some_and(|used| used.contains(&candidate));
-        if taken || !fits(requirement, candidate) {
-            continue;
-        }
-        if let Some(slot) = chosen.get_mut(depth) {
-            *slot = candidate;
-        }
-        if assign(
+    let candidates = candidates.min(MAX_CANDIDATES);
+    if combination.len() > MAX_COMBINATION_LEN || combination.len() > candidates {
+        return false;
+    }
+    // owner[c]: the requirement candidate c is matched to.
+    let mut owner = [UNMATCHED; MAX_CANDIDATES];
+    for requirement in 0..combination.len() {
+        let mut visited = [false; MAX_CANDIDATES];
+        if !augment(
             combination,
+            requirement,
             candidates,
             fits,
-            chosen,
-            depth.saturating_add(1),
+            &mut owner,
+            &mut visited,
         ) {
+            return false;
+        }
+    }
+    for (candidate, requirement) in owner.iter().enumerate().take(candidates) {
+        if let Some(slot) = chosen.get_mut(*requirement) {
+            *slot = candidate;
+        }
+    }
+    true
+}
+
+fn augment(
+    combination: &[FactorRequirement],
+    requirement: usize,
+    candidates: usize,
+    fits: &impl Fn(&FactorRequirement, usize) -> bool,
+    owner: &mut [usize; MAX_CANDIDATES],
+    visited: &mut [bool; MAX_CANDIDATES],
+) -> bool {
+    let Some(wanted) = combination.get(requirement) else {
+        return false;
+    };
+    for candidate in 0..candidates {
+        let seen = visited.get(candidate).copied().unwrap_or(true);
+        if seen || !fits(wanted, candidate) {
+            continue;
+        }
+        if let Some(mark) = visited.get_mut(candidate) {
+            *mark = true;
+        }
+        let current = owner.get(candidate).copied().unwrap_or(UNMATCHED);
+        // Recursion depth is bounded by the number of requirements (each level re-matches a
+        // different requirement), so at most MAX_COMBINATION_LEN.
+        if current == UNMATCHED || augment(combination, current, candidates, fits, owner, visited) {
+            if let Some(slot) = owner.get_mut(candidate) {
+                *slot = requirement;
+            }
             return true;
         }
     }
@@ -504,7 +542,7 @@ pub(crate) fn evidence_satisfies(
                 && strength.permits(piece.method, &piece.properties)
         })
     };
-    assign(&combination.0, evidence.len(), &fits, chosen, 0)
+    assign(&combination.0, evidence.len(), &fits, chosen)
 }
 
 #[cfg(test)]
@@ -604,5 +642,37 @@ mod tests {
         assert!(no_hardware.validate().is_err());
         let empty = AuthenticationStrength::new("empty", []);
         assert!(empty.validate().is_err());
+    }
+
+    #[test]
+    fn matching_uses_distinct_evidence_and_reorders_when_needed() {
+        use FactorRequirement as R;
+        // The first requirement fits both candidates, the second only the first: a greedy choice
+        // would fail, augmenting paths do not.
+        let combination = [
+            R::method(Method::WebAuthn),
+            R::method(Method::WebAuthn).user_verified(),
+        ];
+        let properties = [
+            AuthenticatorProperties {
+                user_verified: true,
+                ..Default::default()
+            },
+            AuthenticatorProperties::default(),
+        ];
+        let fits = |r: &FactorRequirement, i: usize| {
+            properties
+                .get(i)
+                .is_some_and(|p| r.accepts(Method::WebAuthn, p))
+        };
+        let mut chosen = [0; MAX_COMBINATION_LEN];
+        assert!(assign(&combination, 2, &fits, &mut chosen));
+        assert_eq!(&chosen[..2], &[1, 0]);
+        assert!(!assign(&combination, 1, &fits, &mut chosen));
+        // Eight identical requirements over 128 candidates that fit none but the last seven:
+        // fails quickly instead of exploring permutations.
+        let many = [R::method(Method::Totp); MAX_COMBINATION_LEN];
+        let fits_few = |_: &FactorRequirement, i: usize| i >= 121;
+        assert!(!assign(&many, MAX_CANDIDATES, &fits_few, &mut chosen));
     }
 }
