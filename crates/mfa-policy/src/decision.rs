@@ -204,15 +204,18 @@ impl Serialize for ControlSet {
 /// Indices into [`SignInContext::evidence`] of the pieces that satisfied a combination.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct EvidenceRefs {
-    indices: [usize; MAX_COMBINATION_LEN],
-    len: usize,
+    indices: [u32; MAX_COMBINATION_LEN],
+    len: u8,
 }
 
 impl EvidenceRefs {
     pub(crate) fn new(indices: impl Iterator<Item = usize>) -> Self {
         let mut refs = Self::default();
         for index in indices {
-            if let Some(slot) = refs.indices.get_mut(refs.len) {
+            // An index is below the context's evidence length, which cannot reach 2^32 in
+            // memory (each piece is tens of bytes); saturate rather than wrap all the same.
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            if let Some(slot) = refs.indices.get_mut(usize::from(refs.len)) {
                 *slot = index;
                 refs.len = refs.len.saturating_add(1);
             }
@@ -221,15 +224,22 @@ impl EvidenceRefs {
     }
 
     /// The indices.
-    #[must_use]
-    pub fn as_slice(&self) -> &[usize] {
-        self.indices.get(..self.len).unwrap_or_default()
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.as_slice_u32()
+            .iter()
+            .map(|index| usize::try_from(*index).unwrap_or(usize::MAX))
+    }
+
+    fn as_slice_u32(&self) -> &[u32] {
+        self.indices
+            .get(..usize::from(self.len))
+            .unwrap_or_default()
     }
 }
 
 impl Serialize for EvidenceRefs {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.as_slice())
+        serializer.collect_seq(self.as_slice_u32())
     }
 }
 

@@ -372,6 +372,7 @@ impl Engine {
             evidence_start,
             place_hits,
             trusted_hit,
+            strength_cache: core::cell::RefCell::new(Vec::new()),
         };
 
         let action = context.action.index();
@@ -488,7 +489,17 @@ struct Scope<'e> {
     evidence_start: usize,
     place_hits: Vec<bool>,
     trusted_hit: bool,
+    /// Many policies require the same strength under the same session controls: each
+    /// (strength, sign-in frequency, remember-device days) is matched against the evidence once.
+    strength_cache: core::cell::RefCell<Vec<StrengthCacheEntry<'e>>>,
 }
+
+type StrengthCacheEntry<'e> = (
+    usize,
+    Option<crate::policy::SignInFrequency>,
+    Option<u16>,
+    Option<StrengthMet<'e>>,
+);
 
 fn user_in(set: &UserSet, context: &SignInContext) -> bool {
     let user = &context.user;
@@ -592,8 +603,33 @@ impl<'e> Scope<'e> {
         }
     }
 
-    /// Which evidence satisfies a strength under a policy's session controls.
+    /// Which evidence satisfies a strength under a policy's session controls (memoized).
     fn strength_met(
+        &self,
+        strength_index: usize,
+        session: &SessionControls,
+    ) -> Option<StrengthMet<'e>> {
+        let key = (
+            strength_index,
+            session.sign_in_frequency,
+            session.remember_device_days,
+        );
+        if let Some(hit) = self
+            .strength_cache
+            .borrow()
+            .iter()
+            .find(|(index, frequency, days, _)| (*index, *frequency, *days) == key)
+        {
+            return hit.3;
+        }
+        let met = self.match_strength(strength_index, session);
+        self.strength_cache
+            .borrow_mut()
+            .push((key.0, key.1, key.2, met));
+        met
+    }
+
+    fn match_strength(
         &self,
         strength_index: usize,
         session: &SessionControls,

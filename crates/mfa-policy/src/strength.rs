@@ -456,7 +456,7 @@ impl AuthenticationStrength {
 /// The most candidates (pieces of evidence, enrolled methods) one matching looks at.
 pub(crate) const MAX_CANDIDATES: usize = 128;
 
-const UNMATCHED: usize = usize::MAX;
+const UNMATCHED: u8 = u8::MAX;
 
 /// Assigns a distinct candidate to each requirement of `combination` (a bipartite matching, by
 /// Kuhn's augmenting paths: at most requirements² × candidates steps, never exponential);
@@ -474,7 +474,7 @@ pub(crate) fn assign(
     // owner[c]: the requirement candidate c is matched to.
     let mut owner = [UNMATCHED; MAX_CANDIDATES];
     for requirement in 0..combination.len() {
-        let mut visited = [false; MAX_CANDIDATES];
+        let mut visited = 0_u128;
         if !augment(
             combination,
             requirement,
@@ -487,7 +487,7 @@ pub(crate) fn assign(
         }
     }
     for (candidate, requirement) in owner.iter().enumerate().take(candidates) {
-        if let Some(slot) = chosen.get_mut(*requirement) {
+        if let Some(slot) = chosen.get_mut(usize::from(*requirement)) {
             *slot = candidate;
         }
     }
@@ -499,26 +499,38 @@ fn augment(
     requirement: usize,
     candidates: usize,
     fits: &impl Fn(&FactorRequirement, usize) -> bool,
-    owner: &mut [usize; MAX_CANDIDATES],
-    visited: &mut [bool; MAX_CANDIDATES],
+    owner: &mut [u8; MAX_CANDIDATES],
+    visited: &mut u128,
 ) -> bool {
-    let Some(wanted) = combination.get(requirement) else {
+    let (Some(wanted), Ok(requirement_id)) =
+        (combination.get(requirement), u8::try_from(requirement))
+    else {
         return false;
     };
     for candidate in 0..candidates {
-        let seen = visited.get(candidate).copied().unwrap_or(true);
-        if seen || !fits(wanted, candidate) {
+        let bit = u32::try_from(candidate)
+            .ok()
+            .and_then(|shift| 1_u128.checked_shl(shift))
+            .unwrap_or(0);
+        if bit == 0 || *visited & bit != 0 || !fits(wanted, candidate) {
             continue;
         }
-        if let Some(mark) = visited.get_mut(candidate) {
-            *mark = true;
-        }
+        *visited |= bit;
         let current = owner.get(candidate).copied().unwrap_or(UNMATCHED);
         // Recursion depth is bounded by the number of requirements (each level re-matches a
         // different requirement), so at most MAX_COMBINATION_LEN.
-        if current == UNMATCHED || augment(combination, current, candidates, fits, owner, visited) {
+        if current == UNMATCHED
+            || augment(
+                combination,
+                usize::from(current),
+                candidates,
+                fits,
+                owner,
+                visited,
+            )
+        {
             if let Some(slot) = owner.get_mut(candidate) {
-                *slot = requirement;
+                *slot = requirement_id;
             }
             return true;
         }

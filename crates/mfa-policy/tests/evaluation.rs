@@ -550,7 +550,7 @@ fn evidence_that_satisfied_is_traced() {
         panic!("no evidence recorded");
     };
     assert_eq!(strength, "mfa");
-    assert_eq!(evidence.as_slice(), &[0, 2]);
+    assert_eq!(evidence.iter().collect::<Vec<_>>(), [0, 2]);
     assert_eq!(combination.to_string(), "password + totp");
     let json = serde_json::to_value(&evaluation).unwrap();
     assert_eq!(json["decision"], "allow");
