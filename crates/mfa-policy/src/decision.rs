@@ -319,6 +319,36 @@ impl PolicyOutcome<'_> {
     }
 }
 
+/// How a satisfied policy's strength was met, as stored during evaluation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum MetRef {
+    /// No strength was needed (or another control sufficed).
+    Nothing,
+    /// The evaluation's memo of strength matches, at this slot.
+    Cached(u32),
+    /// An app password (per-user MFA, legacy clients).
+    AppPassword,
+}
+
+/// A [`PolicyOutcome`] as stored during evaluation: a few bytes per policy, so that evaluating a
+/// thousand policies does not copy a thousand full outcomes around.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Stored {
+    Off,
+    NotApplied(Assignment),
+    Blocks(BlockReason),
+    Satisfied {
+        strength: MetRef,
+        controls: ControlSet,
+    },
+    Unsatisfied {
+        /// Index of the missing strength in the engine.
+        strength: Option<usize>,
+        controls: ControlSet,
+        operator: Operator,
+    },
+}
+
 /// One line of a [`Trace`].
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -341,19 +371,53 @@ pub struct TraceEntry<'e> {
 pub struct Trace<'e> {
     engine: &'e Engine,
     application: &'e str,
-    evaluated: Vec<(u32, PolicyOutcome<'e>)>,
+    evaluated: Vec<(u32, Stored)>,
+    met: Vec<Option<StrengthMet<'e>>>,
 }
 
 impl<'e> Trace<'e> {
     pub(crate) fn new(
         engine: &'e Engine,
         context: &'e SignInContext,
-        evaluated: Vec<(u32, PolicyOutcome<'e>)>,
+        evaluated: Vec<(u32, Stored)>,
+        met: Vec<Option<StrengthMet<'e>>>,
     ) -> Self {
         Self {
             engine,
             application: &context.application,
             evaluated,
+            met,
+        }
+    }
+
+    fn resolve(&self, stored: Stored) -> PolicyOutcome<'e> {
+        match stored {
+            Stored::Off => PolicyOutcome::Off,
+            Stored::NotApplied(excluded_by) => PolicyOutcome::NotApplied { excluded_by },
+            Stored::Blocks(reason) => PolicyOutcome::Blocks { reason },
+            Stored::Satisfied { strength, controls } => PolicyOutcome::Satisfied(Satisfaction {
+                strength: match strength {
+                    MetRef::Nothing => None,
+                    MetRef::AppPassword => Some(StrengthMet::AppPassword),
+                    MetRef::Cached(slot) => usize::try_from(slot)
+                        .ok()
+                        .and_then(|slot| self.met.get(slot))
+                        .copied()
+                        .flatten(),
+                },
+                controls,
+            }),
+            Stored::Unsatisfied {
+                strength,
+                controls,
+                operator,
+            } => PolicyOutcome::Unsatisfied(Shortfall {
+                strength: strength
+                    .and_then(|index| self.engine.strengths.get(index))
+                    .map(|s| s.name.as_str()),
+                controls,
+                operator,
+            }),
         }
     }
 
@@ -364,7 +428,7 @@ impl<'e> Trace<'e> {
         let policies = engine.policies.iter().enumerate().map(move |(i, policy)| {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
             let outcome = match stored.next_if(|(at, _)| *at == index) {
-                Some((_, outcome)) => *outcome,
+                Some((_, outcome)) => self.resolve(*outcome),
                 None if policy.state == PolicyState::Off => PolicyOutcome::Off,
                 None if policy.application_matches(self.application) => PolicyOutcome::NotApplied {
                     excluded_by: Assignment::UserActions,
@@ -386,7 +450,7 @@ impl<'e> Trace<'e> {
             .map(|(_, outcome)| TraceEntry {
                 policy: PER_USER_MFA_POLICY,
                 state: PolicyState::On,
-                outcome: *outcome,
+                outcome: self.resolve(*outcome),
             });
         policies.chain(per_user)
     }

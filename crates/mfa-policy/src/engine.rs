@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use crate::context::{ClientApp, PerUserMfa, SignInContext, UserAction, UserKind};
 use crate::decision::{
-    BlockReason, ControlSet, Decision, Evaluation, EvidenceRefs, PolicyOutcome, Satisfaction,
-    SessionOutcome, Shortfall, StepUp, StrengthMet, Trace,
+    BlockReason, ControlSet, Decision, Evaluation, EvidenceRefs, MetRef, SessionOutcome, StepUp,
+    Stored, StrengthMet, Trace,
 };
 use crate::error::PolicyError;
 use crate::policy::{
@@ -389,7 +389,7 @@ impl Engine {
             pick(for_application, ANY_ACTION),
             pick(for_application, action),
         ];
-        let mut evaluated: Vec<(u32, PolicyOutcome<'e>)> = Vec::with_capacity(
+        let mut evaluated: Vec<(u32, Stored)> = Vec::with_capacity(
             lists
                 .iter()
                 .map(|list| list.len())
@@ -404,9 +404,15 @@ impl Engine {
             evaluated.push((u32::MAX, scope.per_user_outcome()));
         }
         let decision = scope.decide(&evaluated);
+        let met = scope
+            .strength_cache
+            .into_inner()
+            .into_iter()
+            .map(|(_, _, _, met)| met)
+            .collect();
         Evaluation {
             decision,
-            trace: Trace::new(self, context, evaluated),
+            trace: Trace::new(self, context, evaluated, met),
         }
     }
 }
@@ -604,29 +610,29 @@ impl<'e> Scope<'e> {
     }
 
     /// Which evidence satisfies a strength under a policy's session controls (memoized).
-    fn strength_met(
-        &self,
-        strength_index: usize,
-        session: &SessionControls,
-    ) -> Option<StrengthMet<'e>> {
+    fn strength_met(&self, strength_index: usize, session: &SessionControls) -> Option<u32> {
         let key = (
             strength_index,
             session.sign_in_frequency,
             session.remember_device_days,
         );
-        if let Some(hit) = self
+        let slot = |i: usize, met: &Option<StrengthMet<'e>>| {
+            met.as_ref().and_then(|_| u32::try_from(i).ok())
+        };
+        if let Some((i, hit)) = self
             .strength_cache
             .borrow()
             .iter()
-            .find(|(index, frequency, days, _)| (*index, *frequency, *days) == key)
+            .enumerate()
+            .find(|(_, (index, frequency, days, _))| (*index, *frequency, *days) == key)
         {
-            return hit.3;
+            return slot(i, &hit.3);
         }
         let met = self.match_strength(strength_index, session);
-        self.strength_cache
-            .borrow_mut()
-            .push((key.0, key.1, key.2, met));
-        met
+        let mut cache = self.strength_cache.borrow_mut();
+        let i = cache.len();
+        cache.push((key.0, key.1, key.2, met));
+        slot(i, &met)
     }
 
     fn match_strength(
@@ -657,31 +663,25 @@ impl<'e> Scope<'e> {
         None
     }
 
-    fn outcome(&self, policy: &'e CompiledPolicy) -> PolicyOutcome<'e> {
+    fn outcome(&self, policy: &'e CompiledPolicy) -> Stored {
         if policy.state == PolicyState::Off {
-            return PolicyOutcome::Off;
+            return Stored::Off;
         }
         if let Some(assignment) = self.excluded_by(policy) {
-            return PolicyOutcome::NotApplied {
-                excluded_by: assignment,
-            };
+            return Stored::NotApplied(assignment);
         }
         self.grant_outcome(policy)
     }
 
-    fn grant_outcome(&self, policy: &'e CompiledPolicy) -> PolicyOutcome<'e> {
+    fn grant_outcome(&self, policy: &'e CompiledPolicy) -> Stored {
         let (strength, controls, operator) = match &policy.grant {
             CompiledGrant::Nothing => {
-                return PolicyOutcome::Satisfied(Satisfaction {
-                    strength: None,
+                return Stored::Satisfied {
+                    strength: MetRef::Nothing,
                     controls: ControlSet::EMPTY,
-                });
-            }
-            CompiledGrant::Block => {
-                return PolicyOutcome::Blocks {
-                    reason: BlockReason::BlockedByPolicy,
                 };
             }
+            CompiledGrant::Block => return Stored::Blocks(BlockReason::BlockedByPolicy),
             CompiledGrant::Require {
                 strength,
                 controls,
@@ -709,43 +709,40 @@ impl<'e> Scope<'e> {
             Operator::Or => strength_met.is_some() || !met.is_empty(),
         };
         if satisfied {
-            PolicyOutcome::Satisfied(Satisfaction {
-                strength: strength_met,
+            Stored::Satisfied {
+                strength: strength_met.map_or(MetRef::Nothing, MetRef::Cached),
                 controls: met,
-            })
+            }
         } else {
-            PolicyOutcome::Unsatisfied(Shortfall {
-                strength: strength
-                    .filter(|_| strength_missing)
-                    .and_then(|index| self.engine.strengths.get(index))
-                    .map(|s| s.name.as_str()),
+            Stored::Unsatisfied {
+                strength: strength.filter(|_| strength_missing),
                 controls: missing,
                 operator,
-            })
+            }
         }
     }
 
-    fn per_user_outcome(&self) -> PolicyOutcome<'e> {
+    fn per_user_outcome(&self) -> Stored {
         let context = self.context;
         if context.client_app == ClientApp::Legacy {
             return match (context.user.mfa_state, context.app_password) {
-                (PerUserMfa::Enforced, false) => PolicyOutcome::Blocks {
-                    reason: BlockReason::LegacyWithoutAppPassword,
+                (PerUserMfa::Enforced, false) => {
+                    Stored::Blocks(BlockReason::LegacyWithoutAppPassword)
+                }
+                (_, true) => Stored::Satisfied {
+                    strength: MetRef::AppPassword,
+                    controls: ControlSet::EMPTY,
                 },
-                (_, true) => PolicyOutcome::Satisfied(Satisfaction {
-                    strength: Some(StrengthMet::AppPassword),
+                _ => Stored::Satisfied {
+                    strength: MetRef::Nothing,
                     controls: ControlSet::EMPTY,
-                }),
-                _ => PolicyOutcome::Satisfied(Satisfaction {
-                    strength: None,
-                    controls: ControlSet::EMPTY,
-                }),
+                },
             };
         }
         self.grant_outcome(&self.engine.per_user)
     }
 
-    fn decide(&self, evaluated: &[(u32, PolicyOutcome<'e>)]) -> Decision<'e> {
+    fn decide(&self, evaluated: &[(u32, Stored)]) -> Decision<'e> {
         let enforced = || {
             evaluated
                 .iter()
@@ -754,7 +751,7 @@ impl<'e> Scope<'e> {
         };
         // Block wins: an explicit block first, then requirements no second factor can meet.
         for (policy, outcome) in enforced() {
-            if let PolicyOutcome::Blocks { reason } = outcome {
+            if let Stored::Blocks(reason) = outcome {
                 return Decision::Block {
                     policy: &policy.name,
                     reason: *reason,
@@ -763,12 +760,20 @@ impl<'e> Scope<'e> {
         }
         let mut step_up: Option<(&'e CompiledPolicy, &'e str)> = None;
         for (policy, outcome) in enforced() {
-            let PolicyOutcome::Unsatisfied(shortfall) = outcome else {
+            let Stored::Unsatisfied {
+                strength,
+                controls,
+                operator,
+            } = *outcome
+            else {
                 continue;
             };
-            let strength_would_do = shortfall.strength.is_some()
-                && (shortfall.operator == Operator::Or || shortfall.controls.is_empty());
-            match shortfall.strength {
+            let strength = strength
+                .and_then(|index| self.engine.strengths.get(index))
+                .map(|s| s.name.as_str());
+            let strength_would_do =
+                strength.is_some() && (operator == Operator::Or || controls.is_empty());
+            match strength {
                 Some(strength) if strength_would_do => {
                     if self.context.client_app == ClientApp::Legacy {
                         return Decision::Block {
@@ -781,7 +786,7 @@ impl<'e> Scope<'e> {
                 _ => {
                     return Decision::Block {
                         policy: &policy.name,
-                        reason: BlockReason::ControlsNotMet(shortfall.controls),
+                        reason: BlockReason::ControlsNotMet(controls),
                     };
                 }
             }
@@ -791,8 +796,7 @@ impl<'e> Scope<'e> {
         }
         let mut session = SessionOutcome::default();
         for (policy, outcome) in enforced() {
-            if !matches!(outcome, PolicyOutcome::Satisfied(_)) || policy.name == PER_USER_MFA_POLICY
-            {
+            if !matches!(outcome, Stored::Satisfied { .. }) || policy.name == PER_USER_MFA_POLICY {
                 continue;
             }
             if let Some(frequency) = policy.session.sign_in_frequency {
