@@ -68,6 +68,7 @@ impl Method {
             device_bound: false,
             hardware_backed: false,
             restricted: false,
+            number_matched: false,
         };
         match self {
             Self::Sms | Self::Voice => AuthenticatorProperties {
@@ -107,6 +108,14 @@ pub struct AuthenticatorProperties {
     pub hardware_backed: bool,
     /// A *restricted* authenticator (SMS, voice: NIST SP 800-63B-4 §3.2.9); policies may refuse it.
     pub restricted: bool,
+    /// An out-of-band push approval in which the user *typed* (or picked) the number shown on the
+    /// signing-in screen, binding the approval to that session. NIST SP 800-63B-4 (§3.1.3, out-of-band
+    /// authenticators) treats a bare "approve" tap as open to push fatigue and wants the secondary
+    /// channel bound to the primary one; policies that follow rev 4 count push only when this is set.
+    /// Meaningless for methods other than [`Method::Push`]. Absent in stored records written before it
+    /// existed, which read as `false` (serde default).
+    #[serde(default)]
+    pub number_matched: bool,
 }
 
 /// An identifier of a credential: a TOTP enrollment, a backup-code set, a WebAuthn credential id
@@ -212,6 +221,14 @@ impl Evidence {
         self.properties.hardware_backed = yes;
         self
     }
+
+    /// Sets whether a push approval was bound by typed number matching
+    /// (see [`AuthenticatorProperties::number_matched`]).
+    #[must_use]
+    pub fn number_matched(mut self, yes: bool) -> Self {
+        self.properties.number_matched = yes;
+        self
+    }
 }
 
 /// Proof that a factor's check succeeded: the [`Evidence`] and the credential state to persist.
@@ -312,5 +329,16 @@ mod tests {
         assert_eq!(json["method"], "backup_code");
         assert_eq!(json["verified_at"], 1000);
         assert_eq!(json["credential"], "set-1");
+    }
+
+    #[test]
+    fn number_matched_defaults_to_false_for_older_records() {
+        let old = r#"{"phishing_resistant":false,"user_verified":false,"device_bound":true,"hardware_backed":false,"restricted":false}"#;
+        let properties: AuthenticatorProperties = serde_json::from_str(old).unwrap();
+        assert!(!properties.number_matched);
+        assert!(!Method::Push.baseline_properties().number_matched);
+        let evidence =
+            Evidence::new(Method::Push, UnixTime::from_secs(1), "phone").number_matched(true);
+        assert!(evidence.properties.number_matched);
     }
 }
