@@ -39,6 +39,20 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method, in declaration order.
+    pub const ALL: [Self; 10] = [
+        Self::Password,
+        Self::Totp,
+        Self::Hotp,
+        Self::BackupCode,
+        Self::Push,
+        Self::Sms,
+        Self::Voice,
+        Self::Email,
+        Self::WebAuthn,
+        Self::TemporaryAccessPass,
+    ];
+
     /// The stable `snake_case` name, as serialized.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -285,18 +299,7 @@ mod tests {
 
     #[test]
     fn method_names_match_serde() {
-        for method in [
-            Method::Password,
-            Method::Totp,
-            Method::Hotp,
-            Method::BackupCode,
-            Method::Push,
-            Method::Sms,
-            Method::Voice,
-            Method::Email,
-            Method::WebAuthn,
-            Method::TemporaryAccessPass,
-        ] {
+        for method in Method::ALL {
             let json = serde_json::to_string(&method).unwrap();
             assert_eq!(json, format!("\"{}\"", method.as_str()));
             assert_eq!(serde_json::from_str::<Method>(&json).unwrap(), method);

@@ -281,21 +281,9 @@ grant = { authentication_strength = "passwordless_mfa", controls = ["compliant_d
         ) {
             builder = builder.platform(platform);
         }
-        let methods = [
-            Method::Password,
-            Method::Totp,
-            Method::Hotp,
-            Method::BackupCode,
-            Method::Push,
-            Method::Sms,
-            Method::Voice,
-            Method::Email,
-            Method::WebAuthn,
-            Method::TemporaryAccessPass,
-        ];
         let pieces = next() % 16;
         for _ in 0..pieces {
-            let Some(method) = pick(next(), &methods) else {
+            let Some(method) = pick(next(), &Method::ALL) else {
                 break;
             };
             let property_bits = next();

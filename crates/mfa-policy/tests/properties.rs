@@ -17,18 +17,7 @@ fn strictness(decision: &Decision<'_>) -> u8 {
     }
 }
 
-const METHODS: [Method; 10] = [
-    Method::Password,
-    Method::Totp,
-    Method::Hotp,
-    Method::BackupCode,
-    Method::Push,
-    Method::Sms,
-    Method::Voice,
-    Method::Email,
-    Method::WebAuthn,
-    Method::TemporaryAccessPass,
-];
+const METHODS: [Method; 10] = Method::ALL;
 
 fn evidence_strategy() -> impl Strategy<Value = Evidence> {
     (0..METHODS.len(), any::<u8>(), -3_600_i64..200_000).prop_map(|(method, bits, age)| {
