@@ -229,7 +229,7 @@ pub fn looks_like_policies(bytes: &[u8]) -> bool {
         .as_object()
         .and_then(|map| map.get("@odata.context"))
         .and_then(Value::as_str)
-        && context.contains("conditionalAccess")
+        && context.contains("conditionalAccess/policies")
     {
         return true;
     }
@@ -1483,7 +1483,7 @@ impl Importer {
             .to_owned();
             if !self.strengths.contains_key(&id) {
                 let builtin = BUILTIN_STRENGTH_IDS.iter().any(|(bid, _)| is(bid, &id));
-                if builtin || field(required, "allowedCombinations").is_some() {
+                if !builtin && field(required, "allowedCombinations").is_some() {
                     self.strength(required, Some(label))?;
                 }
             }
@@ -1561,6 +1561,12 @@ impl Importer {
             }
         }
         controls.dedup();
+        // With a single requirement the operator means nothing: keep the native default.
+        let operator = if usize::from(strength.is_some()).saturating_add(controls.len()) > 1 {
+            operator
+        } else {
+            Operator::And
+        };
         policy.grant = Grant {
             block: false,
             authentication_strength: strength,
