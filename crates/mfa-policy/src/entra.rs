@@ -35,6 +35,10 @@ pub const MAX_ENTRA_INPUT_LEN: usize = 8 << 20;
 /// The deepest nesting of arrays and objects accepted in an Entra export.
 pub const MAX_ENTRA_NESTING: usize = 32;
 
+/// The most items (policies, locations, strengths) one export may hold: far above what Entra
+/// allows a tenant, and low enough that compiling the set stays quick.
+pub const MAX_ENTRA_ITEMS: usize = 4096;
+
 /// The ids of Entra's three built-in authentication strengths and the built-in strengths of this
 /// crate they map to (ids as listed by `GET policies/authenticationStrengthPolicies`).
 pub const BUILTIN_STRENGTH_IDS: [(&str, &str); 3] = [
@@ -398,6 +402,13 @@ fn items<'v>(value: &'v Value, what: &str) -> Result<Vec<&'v Object>, PolicyErro
             ));
         }
     };
+    if list.len() > MAX_ENTRA_ITEMS {
+        return Err(invalid(
+            what,
+            "value",
+            format!("more than {MAX_ENTRA_ITEMS} items"),
+        ));
+    }
     list.into_iter()
         .map(|item| {
             item.as_object()
@@ -1403,23 +1414,35 @@ impl Importer {
                 ));
             }
         };
-        notes.unknown(
-            grant,
-            "grantControls.",
-            &[
-                "operator",
-                "builtInControls",
-                "customAuthenticationFactors",
-                "termsOfUse",
-                "authenticationStrength",
-            ],
-            Consequence::Blocked,
-        );
         let mut block = false;
         let mut strength: Option<String> = None;
         let mut controls: Vec<Control> = Vec::new();
-        // Requirements that cannot be checked here: (field, value, reason).
-        let mut unknowable: Vec<(String, Value, String)> = Vec::new();
+        // Requirements that cannot be checked here: (field, value, reason). Unknown members
+        // with a value may be requirements too.
+        let mut unknowable: Vec<(String, Value, String)> = grant
+            .iter()
+            .filter(|(key, value)| {
+                !key.contains('@')
+                    && !is(key, "additionalProperties")
+                    && ![
+                        "operator",
+                        "builtInControls",
+                        "customAuthenticationFactors",
+                        "termsOfUse",
+                        "authenticationStrength",
+                    ]
+                    .iter()
+                    .any(|known| is(key, known))
+                    && meaningful(value)
+            })
+            .map(|(key, value)| {
+                (
+                    format!("grantControls.{key}"),
+                    value.clone(),
+                    "not a grant control this importer knows".to_owned(),
+                )
+            })
+            .collect();
         for control in strings(
             grant,
             "builtInControls",

@@ -619,3 +619,23 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn unknown_grant_members_fail_closed_and_item_counts_are_bounded() {
+    let policy = br#"{"displayName": "future", "state": "enabled", "conditions": {"users": {"includeUsers": ["All"]}},
+        "grantControls": {"operator": "AND", "builtInControls": ["mfa"], "riskRemediation": {"isEnabled": true}}}"#;
+    let (set, report) = entra::import(policy, None, None).unwrap();
+    assert_eq!(set.policies[0].grant, Grant::block());
+    assert_eq!(
+        unmapped(&report, "future"),
+        [(
+            "grantControls.riskRemediation".to_owned(),
+            Consequence::Blocked
+        )]
+    );
+    let many = format!("[{}{{}}]", "{},".repeat(entra::MAX_ENTRA_ITEMS));
+    assert!(matches!(
+        entra::import(many.as_bytes(), None, None),
+        Err(PolicyError::Invalid { .. })
+    ));
+}
