@@ -1021,8 +1021,20 @@ impl Importer {
             CONDITION_FIELDS,
             Consequence::Widened,
         );
+        let users_given = field(conditions, "users").is_some_and(meaningful);
         for (key, reason) in UNSUPPORTED_CONDITIONS {
             if let Some(value) = field(conditions, key).filter(|v| meaningful(v)) {
+                if *key == "clientApplications" && !users_given {
+                    // A workload identity policy: no user sign-in is ever in its scope.
+                    notes.add(
+                        "conditions.clientApplications",
+                        value,
+                        "a workload identity (service principal) policy applies to no user sign-in; imported for no users",
+                        Consequence::Ignored,
+                    );
+                    policy.assignments.users.include = UserSet::nobody();
+                    continue;
+                }
                 notes.add(
                     format!("conditions.{key}"),
                     value,

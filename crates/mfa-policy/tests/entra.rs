@@ -639,3 +639,32 @@ fn unknown_grant_members_fail_closed_and_item_counts_are_bounded() {
         Err(PolicyError::Invalid { .. })
     ));
 }
+
+#[test]
+fn workload_identity_policies_apply_to_no_user() {
+    let policy = br#"{"displayName": "Block risky service principals", "state": "enabled",
+        "conditions": {"users": null, "clientApplications": {"includeServicePrincipals": ["ServicePrincipalsInMyTenant"]},
+                       "servicePrincipalRiskLevels": ["high"], "applications": {"includeApplications": ["All"]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]}}"#;
+    let (set, report) = entra::import(policy, None, None).unwrap();
+    let engine = Engine::new(set).unwrap();
+    assert!(
+        engine
+            .evaluate(&user("mo", "mail").build())
+            .decision
+            .is_allow()
+    );
+    assert_eq!(
+        unmapped(&report, "Block risky service principals"),
+        [
+            (
+                "conditions.clientApplications".to_owned(),
+                Consequence::Ignored
+            ),
+            (
+                "conditions.servicePrincipalRiskLevels".to_owned(),
+                Consequence::Widened
+            ),
+        ]
+    );
+}
