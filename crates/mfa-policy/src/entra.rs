@@ -1077,6 +1077,14 @@ impl Importer {
             )? {
                 if is(&app, "All") {
                     include.push(ALL_APPLICATIONS.to_owned());
+                } else if is(&app, "Office365") || is(&app, "MicrosoftAdminPortals") {
+                    notes.add(
+                        "conditions.applications.includeApplications",
+                        &Value::String(app.clone()),
+                        "an application group whose members a sign-in's application id does not show; the policy is imported for all applications",
+                        Consequence::Widened,
+                    );
+                    include.push(ALL_APPLICATIONS.to_owned());
                 } else if !is(&app, "None") {
                     include.push(app);
                 }

@@ -458,6 +458,21 @@ fn user_actions_guests_none_and_literal_ids() {
         "conditions": {"users": {"includeUsers": ["None"]}, "applications": {"includeApplications": ["None"],
                        "includeAuthenticationContextClassReferences": ["c1"]}}}]"#;
     let (set, report) = entra::import(policy, None, None).unwrap();
+    let admin_portals = br#"{"displayName": "Admin portals", "state": "enabled",
+        "conditions": {"users": {"includeRoles": ["r1"]}, "applications": {"includeApplications": ["MicrosoftAdminPortals"]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}"#;
+    let (portals, portals_report) = entra::import(admin_portals, None, None).unwrap();
+    assert_eq!(
+        portals.policies[0].assignments.applications.include,
+        ["all"]
+    );
+    assert_eq!(
+        unmapped(&portals_report, "Admin portals"),
+        [(
+            "conditions.applications.includeApplications".to_owned(),
+            Consequence::Widened
+        )]
+    );
     let register = &set.policies[0];
     assert_eq!(
         register.assignments.user_actions,
