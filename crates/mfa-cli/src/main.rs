@@ -8,6 +8,7 @@ mod backup;
 mod files;
 mod otp;
 mod outcome;
+mod policy;
 mod webauthn;
 
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::outcome::Failure;
 
 /// Multi-factor authentication from the command line: authenticator-app codes, backup codes,
-/// security keys and passkeys.
+/// security keys and passkeys, conditional-access policies.
 #[derive(Debug, Parser)]
 #[command(name = "mfa", version, propagate_version = true)]
 #[command(after_help = "Exit status: 0 accepted, 1 rejected, 2 bad usage or malformed input.")]
@@ -39,8 +40,10 @@ enum Command {
     /// Security keys and passkeys: check WebAuthn registrations and assertions.
     #[command(subcommand)]
     Webauthn(webauthn::WebauthnCommand),
-    /// Policy what-if: which factors a sign-in needs (not available yet: arrives with the policy engine).
-    Policy(NotYetAvailable),
+    /// Conditional-access policies: check native or Microsoft Entra files, evaluate a sign-in
+    /// ("what if": allow, step up or block, with the trace).
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 /// Arguments of a subcommand whose factor has not landed yet.
@@ -58,9 +61,7 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Push(_) => Err(Failure::Usage(
             "`mfa push` is not available yet: it arrives with the push factor".into(),
         )),
-        Command::Policy(_) => Err(Failure::Usage(
-            "`mfa policy` is not available yet: it arrives with the policy engine".into(),
-        )),
+        Command::Policy(command) => policy::run(command),
     }
 }
 

@@ -320,3 +320,24 @@ grant = { authentication_strength = "passwordless_mfa", controls = ["compliant_d
         builder.build()
     }
 }
+
+pub mod entra;
+
+/// Fuzz entry point (`fuzz/fuzz_targets/policy_entra.rs`): importing Entra exports never panics
+/// (the same bytes are tried as policies alone, and as policies, named locations and strengths
+/// at once), what imports compiles, and round-trips through the native JSON format.
+#[doc(hidden)]
+pub fn fuzz_entra(data: &[u8]) {
+    for (locations, strengths) in [(None, None), (Some(data), Some(data))] {
+        if let Ok((set, report)) = entra::import(data, locations, strengths) {
+            assert!(
+                Engine::new(set.clone()).is_ok(),
+                "an imported set does not compile"
+            );
+            assert_eq!(report.policies.len(), set.policies.len());
+            let _ = serde_json::to_string(&report);
+            fuzz_round_trip(set);
+        }
+    }
+    let _ = entra::looks_like_policies(data);
+}
