@@ -343,7 +343,7 @@ pub(crate) enum Stored {
     },
     Unsatisfied {
         /// Index of the missing strength in the engine.
-        strength: Option<usize>,
+        strength: Option<u32>,
         controls: ControlSet,
         operator: Operator,
     },
@@ -413,6 +413,7 @@ impl<'e> Trace<'e> {
                 operator,
             } => PolicyOutcome::Unsatisfied(Shortfall {
                 strength: strength
+                    .and_then(|index| usize::try_from(index).ok())
                     .and_then(|index| self.engine.strengths.get(index))
                     .map(|s| s.name.as_str()),
                 controls,

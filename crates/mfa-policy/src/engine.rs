@@ -2,16 +2,16 @@
 
 use std::collections::HashMap;
 
-use crate::context::{ClientApp, PerUserMfa, SignInContext, UserAction, UserKind};
+use crate::conditions::{Conditions, Failed, Interner, Probe};
+use crate::context::{ClientApp, PerUserMfa, SignInContext, UserAction};
 use crate::decision::{
     BlockReason, ControlSet, Decision, Evaluation, EvidenceRefs, MetRef, SessionOutcome, StepUp,
     Stored, StrengthMet, Trace,
 };
 use crate::error::PolicyError;
 use crate::policy::{
-    ALL_APPLICATIONS, Assignment, ClientAppCondition, Control, DeviceCondition, Grant, LocationRef,
-    NamedLocation, Operator, PlatformCondition, PolicySet, PolicyState, SessionControls,
-    UserCondition, UserSet,
+    ALL_APPLICATIONS, Assignment, Control, Grant, LocationRef, NamedLocation, Operator, PolicySet,
+    PolicyState, SessionControls,
 };
 use crate::strength::{
     AuthenticationStrength, BUILTIN_STRENGTHS, FactorRequirement, MAX_COMBINATION_LEN, assign,
@@ -50,18 +50,14 @@ enum CompiledGrant {
 pub(crate) struct CompiledPolicy {
     pub(crate) name: String,
     pub(crate) state: PolicyState,
-    users: UserCondition,
     all_applications: bool,
     include_applications: Vec<String>,
     exclude_applications: Vec<String>,
     user_actions: Vec<UserAction>,
-    client_apps: ClientAppCondition,
-    platforms: PlatformCondition,
+    /// Users, user actions, client apps, platforms, risks and devices, compiled.
+    conditions: Conditions,
     include_places: Vec<Place>,
     exclude_places: Vec<Place>,
-    sign_in_risk: Vec<crate::context::RiskLevel>,
-    user_risk: Vec<crate::context::RiskLevel>,
-    devices: DeviceCondition,
     grant: CompiledGrant,
     session: SessionControls,
 }
@@ -90,6 +86,8 @@ pub struct Engine {
     any_application: ActionBuckets,
     by_application: HashMap<String, ActionBuckets>,
     per_user: CompiledPolicy,
+    /// The user ids, groups and roles the policies name.
+    interner: Interner,
 }
 
 fn invalid(item: &str, field: &'static str, problem: impl Into<String>) -> PolicyError {
@@ -151,7 +149,12 @@ impl Engine {
             strength.validate()?;
             strengths.push(strength);
         }
+        // Evaluation stores strength indices as `u32` (a few bytes per policy outcome).
+        if u32::try_from(strengths.len()).is_err() {
+            return Err(invalid("", "strengths", "too many strengths"));
+        }
         let mut compiled = Vec::with_capacity(policies.len());
+        let mut interner = Interner::default();
         for (i, policy) in policies.into_iter().enumerate() {
             if policy.name.is_empty() {
                 return Err(invalid(
@@ -218,21 +221,26 @@ impl Engine {
             let mut user_actions = assignments.user_actions;
             user_actions.sort();
             user_actions.dedup();
+            let conditions = Conditions::new(
+                &mut interner,
+                (&assignments.users.include, &assignments.users.exclude),
+                &user_actions,
+                &assignments.client_apps,
+                &assignments.platforms,
+                &assignments.sign_in_risk,
+                &assignments.user_risk,
+                &assignments.devices,
+            );
             compiled.push(CompiledPolicy {
                 name: policy.name,
                 state: policy.state,
-                users: assignments.users,
                 all_applications,
                 include_applications,
                 exclude_applications: assignments.applications.exclude,
                 user_actions,
-                client_apps: assignments.client_apps,
-                platforms: assignments.platforms,
+                conditions,
                 include_places,
                 exclude_places,
-                sign_in_risk: assignments.sign_in_risk,
-                user_risk: assignments.user_risk,
-                devices: assignments.devices,
                 grant,
                 session: policy.session,
             });
@@ -273,18 +281,13 @@ impl Engine {
         let per_user = CompiledPolicy {
             name: PER_USER_MFA_POLICY.to_owned(),
             state: PolicyState::On,
-            users: UserCondition::default(),
             all_applications: true,
             include_applications: Vec::new(),
             exclude_applications: Vec::new(),
             user_actions: Vec::new(),
-            client_apps: ClientAppCondition::default(),
-            platforms: PlatformCondition::default(),
+            conditions: Conditions::always(),
             include_places: Vec::new(),
             exclude_places: Vec::new(),
-            sign_in_risk: Vec::new(),
-            user_risk: Vec::new(),
-            devices: DeviceCondition::default(),
             grant: CompiledGrant::Require {
                 strength: mfa,
                 controls: Vec::new(),
@@ -299,6 +302,7 @@ impl Engine {
             any_application,
             by_application,
             per_user,
+            interner,
         })
     }
 
@@ -372,6 +376,7 @@ impl Engine {
             evidence_start,
             place_hits,
             trusted_hit,
+            probe: Probe::new(&self.interner, context),
             strength_cache: core::cell::RefCell::new(Vec::new()),
         };
 
@@ -398,7 +403,15 @@ impl Engine {
         );
         for index in Merged::new(lists) {
             let policy = self.policy(index);
-            evaluated.push((index, scope.outcome(policy)));
+            // One push per kind of outcome: composing them into one value first costs a
+            // store-forwarding stall per policy.
+            if policy.state == PolicyState::Off {
+                evaluated.push((index, Stored::Off));
+            } else if let Some(assignment) = scope.excluded_by(policy) {
+                evaluated.push((index, Stored::NotApplied(assignment)));
+            } else {
+                evaluated.push((index, scope.grant_outcome(policy)));
+            }
         }
         if context.user.mfa_state != PerUserMfa::Disabled {
             evaluated.push((u32::MAX, scope.per_user_outcome()));
@@ -487,6 +500,17 @@ impl Iterator for Merged<'_> {
     }
 }
 
+/// The [`Assignment`] a failed compiled condition stands for.
+fn assignment(failed: Failed) -> Assignment {
+    match failed {
+        Failed::ClientApps => Assignment::ClientApps,
+        Failed::Platforms => Assignment::Platforms,
+        Failed::SignInRisk => Assignment::SignInRisk,
+        Failed::UserRisk => Assignment::UserRisk,
+        Failed::Devices => Assignment::Devices,
+    }
+}
+
 /// One evaluation's borrowed inputs.
 struct Scope<'e> {
     engine: &'e Engine,
@@ -495,6 +519,8 @@ struct Scope<'e> {
     evidence_start: usize,
     place_hits: Vec<bool>,
     trusted_hit: bool,
+    /// The sign-in's user, groups, roles and other enumerable values, resolved once.
+    probe: Probe,
     /// Many policies require the same strength under the same session controls: each
     /// (strength, sign-in frequency, remember-device days) is matched against the evidence once.
     strength_cache: core::cell::RefCell<Vec<StrengthCacheEntry<'e>>>,
@@ -507,15 +533,6 @@ type StrengthCacheEntry<'e> = (
     Option<StrengthMet<'e>>,
 );
 
-fn user_in(set: &UserSet, context: &SignInContext) -> bool {
-    let user = &context.user;
-    set.all
-        || (set.guests && user.kind == UserKind::Guest)
-        || set.users.contains(&user.id)
-        || set.groups.iter().any(|group| user.groups.contains(group))
-        || set.roles.iter().any(|role| user.roles.contains(role))
-}
-
 impl<'e> Scope<'e> {
     fn place_hit(&self, place: Place) -> bool {
         match place {
@@ -527,31 +544,19 @@ impl<'e> Scope<'e> {
 
     /// The first assignment that does not hold, in the order of the native format.
     fn excluded_by(&self, policy: &CompiledPolicy) -> Option<Assignment> {
-        let context = self.context;
-        if !user_in(&policy.users.include, context) || user_in(&policy.users.exclude, context) {
+        let probe = &self.probe;
+        let conditions = &policy.conditions;
+        if !conditions.users_hold(probe) {
             return Some(Assignment::Users);
         }
-        if !policy.application_matches(&context.application) {
+        if !policy.application_matches(&self.context.application) {
             return Some(Assignment::Applications);
         }
-        if !policy.user_actions.is_empty() && !policy.user_actions.contains(&context.action) {
+        if !conditions.action_holds(probe) {
             return Some(Assignment::UserActions);
         }
-        let client = |kind: &crate::policy::ClientAppKind| {
-            kind.matches(context.client_app, context.app_password)
-        };
-        if (!policy.client_apps.include.is_empty()
-            && !policy.client_apps.include.iter().any(client))
-            || policy.client_apps.exclude.iter().any(client)
-        {
-            return Some(Assignment::ClientApps);
-        }
-        let platform = context.device.platform;
-        if (!policy.platforms.include.is_empty()
-            && !platform.is_some_and(|p| policy.platforms.include.contains(&p)))
-            || platform.is_some_and(|p| policy.platforms.exclude.contains(&p))
-        {
-            return Some(Assignment::Platforms);
+        if let Some(failed) = conditions.client_failure(probe) {
+            return Some(assignment(failed));
         }
         if (!policy.include_places.is_empty()
             && !policy
@@ -565,20 +570,7 @@ impl<'e> Scope<'e> {
         {
             return Some(Assignment::Locations);
         }
-        if !policy.sign_in_risk.is_empty() && !policy.sign_in_risk.contains(&context.sign_in_risk) {
-            return Some(Assignment::SignInRisk);
-        }
-        if !policy.user_risk.is_empty() && !policy.user_risk.contains(&context.user_risk) {
-            return Some(Assignment::UserRisk);
-        }
-        let device = &context.device;
-        let state = |s: &crate::policy::DeviceState| s.holds(device.managed, device.compliant);
-        if (!policy.devices.include.is_empty() && !policy.devices.include.iter().any(state))
-            || policy.devices.exclude.iter().any(state)
-        {
-            return Some(Assignment::Devices);
-        }
-        None
+        conditions.risk_failure(probe).map(assignment)
     }
 
     fn fresh(&self, session: &SessionControls) -> impl Fn(&mfa_core::Evidence) -> bool + use<> {
@@ -663,16 +655,6 @@ impl<'e> Scope<'e> {
         None
     }
 
-    fn outcome(&self, policy: &'e CompiledPolicy) -> Stored {
-        if policy.state == PolicyState::Off {
-            return Stored::Off;
-        }
-        if let Some(assignment) = self.excluded_by(policy) {
-            return Stored::NotApplied(assignment);
-        }
-        self.grant_outcome(policy)
-    }
-
     fn grant_outcome(&self, policy: &'e CompiledPolicy) -> Stored {
         let (strength, controls, operator) = match &policy.grant {
             CompiledGrant::Nothing => {
@@ -715,7 +697,10 @@ impl<'e> Scope<'e> {
             }
         } else {
             Stored::Unsatisfied {
-                strength: strength.filter(|_| strength_missing),
+                // Below `u32::MAX`: `Engine::new` refuses more strengths.
+                strength: strength
+                    .filter(|_| strength_missing)
+                    .and_then(|index| u32::try_from(index).ok()),
                 controls: missing,
                 operator,
             }
@@ -743,14 +728,16 @@ impl<'e> Scope<'e> {
     }
 
     fn decide(&self, evaluated: &[(u32, Stored)]) -> Decision<'e> {
-        let enforced = || {
+        // The outcome is tested before the policy is looked up: most policies do not apply.
+        let enforced = |applies: fn(&Stored) -> bool| {
             evaluated
                 .iter()
+                .filter(move |(_, outcome)| applies(outcome))
                 .map(|(index, outcome)| (self.engine.policy(*index), outcome))
                 .filter(|(policy, _)| policy.state == PolicyState::On)
         };
         // Block wins: an explicit block first, then requirements no second factor can meet.
-        for (policy, outcome) in enforced() {
+        for (policy, outcome) in enforced(|outcome| matches!(outcome, Stored::Blocks(_))) {
             if let Stored::Blocks(reason) = outcome {
                 return Decision::Block {
                     policy: &policy.name,
@@ -759,7 +746,7 @@ impl<'e> Scope<'e> {
             }
         }
         let mut step_up: Option<(&'e CompiledPolicy, &'e str)> = None;
-        for (policy, outcome) in enforced() {
+        for (policy, outcome) in enforced(|outcome| matches!(outcome, Stored::Unsatisfied { .. })) {
             let Stored::Unsatisfied {
                 strength,
                 controls,
@@ -769,6 +756,7 @@ impl<'e> Scope<'e> {
                 continue;
             };
             let strength = strength
+                .and_then(|index| usize::try_from(index).ok())
                 .and_then(|index| self.engine.strengths.get(index))
                 .map(|s| s.name.as_str());
             let strength_would_do =
@@ -795,8 +783,8 @@ impl<'e> Scope<'e> {
             return Decision::StepUp(self.step_up(policy, strength_name));
         }
         let mut session = SessionOutcome::default();
-        for (policy, outcome) in enforced() {
-            if !matches!(outcome, Stored::Satisfied { .. }) || policy.name == PER_USER_MFA_POLICY {
+        for (policy, _) in enforced(|outcome| matches!(outcome, Stored::Satisfied { .. })) {
+            if policy.name == PER_USER_MFA_POLICY {
                 continue;
             }
             if let Some(frequency) = policy.session.sign_in_frequency {

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod cidr;
+mod conditions;
 mod context;
 mod decision;
 mod engine;
