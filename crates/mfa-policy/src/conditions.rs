@@ -48,7 +48,8 @@ impl Interner {
         IdSet {
             all: set.all,
             guests: set.guests,
-            ids: ids.into_boxed_slice(),
+            filter: filter(&ids),
+            ids: Ids::new(ids),
         }
     }
 
@@ -73,13 +74,63 @@ impl Interner {
     }
 }
 
+/// A one-word summary of a set of ids (bit `id % 64` of each): two sets whose filters share no
+/// bit share no id, which rules most policies out without reading their id lists.
+fn filter(ids: &[u32]) -> u64 {
+    ids.iter().fold(0, |filter, id| {
+        filter | 1_u64.checked_shl(id % 64).unwrap_or(0)
+    })
+}
+
 /// A [`UserSet`] with its names interned.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct IdSet {
     all: bool,
     guests: bool,
-    /// Sorted.
-    ids: Box<[u32]>,
+    /// [`filter`] of `ids`.
+    filter: u64,
+    ids: Ids,
+}
+
+/// How many ids an [`IdSet`] holds inline (most sets name a few groups or roles): testing a
+/// policy then reads no memory beyond the policy itself.
+const INLINE_IDS: usize = 4;
+
+/// A sorted list of ids, inline when short.
+#[derive(Clone, Debug)]
+enum Ids {
+    Inline { ids: [u32; INLINE_IDS], len: u8 },
+    Spilled(Box<[u32]>),
+}
+
+impl Default for Ids {
+    fn default() -> Self {
+        Self::Inline {
+            ids: [0; INLINE_IDS],
+            len: 0,
+        }
+    }
+}
+
+impl Ids {
+    fn new(list: Vec<u32>) -> Self {
+        let mut ids = [0; INLINE_IDS];
+        match (ids.get_mut(..list.len()), u8::try_from(list.len())) {
+            (Some(slots), Ok(len)) => {
+                slots.copy_from_slice(&list);
+                Self::Inline { ids, len }
+            }
+            _ => Self::Spilled(list.into_boxed_slice()),
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Self::Inline { ids, len } => ids.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Spilled(ids) => ids,
+        }
+    }
 }
 
 impl IdSet {
@@ -87,10 +138,12 @@ impl IdSet {
     fn contains(&self, probe: &Probe) -> bool {
         self.all
             || (self.guests && probe.guest)
-            || self
-                .ids
-                .iter()
-                .any(|id| probe.memberships.binary_search(id).is_ok())
+            || (self.filter & probe.filter != 0
+                && self
+                    .ids
+                    .as_slice()
+                    .iter()
+                    .any(|id| probe.memberships.binary_search(id).is_ok()))
     }
 }
 
@@ -285,6 +338,8 @@ impl Conditions {
 pub(crate) struct Probe {
     guest: bool,
     memberships: Vec<u32>,
+    /// [`filter`] of `memberships`.
+    filter: u64,
     action: u16,
     client_app: u16,
     platform: u16,
@@ -297,9 +352,11 @@ impl Probe {
     pub(crate) fn new(interner: &Interner, context: &SignInContext) -> Self {
         let device = &context.device;
         let client_key = (context.client_app, context.app_password);
+        let memberships = interner.memberships(context);
         Self {
             guest: context.user.kind == UserKind::Guest,
-            memberships: interner.memberships(context),
+            filter: filter(&memberships),
+            memberships,
             action: bit(&UserAction::ALL, &context.action),
             client_app: client_keys()
                 .zip(0_u32..)
@@ -309,6 +366,49 @@ impl Probe {
             sign_in_risk: bit(&RISKS, &context.sign_in_risk),
             user_risk: bit(&RISKS, &context.user_risk),
             device: bit(&DEVICE_STATES, &(device.managed, device.compliant)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mfa_core::UnixTime;
+
+    use crate::policy::Assignment;
+    use crate::{Engine, PolicyOutcome, SignInContext};
+
+    /// Sets longer than the inline capacity, and ids past 64 (filter bits shared), still match
+    /// exactly.
+    #[test]
+    fn long_sets_and_shared_filter_bits() {
+        let groups: Vec<String> = (0..70).map(|i| format!("\"g{i}\"")).collect();
+        let text = format!(
+            "[[policies]]\nname = \"p\"\nassignments.users = {{ include = {{ groups = [{}] }}, exclude = {{ roles = [\"r1\", \"r2\", \"r3\", \"r4\", \"r5\"] }} }}\ngrant = {{ block = true }}\n",
+            groups.join(", ")
+        );
+        let engine = Engine::from_toml(&text).expect("compiles");
+        let now = UnixTime::from_secs(1_800_000_000);
+        let outcome = |context: SignInContext| match engine
+            .evaluate(&context)
+            .trace
+            .entry("p")
+            .expect("traced")
+            .outcome
+        {
+            PolicyOutcome::NotApplied { excluded_by } => Some(excluded_by),
+            _ => None,
+        };
+        let in_group = SignInContext::builder("u", "app", now).group("g69").build();
+        assert_eq!(outcome(in_group), None);
+        let first = SignInContext::builder("u", "app", now).group("g0").build();
+        assert_eq!(outcome(first), None);
+        let excluded = SignInContext::builder("u", "app", now)
+            .group("g69")
+            .role("r5")
+            .build();
+        let other = SignInContext::builder("u", "app", now).group("g70").build();
+        for context in [excluded, other] {
+            assert_eq!(outcome(context), Some(Assignment::Users));
         }
     }
 }

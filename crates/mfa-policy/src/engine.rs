@@ -655,6 +655,7 @@ impl<'e> Scope<'e> {
         None
     }
 
+    #[inline(always)]
     fn grant_outcome(&self, policy: &'e CompiledPolicy) -> Stored {
         let (strength, controls, operator) = match &policy.grant {
             CompiledGrant::Nothing => {
