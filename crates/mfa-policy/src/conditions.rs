@@ -223,6 +223,10 @@ pub(crate) struct Conditions {
     sign_in_risk: u16,
     user_risk: u16,
     devices: u16,
+    /// Whether the policy excludes applications (the index guarantees the inclusion).
+    pub(crate) excludes_applications: bool,
+    /// Whether the policy has a locations condition.
+    pub(crate) has_locations: bool,
 }
 
 /// One policy's assignment that did not hold, among those [`Conditions`] tests.
@@ -274,23 +278,8 @@ impl Conditions {
                 &devices.exclude,
                 |k: DeviceState, (managed, compliant)| k.holds(managed, compliant),
             ),
-        }
-    }
-
-    /// Conditions that always hold (the per-user MFA pseudo-policy).
-    pub(crate) fn always() -> Self {
-        Self {
-            include: IdSet {
-                all: true,
-                ..IdSet::default()
-            },
-            exclude: IdSet::default(),
-            actions: u16::MAX,
-            client_apps: u16::MAX,
-            platforms: u16::MAX,
-            sign_in_risk: u16::MAX,
-            user_risk: u16::MAX,
-            devices: u16::MAX,
+            excludes_applications: true,
+            has_locations: true,
         }
     }
 

@@ -334,7 +334,6 @@ pub(crate) enum MetRef {
 /// thousand policies does not copy a thousand full outcomes around.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Stored {
-    Off,
     NotApplied(Assignment),
     Blocks(BlockReason),
     Satisfied {
@@ -392,7 +391,6 @@ impl<'e> Trace<'e> {
 
     fn resolve(&self, stored: Stored) -> PolicyOutcome<'e> {
         match stored {
-            Stored::Off => PolicyOutcome::Off,
             Stored::NotApplied(excluded_by) => PolicyOutcome::NotApplied { excluded_by },
             Stored::Blocks(reason) => PolicyOutcome::Blocks { reason },
             Stored::Satisfied { strength, controls } => PolicyOutcome::Satisfied(Satisfaction {

@@ -54,8 +54,6 @@ pub(crate) struct CompiledPolicy {
     include_applications: Vec<String>,
     exclude_applications: Vec<String>,
     user_actions: Vec<UserAction>,
-    /// Users, user actions, client apps, platforms, risks and devices, compiled.
-    conditions: Conditions,
     include_places: Vec<Place>,
     exclude_places: Vec<Place>,
     grant: CompiledGrant,
@@ -88,6 +86,9 @@ pub struct Engine {
     per_user: CompiledPolicy,
     /// The user ids, groups and roles the policies name.
     interner: Interner,
+    /// Each policy's users, user actions, client apps, platforms, risks and devices, compiled;
+    /// beside the policies, so that ruling a policy out reads a hundred contiguous bytes.
+    conditions: Vec<Conditions>,
 }
 
 fn invalid(item: &str, field: &'static str, problem: impl Into<String>) -> PolicyError {
@@ -155,6 +156,7 @@ impl Engine {
         }
         let mut compiled = Vec::with_capacity(policies.len());
         let mut interner = Interner::default();
+        let mut all_conditions = Vec::with_capacity(compiled.capacity());
         for (i, policy) in policies.into_iter().enumerate() {
             if policy.name.is_empty() {
                 return Err(invalid(
@@ -221,7 +223,7 @@ impl Engine {
             let mut user_actions = assignments.user_actions;
             user_actions.sort();
             user_actions.dedup();
-            let conditions = Conditions::new(
+            let mut conditions = Conditions::new(
                 &mut interner,
                 (&assignments.users.include, &assignments.users.exclude),
                 &user_actions,
@@ -231,6 +233,9 @@ impl Engine {
                 &assignments.user_risk,
                 &assignments.devices,
             );
+            conditions.excludes_applications = !assignments.applications.exclude.is_empty();
+            conditions.has_locations = !include_places.is_empty() || !exclude_places.is_empty();
+            all_conditions.push(conditions);
             compiled.push(CompiledPolicy {
                 name: policy.name,
                 state: policy.state,
@@ -238,7 +243,6 @@ impl Engine {
                 include_applications,
                 exclude_applications: assignments.applications.exclude,
                 user_actions,
-                conditions,
                 include_places,
                 exclude_places,
                 grant,
@@ -285,7 +289,6 @@ impl Engine {
             include_applications: Vec::new(),
             exclude_applications: Vec::new(),
             user_actions: Vec::new(),
-            conditions: Conditions::always(),
             include_places: Vec::new(),
             exclude_places: Vec::new(),
             grant: CompiledGrant::Require {
@@ -302,6 +305,7 @@ impl Engine {
             any_application,
             by_application,
             per_user,
+            conditions: all_conditions,
             interner,
         })
     }
@@ -403,11 +407,15 @@ impl Engine {
         );
         for index in Merged::new(lists) {
             let policy = self.policy(index);
-            // One push per kind of outcome: composing them into one value first costs a
-            // store-forwarding stall per policy.
-            if policy.state == PolicyState::Off {
-                evaluated.push((index, Stored::Off));
-            } else if let Some(assignment) = scope.excluded_by(policy) {
+            let Some(conditions) = usize::try_from(index)
+                .ok()
+                .and_then(|i| self.conditions.get(i))
+            else {
+                continue; // unreachable: the index holds policy indices
+            };
+            // The index holds no policy that is off. One push per kind of outcome: composing
+            // them into one value first costs a store-forwarding stall per policy.
+            if let Some(assignment) = scope.excluded_by(policy, conditions) {
                 evaluated.push((index, Stored::NotApplied(assignment)));
             } else {
                 evaluated.push((index, scope.grant_outcome(policy)));
@@ -543,13 +551,16 @@ impl<'e> Scope<'e> {
     }
 
     /// The first assignment that does not hold, in the order of the native format.
-    fn excluded_by(&self, policy: &CompiledPolicy) -> Option<Assignment> {
+    ///
+    /// Only for policies the index selected: they include the sign-in's application and are on.
+    fn excluded_by(&self, policy: &CompiledPolicy, conditions: &Conditions) -> Option<Assignment> {
         let probe = &self.probe;
-        let conditions = &policy.conditions;
         if !conditions.users_hold(probe) {
             return Some(Assignment::Users);
         }
-        if !policy.application_matches(&self.context.application) {
+        if conditions.excludes_applications
+            && !policy.application_matches(&self.context.application)
+        {
             return Some(Assignment::Applications);
         }
         if !conditions.action_holds(probe) {
@@ -558,15 +569,16 @@ impl<'e> Scope<'e> {
         if let Some(failed) = conditions.client_failure(probe) {
             return Some(assignment(failed));
         }
-        if (!policy.include_places.is_empty()
-            && !policy
-                .include_places
-                .iter()
-                .any(|place| self.place_hit(*place)))
-            || policy
-                .exclude_places
-                .iter()
-                .any(|place| self.place_hit(*place))
+        if conditions.has_locations
+            && ((!policy.include_places.is_empty()
+                && !policy
+                    .include_places
+                    .iter()
+                    .any(|place| self.place_hit(*place)))
+                || policy
+                    .exclude_places
+                    .iter()
+                    .any(|place| self.place_hit(*place)))
         {
             return Some(Assignment::Locations);
         }
