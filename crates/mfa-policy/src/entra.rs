@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use crate::cidr::Cidr;
 use crate::context::{Platform, RiskLevel, UserAction};
 use crate::error::{Format, PolicyError};
+use crate::format::check_json_depth;
 use crate::policy::{
     ALL_APPLICATIONS, ClientAppKind, Control, DeviceState, Grant, LocationRef, NamedLocation,
     Operator, Policy, PolicySet, PolicyState, SessionControls, SignInFrequency, UserSet,
@@ -323,45 +324,9 @@ fn utf16(bytes: &[u8], what: &str, unit: fn([u8; 2]) -> u16) -> Result<String, P
     Ok(text)
 }
 
-fn check_depth(text: &str) -> Result<(), PolicyError> {
-    let mut depth = 0_usize;
-    let mut line = 1_usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for byte in text.bytes() {
-        if byte == b'\n' {
-            line = line.saturating_add(1);
-        }
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth = depth.saturating_add(1);
-                if depth > MAX_ENTRA_NESTING {
-                    return Err(PolicyError::TooDeep {
-                        format: Format::Json,
-                        line,
-                    });
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 fn parse(bytes: &[u8], what: &str) -> Result<Value, PolicyError> {
     let text = decode(bytes, what)?;
-    check_depth(&text)?;
+    check_json_depth(&text, MAX_ENTRA_NESTING)?;
     serde_json::from_str(&text).map_err(|error| {
         let message = error.to_string();
         let message = match message.rfind(" at line ") {

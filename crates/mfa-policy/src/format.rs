@@ -23,7 +23,7 @@ fn check_len(text: &str) -> Result<(), PolicyError> {
 /// Reads JSON after the size and nesting checks.
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, PolicyError> {
     check_len(text)?;
-    check_json_depth(text)?;
+    check_json_depth(text, MAX_NESTING)?;
     serde_json::from_str(text).map_err(|error| PolicyError::Syntax {
         format: Format::Json,
         line: Some(error.line()).filter(|&line| line > 0),
@@ -75,7 +75,9 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn check_json_depth(text: &str) -> Result<(), PolicyError> {
+/// Refuses JSON nested deeper than `max` arrays and objects (counted outside strings), before a
+/// parser recurses into it.
+pub(crate) fn check_json_depth(text: &str, max: usize) -> Result<(), PolicyError> {
     let mut depth = 0_usize;
     let mut line = 1_usize;
     let mut in_string = false;
@@ -97,7 +99,7 @@ fn check_json_depth(text: &str) -> Result<(), PolicyError> {
             b'"' => in_string = true,
             b'[' | b'{' => {
                 depth = depth.saturating_add(1);
-                if depth > MAX_NESTING {
+                if depth > max {
                     return Err(PolicyError::TooDeep {
                         format: Format::Json,
                         line,
@@ -199,7 +201,7 @@ mod tests {
     fn deep_nesting_is_refused_before_parsing() {
         let deep_json = format!("{}{}", "[".repeat(40), "]".repeat(40));
         assert!(matches!(
-            check_json_depth(&deep_json),
+            check_json_depth(&deep_json, MAX_NESTING),
             Err(PolicyError::TooDeep { .. })
         ));
         let deep_toml = format!("a = {}{}", "[".repeat(40), "]".repeat(40));
@@ -214,7 +216,7 @@ mod tests {
             "[".repeat(40)
         );
         assert!(check_toml_depth(&quoted).is_ok());
-        assert!(check_json_depth(&format!("\"{}\\\"\"", "[".repeat(40))).is_ok());
+        assert!(check_json_depth(&format!("\"{}\\\"\"", "[".repeat(40)), MAX_NESTING).is_ok());
     }
 
     #[test]
