@@ -382,6 +382,25 @@ fn items<'v>(value: &'v Value, what: &str) -> Result<Vec<&'v Object>, PolicyErro
         .collect()
 }
 
+/// The display name and id of a named location or strength (`what`): the id defaults to the
+/// name, and one of them is needed.
+fn name_and_id(item: &Object, what: &str) -> Result<(String, String), PolicyError> {
+    let display_name = string(item, "displayName", what, "displayName")?
+        .unwrap_or_default()
+        .to_owned();
+    let id = string(item, "id", &display_name, "id")?
+        .unwrap_or(&display_name)
+        .to_owned();
+    if id.is_empty() {
+        return Err(invalid(
+            what,
+            "id",
+            format!("every {what} needs an id or a display name"),
+        ));
+    }
+    Ok((display_name, id))
+}
+
 fn invalid(item: &str, field: &'static str, problem: impl Into<String>) -> PolicyError {
     PolicyError::Invalid {
         item: item.chars().take(120).collect(),
@@ -631,19 +650,7 @@ const UNSUPPORTED_CONDITIONS: &[(&str, &str)] = &[
 
 impl Importer {
     fn location(&mut self, item: &Object) -> Result<(), PolicyError> {
-        let display_name = string(item, "displayName", "named location", "displayName")?
-            .unwrap_or_default()
-            .to_owned();
-        let id = string(item, "id", &display_name, "id")?
-            .unwrap_or(&display_name)
-            .to_owned();
-        if id.is_empty() {
-            return Err(invalid(
-                "named location",
-                "id",
-                "a named location needs an id",
-            ));
-        }
+        let (display_name, id) = name_and_id(item, "named location")?;
         let mut notes = Notes(Vec::new());
         let kind = string(item, "@odata.type", &id, "@odata.type")?.unwrap_or_default();
         let is_ip = kind.ends_with("ipNamedLocation") || field(item, "ipRanges").is_some();
@@ -757,19 +764,7 @@ impl Importer {
     /// Imports a strength from the strengths file, or found inline in a policy's grant
     /// (`inline_for` names the policy).
     fn strength(&mut self, item: &Object, inline_for: Option<&str>) -> Result<(), PolicyError> {
-        let display_name = string(item, "displayName", "strength", "displayName")?
-            .unwrap_or_default()
-            .to_owned();
-        let id = string(item, "id", &display_name, "id")?
-            .unwrap_or(&display_name)
-            .to_owned();
-        if id.is_empty() {
-            return Err(invalid(
-                "authentication strength",
-                "id",
-                "a strength needs an id",
-            ));
-        }
+        let (display_name, id) = name_and_id(item, "authentication strength")?;
         if self.strengths.contains_key(&id) {
             return Ok(());
         }
