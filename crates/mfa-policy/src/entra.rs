@@ -1120,39 +1120,26 @@ impl Importer {
         }
 
         // Client app types.
-        let mut client_apps = Vec::new();
-        let mut any_client = false;
-        for kind in strings(
-            conditions,
-            "clientAppTypes",
-            label,
+        let (client_apps, any_client) = map_terms(
+            strings(
+                conditions,
+                "clientAppTypes",
+                label,
+                "conditions.clientAppTypes",
+            )?,
             "conditions.clientAppTypes",
-        )? {
-            let mapped = match kind.to_ascii_lowercase().as_str() {
-                "all" => {
-                    any_client = true;
-                    continue;
-                }
-                "browser" => ClientAppKind::Browser,
-                "mobileappsanddesktopclients" => ClientAppKind::MobileDesktop,
+            notes,
+            true,
+            |kind| match kind {
+                "all" => Term::Any,
+                "browser" => Term::Is(ClientAppKind::Browser),
+                "mobileappsanddesktopclients" => Term::Is(ClientAppKind::MobileDesktop),
                 "exchangeactivesync" | "eassupported" | "easunsupported" | "other" => {
-                    ClientAppKind::Legacy
+                    Term::Is(ClientAppKind::Legacy)
                 }
-                _ => {
-                    notes.add(
-                        "conditions.clientAppTypes",
-                        &Value::String(kind.clone()),
-                        "unknown client app type; dropped",
-                        Consequence::Widened,
-                    );
-                    any_client = true;
-                    continue;
-                }
-            };
-            if !client_apps.contains(&mapped) {
-                client_apps.push(mapped);
-            }
-        }
+                _ => Term::Unknown("unknown client app type; dropped"),
+            },
+        );
         if !any_client {
             assignments.client_apps.include = client_apps;
         }
@@ -1688,73 +1675,83 @@ fn platform_list(
     path: &'static str,
     notes: &mut Notes,
 ) -> (Vec<Platform>, bool) {
-    let mut platforms = Vec::new();
-    let mut all = false;
-    for name in names {
-        let platform = match name.to_ascii_lowercase().as_str() {
-            "all" => {
-                all = true;
-                continue;
-            }
-            "android" => Platform::Android,
-            "ios" => Platform::IOs,
-            "windows" => Platform::Windows,
-            "macos" => Platform::MacOs,
-            "linux" => Platform::Linux,
-            "windowsphone" => {
-                notes.add(
-                    path,
-                    &Value::String(name.clone()),
-                    "Windows Phone is matched as the `other` platform",
-                    Consequence::Approximated,
-                );
-                Platform::Other
-            }
-            _ => {
-                notes.add(
-                    path,
-                    &Value::String(name.clone()),
-                    "unknown platform; dropped",
-                    Consequence::Widened,
-                );
-                if path.ends_with("includePlatforms") {
-                    all = true;
-                }
-                continue;
-            }
-        };
-        if !platforms.contains(&platform) {
-            platforms.push(platform);
-        }
-    }
-    (platforms, all)
+    // An unknown platform dropped from an include list would narrow the policy: include all.
+    let unknown_means_all = path.ends_with("includePlatforms");
+    map_terms(names, path, notes, unknown_means_all, |name| match name {
+        "all" => Term::Any,
+        "android" => Term::Is(Platform::Android),
+        "ios" => Term::Is(Platform::IOs),
+        "windows" => Term::Is(Platform::Windows),
+        "macos" => Term::Is(Platform::MacOs),
+        "linux" => Term::Is(Platform::Linux),
+        "windowsphone" => Term::Approximately(
+            Platform::Other,
+            "Windows Phone is matched as the `other` platform",
+        ),
+        _ => Term::Unknown("unknown platform; dropped"),
+    })
 }
 
 fn risk_levels(names: Vec<String>, path: &'static str, notes: &mut Notes) -> Vec<RiskLevel> {
-    let mut levels = Vec::new();
-    let mut widened = false;
+    let (levels, widened) = map_terms(names, path, notes, true, |name| match name {
+        "none" => Term::Is(RiskLevel::None),
+        "low" => Term::Is(RiskLevel::Low),
+        "medium" => Term::Is(RiskLevel::Medium),
+        "high" => Term::Is(RiskLevel::High),
+        _ => Term::Unknown(
+            "not a risk level of the sign-in context (`hidden` is Entra-internal); the condition is dropped",
+        ),
+    });
+    // No levels listed: the condition holds for every level.
+    if widened { Vec::new() } else { levels }
+}
+
+/// What one value of an Entra enumeration (client app types, platforms, risk levels) means here.
+enum Term<T> {
+    /// This value.
+    Is(T),
+    /// The nearest value we have, with why it is not exact (reported as approximated).
+    Approximately(T, &'static str),
+    /// Every value: the condition does not restrict.
+    Any,
+    /// Nothing we know, with what happens to it (reported as widened).
+    Unknown(&'static str),
+}
+
+/// Maps an Entra list of enumeration values (matched in any case), without duplicates. Returns
+/// the values and whether the list means "any": an explicit `all`, or an unknown value when
+/// `unknown_means_any` (dropping it from an include list would narrow the policy).
+fn map_terms<T: PartialEq>(
+    names: Vec<String>,
+    path: &'static str,
+    notes: &mut Notes,
+    unknown_means_any: bool,
+    map: impl Fn(&str) -> Term<T>,
+) -> (Vec<T>, bool) {
+    let mut values = Vec::new();
+    let mut any = false;
     for name in names {
-        let level = match name.to_ascii_lowercase().as_str() {
-            "none" => RiskLevel::None,
-            "low" => RiskLevel::Low,
-            "medium" => RiskLevel::Medium,
-            "high" => RiskLevel::High,
-            _ => {
-                notes.add(
-                    path,
-                    &Value::String(name.clone()),
-                    "not a risk level of the sign-in context (`hidden` is Entra-internal); the condition is dropped",
-                    Consequence::Widened,
-                );
-                widened = true;
+        let value = match map(name.to_ascii_lowercase().as_str()) {
+            Term::Is(value) => value,
+            Term::Approximately(value, why) => {
+                notes.add(path, &Value::String(name), why, Consequence::Approximated);
+                value
+            }
+            Term::Any => {
+                any = true;
+                continue;
+            }
+            Term::Unknown(why) => {
+                notes.add(path, &Value::String(name), why, Consequence::Widened);
+                any = any || unknown_means_any;
                 continue;
             }
         };
-        if !levels.contains(&level) {
-            levels.push(level);
+        if !values.contains(&value) {
+            values.push(value);
         }
     }
-    if widened { Vec::new() } else { levels }
+    (values, any)
 }
 
 /// The device filter rules we support: one clause on compliance or hybrid join.
