@@ -83,6 +83,7 @@ impl Method {
             hardware_backed: false,
             restricted: false,
             number_matched: false,
+            number_match_meets_rev4: false,
         };
         match self {
             Self::Sms | Self::Voice => AuthenticatorProperties {
@@ -130,6 +131,13 @@ pub struct AuthenticatorProperties {
     /// existed, which read as `false` (serde default).
     #[serde(default)]
     pub number_matched: bool,
+    /// The number matching met NIST SP 800-63B-4's rule for out-of-band push (§3.1.3): the user
+    /// typed a secret of at least 6 digits shown on the primary channel into the device, and it
+    /// went back to the verifier. Vendor-style number matching (2 or 3 typed digits, or picking
+    /// one of 3 numbers) sets [`number_matched`](Self::number_matched) but not this, so a policy
+    /// can tell them apart. Implies `number_matched`. Absent in older records: `false`.
+    #[serde(default)]
+    pub number_match_meets_rev4: bool,
 }
 
 /// An identifier of a credential: a TOTP enrollment, a backup-code set, a WebAuthn credential id
@@ -241,6 +249,18 @@ impl Evidence {
     #[must_use]
     pub fn number_matched(mut self, yes: bool) -> Self {
         self.properties.number_matched = yes;
+        self
+    }
+
+    /// Sets whether the push number matching met NIST SP 800-63B-4's rule (at least 6 typed
+    /// digits sent back; see [`AuthenticatorProperties::number_match_meets_rev4`]). Setting it
+    /// also sets `number_matched`.
+    #[must_use]
+    pub fn number_match_meets_rev4(mut self, yes: bool) -> Self {
+        self.properties.number_match_meets_rev4 = yes;
+        if yes {
+            self.properties.number_matched = true;
+        }
         self
     }
 }

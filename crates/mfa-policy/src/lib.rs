@@ -295,6 +295,7 @@ grant = { authentication_strength = "passwordless_mfa", controls = ["compliant_d
                 hardware_backed: property_bits & 8 == 8,
                 restricted: property_bits & 16 == 16,
                 number_matched: property_bits & 32 == 32,
+                number_match_meets_rev4: property_bits & 128 == 128,
             };
             let age = u64::from(next()).saturating_mul(600);
             if property_bits & 64 == 64 {

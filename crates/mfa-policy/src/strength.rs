@@ -60,8 +60,9 @@ impl fmt::Display for NistAal {
 ///   device, naming e-mail, for out-of-band authentication. It never counts at any level.
 /// * a temporary access pass is an administrative bootstrap, not an SP 800-63B authenticator type,
 ///   so it never counts toward a NIST level (the Microsoft-style strengths accept it).
-/// * push counts only with typed number matching (`number_matched`): rev 4 wants the out-of-band
-///   approval bound to the primary channel, which a bare "approve" tap is not (push fatigue).
+/// * push counts only when its number matching met rev 4's rule (`number_match_meets_rev4`: at
+///   least 6 digits typed on the phone and sent back, §3.1.3): a bare "approve" tap is open to
+///   push fatigue, and the vendor modes (2 or 3 digits, pick one of 3) are too short.
 /// * restricted authenticators (SMS, voice: §3.2.9) may count at AAL1 and AAL2, never at AAL3.
 /// * at AAL3 every non-password piece must be phishing-resistant, hardware-backed and bound to
 ///   one device (§2.3: a non-exportable private key).
@@ -69,7 +70,7 @@ impl fmt::Display for NistAal {
 pub fn nist_permits(level: NistAal, method: Method, properties: &AuthenticatorProperties) -> bool {
     match method {
         Method::Email | Method::TemporaryAccessPass => return false,
-        Method::Push if !properties.number_matched => return false,
+        Method::Push if !properties.number_match_meets_rev4 => return false,
         _ => {}
     }
     match level {
@@ -105,9 +106,13 @@ pub struct FactorRequirement {
     /// Evidence must come from a hardware-backed key.
     #[serde(default, skip_serializing_if = "is_false")]
     pub hardware_backed: bool,
-    /// Push evidence must show typed number matching.
+    /// Push evidence must show number matching (any mode, vendor-style included).
     #[serde(default, skip_serializing_if = "is_false")]
     pub number_matched: bool,
+    /// Push evidence must show number matching that met NIST SP 800-63B-4 (at least 6 typed
+    /// digits sent back).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub number_match_meets_rev4: bool,
 }
 
 #[expect(
@@ -129,6 +134,7 @@ impl FactorRequirement {
             device_bound: false,
             hardware_backed: false,
             number_matched: false,
+            number_match_meets_rev4: false,
         }
     }
 
@@ -160,10 +166,17 @@ impl FactorRequirement {
         self
     }
 
-    /// Also requires typed number matching (push).
+    /// Also requires number matching (push, any mode).
     #[must_use]
     pub const fn number_matched(mut self) -> Self {
         self.number_matched = true;
+        self
+    }
+
+    /// Also requires number matching that met NIST SP 800-63B-4 (push, at least 6 typed digits).
+    #[must_use]
+    pub const fn number_match_meets_rev4(mut self) -> Self {
+        self.number_match_meets_rev4 = true;
         self
     }
 
@@ -177,6 +190,7 @@ impl FactorRequirement {
             && (!self.device_bound || properties.device_bound)
             && (!self.hardware_backed || properties.hardware_backed)
             && (!self.number_matched || properties.number_matched)
+            && (!self.number_match_meets_rev4 || properties.number_match_meets_rev4)
     }
 }
 
@@ -189,6 +203,7 @@ impl fmt::Display for FactorRequirement {
             (self.device_bound, "device-bound"),
             (self.hardware_backed, "hardware-backed"),
             (self.number_matched, "number-matched"),
+            (self.number_match_meets_rev4, "number-matched per rev 4"),
         ] {
             if set {
                 write!(f, " ({name})")?;
@@ -587,6 +602,10 @@ mod tests {
         let sms = Method::Sms.baseline_properties();
         let push_plain = Method::Push.baseline_properties();
         let push_matched = p(|x| x.number_matched = true);
+        let push_matched_rev4 = p(|x| {
+            x.number_matched = true;
+            x.number_match_meets_rev4 = true;
+        });
         let cases: &[(NistAal, Method, AuthenticatorProperties, bool)] = &[
             (
                 NistAal::Aal1,
@@ -609,8 +628,10 @@ mod tests {
                 false,
             ),
             (NistAal::Aal2, Method::Push, push_plain, false),
-            (NistAal::Aal2, Method::Push, push_matched, true),
-            (NistAal::Aal3, Method::Push, push_matched, false),
+            (NistAal::Aal2, Method::Push, push_matched, false),
+            (NistAal::Aal2, Method::Push, push_matched_rev4, true),
+            (NistAal::Aal1, Method::Push, push_matched_rev4, true),
+            (NistAal::Aal3, Method::Push, push_matched_rev4, false),
             (NistAal::Aal3, Method::WebAuthn, hardware_key, true),
             (NistAal::Aal3, Method::WebAuthn, synced_passkey, false),
             (

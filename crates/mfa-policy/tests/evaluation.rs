@@ -391,9 +391,15 @@ fn grants_table() {
             "step_up",
         ),
         (
-            "aal2 with number-matched push",
+            "aal2 with vendor-style number-matched push",
             "authentication_strength = \"aal2\"",
             |b| b.evidence(Evidence::new(Method::Push, now(), "p").number_matched(true)),
+            "step_up",
+        ),
+        (
+            "aal2 with six typed digits sent back",
+            "authentication_strength = \"aal2\"",
+            |b| b.evidence(Evidence::new(Method::Push, now(), "p").number_match_meets_rev4(true)),
             "allow",
         ),
         (

@@ -29,6 +29,7 @@ fn evidence_strategy() -> impl Strategy<Value = Evidence> {
             hardware_backed: bits & 8 == 8,
             restricted: bits & 16 == 16,
             number_matched: bits & 32 == 32,
+            number_match_meets_rev4: bits & 64 == 64,
         })
     })
 }
