@@ -2,11 +2,15 @@
 //! only SQLite has (migrations, purge, many processes on one file, damaged rows).
 #![cfg(feature = "sqlite")]
 
+#[macro_use]
+mod suite;
+
 use core::time::Duration;
 
 use mfa_core::{ManualClock, NewRecord, RecordKey, Store, StoreError, SwapOutcome, UnixTime};
 use mfa_store::sqlite::SCHEMA_VERSION;
 use mfa_store::{SqliteOptions, SqliteStore};
+use suite::{Fixture, START};
 
 fn open(dir: &tempfile::TempDir, clock: &ManualClock) -> SqliteStore {
     SqliteStore::open_with(
@@ -16,14 +20,20 @@ fn open(dir: &tempfile::TempDir, clock: &ManualClock) -> SqliteStore {
     .expect("open")
 }
 
-#[test]
-fn core_conformance_checks_pass() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+/// A fresh file in a fresh temporary directory for each check.
+fn fixture() -> Option<Fixture<SqliteStore>> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = ManualClock::new(START);
     let store = open(&dir, &clock);
-    mfa_core::conformance::run_all_with_clock(&store, &clock, "sqlite");
-    store.integrity_check().unwrap();
+    Some(Fixture {
+        store,
+        clock,
+        namespace: "sqlite".to_owned(),
+        keep: Some(Box::new(dir)),
+    })
 }
+
+conformance_tests!(fixture);
 
 #[test]
 fn schema_is_migrated_once_and_a_newer_schema_is_refused() {
@@ -161,6 +171,128 @@ fn damaged_rows_are_errors_not_panics() {
         store.compare_and_swap(&key, None, Some(NewRecord::new(b"x"))),
         Err(StoreError::Corrupt { .. })
     ));
+}
+
+/// Set in a child process of [`many_processes_share_one_file`]: the directory of the shared file.
+const CHILD_DIR: &str = "MFA_STORE_TEST_SQLITE_CHILD_DIR";
+const PROCESSES: usize = 4;
+const ROUNDS: usize = 20;
+const INCREMENTS: u64 = 50;
+
+/// Four processes open one new file at the same moment (so they also race to migrate it), then
+/// each increments a shared counter 50 times and tries to redeem each of 20 single-use records:
+/// the counter ends at exactly 200, each record is redeemed by exactly one process, the schema is
+/// migrated once, and the file passes `integrity_check`.
+///
+/// The children are this test binary run again on this test alone, told by [`CHILD_DIR`] to
+/// play the child's part.
+#[test]
+fn many_processes_share_one_file() {
+    if let Some(dir) = std::env::var_os(CHILD_DIR) {
+        return child_process(std::path::Path::new(&dir));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let children: Vec<std::process::Child> = (0..PROCESSES)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "many_processes_share_one_file", "--nocapture"])
+                .args(["--test-threads", "1"])
+                .env(CHILD_DIR, dir.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Let them go at once.
+    std::fs::write(dir.path().join("go"), b"").unwrap();
+    let mut wins = vec![0_usize; ROUNDS];
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "child failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // libtest's own "test … " may share a line with the first report.
+        for line in stdout.lines() {
+            if let Some((_, round)) = line.split_once("@won ") {
+                wins[round.trim().parse::<usize>().unwrap()] += 1;
+            }
+        }
+    }
+    assert_eq!(
+        wins,
+        vec![1; ROUNDS],
+        "each record redeemed by exactly one process"
+    );
+    let clock = ManualClock::new(START);
+    let store = open(&dir, &clock);
+    assert_eq!(
+        mfa_core::load::<_, u64>(&store, &RecordKey::new("counter", "shared", "n")).unwrap(),
+        Some(INCREMENTS * u64::try_from(PROCESSES).unwrap())
+    );
+    let migrations: i64 = raw(&dir)
+        .query_row("SELECT COUNT(*) FROM mfa_schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(migrations, SCHEMA_VERSION, "migrated once");
+    store.integrity_check().unwrap();
+}
+
+/// The child's part of [`many_processes_share_one_file`]: prints `@won N` for each record it
+/// redeemed.
+fn child_process(dir: &std::path::Path) {
+    // Wait (bounded) for the parent's signal, so that all children start together.
+    let go = dir.join("go");
+    for _ in 0..10_000 {
+        if go.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(go.exists(), "the parent never said go");
+    let store = SqliteStore::open(dir.join("mfa.sqlite3")).expect("open");
+    let counter = RecordKey::new("counter", "shared", "n");
+    for round in 0..ROUNDS {
+        let key = RecordKey::new("oneshot", "shared", format!("r{round}"));
+        match mfa_core::insert_new(&store, &key, &false) {
+            Ok(()) | Err(StoreError::AlreadyExists { .. }) => {}
+            Err(error) => panic!("insert: {error}"),
+        }
+        let redeemed = mfa_core::verify_and_commit(&store, &key, |used: &bool| {
+            if *used {
+                return Err("used");
+            }
+            let evidence = mfa_core::Evidence::new(mfa_core::Method::BackupCode, START, "oneshot");
+            Ok(mfa_core::Verified::new(evidence, true))
+        });
+        match redeemed {
+            Ok(_) => println!("@won {round}"),
+            Err(mfa_core::AttemptError::Rejected("used")) => {}
+            Err(error) => panic!("redeem: {error}"),
+        }
+        for _ in 0..INCREMENTS / u64::try_from(ROUNDS).expect("small") {
+            increment(&store, &counter);
+        }
+    }
+    for _ in 0..INCREMENTS % u64::try_from(ROUNDS).expect("small") {
+        increment(&store, &counter);
+    }
+}
+
+fn increment(store: &SqliteStore, key: &RecordKey) {
+    loop {
+        match mfa_core::update(store, key, |n: Option<&u64>| {
+            (mfa_core::Change::Put(n.copied().unwrap_or(0) + 1), ())
+        }) {
+            Ok(()) => return,
+            Err(StoreError::Contention { .. }) => {}
+            Err(error) => panic!("update: {error}"),
+        }
+    }
 }
 
 /// A second, raw connection to the store's file, for inspecting and damaging it.
