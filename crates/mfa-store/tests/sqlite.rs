@@ -7,9 +7,12 @@ mod suite;
 
 use core::time::Duration;
 
-use mfa_core::{ManualClock, NewRecord, RecordKey, Store, StoreError, SwapOutcome, UnixTime};
+use mfa_core::{
+    AuditEvent, AuditResult, AuditSink, ManualClock, NewRecord, RecentQuery, RecordKey, Store,
+    StoreError, SwapOutcome, UnixTime,
+};
 use mfa_store::sqlite::SCHEMA_VERSION;
-use mfa_store::{SqliteOptions, SqliteStore};
+use mfa_store::{SqliteAuditSink, SqliteOptions, SqliteStore};
 use suite::{Fixture, START};
 
 fn open(dir: &tempfile::TempDir, clock: &ManualClock) -> SqliteStore {
@@ -308,4 +311,130 @@ fn rows(dir: &tempfile::TempDir) -> i64 {
     raw(dir)
         .query_row("SELECT COUNT(*) FROM mfa_records", [], |r| r.get(0))
         .expect("count")
+}
+
+#[test]
+fn audit_sink_passes_the_audit_conformance_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, &ManualClock::new(START));
+    let sink = SqliteAuditSink::for_store(&store);
+    mfa_core::conformance::audit_sink_checks(&sink, "sqlite", START);
+    store.integrity_check().unwrap();
+}
+
+#[test]
+fn audit_events_survive_reopening_and_many_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mfa.sqlite3");
+    let sink = SqliteAuditSink::open(&path).unwrap();
+    let barrier = std::sync::Barrier::new(8);
+    std::thread::scope(|scope| {
+        for t in 0..8_u64 {
+            let (sink, barrier) = (&sink, &barrier);
+            scope.spawn(move || {
+                barrier.wait();
+                for i in 0..25_u64 {
+                    let at = UnixTime::from_secs(1_000 + i);
+                    let event = AuditEvent::new(at, "alice", AuditResult::Success)
+                        .with_device(format!("t{t}-{i}"));
+                    sink.record(&event).unwrap();
+                }
+            });
+        }
+    });
+    drop(sink);
+    let sink = SqliteAuditSink::open(&path).unwrap();
+    let all = sink.recent("alice", &RecentQuery::first(1_000)).unwrap();
+    assert_eq!(all.events.len(), 200, "no event lost");
+    let devices: std::collections::HashSet<&str> =
+        all.events.iter().filter_map(AuditEvent::device).collect();
+    assert_eq!(devices.len(), 200, "none recorded twice");
+}
+
+#[test]
+fn recent_sign_ins_use_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let _sink = SqliteAuditSink::open(dir.path().join("mfa.sqlite3")).unwrap();
+    for (sql, index) in [
+        (
+            "SELECT seq FROM mfa_audit_events WHERE account = 'a'
+             AND (at < 5 OR (at = 5 AND seq < 3)) ORDER BY at DESC, seq DESC LIMIT 21",
+            "mfa_audit_events_recent",
+        ),
+        (
+            "DELETE FROM mfa_audit_events WHERE at < 5",
+            "mfa_audit_events_by_time",
+        ),
+    ] {
+        let plan: Vec<String> = raw(&dir)
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains(index)),
+            "{sql}: {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{sql}: no sort step: {plan:?}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_audit_row_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SqliteAuditSink::open(dir.path().join("mfa.sqlite3")).unwrap();
+    sink.record(&AuditEvent::new(START, "alice", AuditResult::Success))
+        .unwrap();
+    for damage in [
+        "UPDATE mfa_audit_events SET result = 'maybe'",
+        "UPDATE mfa_audit_events SET result = 'success', method = 'telepathy'",
+        "UPDATE mfa_audit_events SET method = NULL, at = -1",
+    ] {
+        raw(&dir).execute(damage, []).unwrap();
+        assert!(
+            matches!(
+                sink.recent("alice", &RecentQuery::first(5)),
+                Err(StoreError::Corrupt { .. })
+            ),
+            "{damage}"
+        );
+    }
+}
+
+#[test]
+fn a_file_of_schema_version_1_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let key = RecordKey::new("totp", "alice", "phone");
+    mfa_core::insert_new(&open(&dir, &clock), &key, &"enrolled before the upgrade").unwrap();
+    // Wind the file back to what version 1 created.
+    raw(&dir)
+        .execute_batch(
+            "DROP TABLE mfa_audit_events;
+             DELETE FROM mfa_schema_migrations WHERE version >= 2;",
+        )
+        .unwrap();
+    let store = open(&dir, &clock);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        mfa_core::load::<_, String>(&store, &key)
+            .unwrap()
+            .as_deref(),
+        Some("enrolled before the upgrade")
+    );
+    let sink = SqliteAuditSink::for_store(&store);
+    sink.record(&AuditEvent::new(START, "alice", AuditResult::Success))
+        .unwrap();
+    assert_eq!(
+        sink.recent("alice", &RecentQuery::first(5))
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
 }
