@@ -3,10 +3,14 @@
 
 #[cfg(feature = "sqlite")]
 pub mod audit;
+#[cfg(feature = "cipher")]
+pub mod cipher;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 #[cfg(feature = "sqlite")]
 pub use audit::SqliteAuditSink;
+#[cfg(feature = "cipher")]
+pub use cipher::{CipherKey, StoreCipher};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
