@@ -29,6 +29,6 @@ pub use rand_core::CryptoRng;
 pub use secret::SecretBytes;
 pub use store::{
     AsyncStore, MemoryStore, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome,
-    Version, is_live,
+    Version, decode, encode, is_live,
 };
 pub use throttle::{ThrottlePolicy, ThrottleState, ThrottleStatus, Throttled};
