@@ -5,17 +5,24 @@ mod b64;
 mod context;
 #[cfg(feature = "device")]
 mod device;
+mod enrollment;
 mod error;
 mod events;
 mod ids;
 mod jwk;
 mod number;
+mod policy;
+mod store;
 mod uri;
 mod wire;
 
 pub use context::{ChallengeContext, MAX_CONTEXT_FIELD_CHARS};
 #[cfg(feature = "device")]
 pub use device::DeviceKey;
+pub use enrollment::{
+    EnrollmentOffer, begin_enrollment, begin_enrollment_async, register_device,
+    register_device_async,
+};
 pub use error::PushError;
 pub use events::{EventLog, FraudReport, IgnoreEvents, PushEvent, PushEventSink};
 pub use ids::{
@@ -24,6 +31,12 @@ pub use ids::{
 };
 pub use jwk::PublicJwk;
 pub use number::NumberMatch;
+pub use policy::{MAX_CHALLENGE_LIFETIME, PushPolicy};
+pub use store::{
+    CHALLENGE_KIND, DEVICE_KIND, ENROLLMENT_KIND, OUTCOME_KIND, PushDevice, STATE_KIND,
+    challenge_key, device_key, find_device, find_device_async, list_devices, list_devices_async,
+    outcome_key, remove_device, remove_device_async, state_key,
+};
 pub use uri::{
     ENROLLMENT_URI_PREFIX, EnrollmentUri, MAX_ACCOUNT_CHARS, MAX_ENROLLMENT_URI_LEN,
     MAX_ISSUER_CHARS, MAX_URL_LEN,
