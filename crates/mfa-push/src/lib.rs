@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod b64;
+mod challenge;
 mod context;
 #[cfg(feature = "device")]
 mod device;
@@ -12,10 +13,18 @@ mod ids;
 mod jwk;
 mod number;
 mod policy;
+mod sender;
+mod state;
 mod store;
 mod uri;
+mod verify;
 mod wire;
 
+pub use challenge::{
+    ChallengeRequest, ChallengeView, DevicePush, MAX_TRANSACTION_LEN, StartedChallenge,
+    challenge_context, challenge_context_async, pending_challenges, pending_challenges_async,
+    start_challenge, start_challenge_async,
+};
 pub use context::{ChallengeContext, MAX_CONTEXT_FIELD_CHARS};
 #[cfg(feature = "device")]
 pub use device::DeviceKey;
@@ -32,14 +41,22 @@ pub use ids::{
 pub use jwk::PublicJwk;
 pub use number::NumberMatch;
 pub use policy::{MAX_CHALLENGE_LIFETIME, PushPolicy};
+pub use sender::{
+    AsyncPushSender, InMemorySender, PushSender, SendError, SentChallenge, start_and_send,
+    start_and_send_async,
+};
 pub use store::{
-    CHALLENGE_KIND, DEVICE_KIND, ENROLLMENT_KIND, OUTCOME_KIND, PushDevice, STATE_KIND,
-    challenge_key, device_key, find_device, find_device_async, list_devices, list_devices_async,
-    outcome_key, remove_device, remove_device_async, state_key,
+    CHALLENGE_KIND, DEVICE_KIND, ENROLLMENT_KIND, PushDevice, STATE_KIND, challenge_key,
+    device_key, find_device, find_device_async, list_devices, list_devices_async, remove_device,
+    remove_device_async, state_key,
 };
 pub use uri::{
     ENROLLMENT_URI_PREFIX, EnrollmentUri, MAX_ACCOUNT_CHARS, MAX_ENROLLMENT_URI_LEN,
     MAX_ISSUER_CHARS, MAX_URL_LEN,
+};
+pub use verify::{
+    PushApproval, PushOutcome, take_outcome, take_outcome_async, unlock, unlock_async,
+    verify_response, verify_response_async,
 };
 pub use wire::{
     ALGORITHM, Answer, MAX_DEVICE_NAME_CHARS, MAX_HEADER_LEN, MAX_MESSAGE_LEN, MAX_PAYLOAD_LEN,

@@ -26,12 +26,11 @@ use crate::ids::MatchNumber;
 /// zeros are kept and must be typed.
 ///
 /// Text forms ([`FromStr`], [`Display`](fmt::Display)): `typed6`, `typed7`, `typed8`, `typed2`,
-/// `typed3`, `pick3`. Serialized as `{"mode":"typed","digits":6}` or
-/// `{"mode":"pick_one","choices":3}`.
+/// `typed3`, `pick3`; serialized as that text too.
 ///
 /// [§3.1.3]: https://pages.nist.gov/800-63-4/sp800-63b.html#out-of-band
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
+#[serde(into = "String", try_from = "String")]
 pub enum NumberMatch {
     /// The user types the number shown: 6, 7 or 8 digits meet rev 4; 2 or 3 are vendor-compatible.
     Typed {
@@ -158,6 +157,19 @@ impl fmt::Display for NumberMatch {
     }
 }
 
+impl From<NumberMatch> for String {
+    fn from(mode: NumberMatch) -> Self {
+        mode.to_string()
+    }
+}
+
+impl TryFrom<String> for NumberMatch {
+    type Error = PushError;
+    fn try_from(text: String) -> Result<Self, PushError> {
+        text.parse()
+    }
+}
+
 impl FromStr for NumberMatch {
     type Err = PushError;
 
@@ -200,7 +212,7 @@ mod tests {
         assert!("typed4".parse::<NumberMatch>().is_err());
         assert_eq!(
             serde_json::to_string(&NumberMatch::PickOne { choices: 3 }).unwrap(),
-            r#"{"mode":"pick_one","choices":3}"#
+            r#""pick3""#
         );
     }
 

@@ -4,9 +4,11 @@
 //! |---|---|---|---|
 //! | [`ENROLLMENT_KIND`] | the account | SHA-256 of the token (base64url) | a pending enrollment: when it expires (never the token) |
 //! | [`DEVICE_KIND`] | the account | the device id | a registered device ([`PushDevice`]) |
-//! | [`STATE_KIND`] | the account | `state` | the pending challenge, recently superseded ones, push and denial counters, fraud lock |
+//! | [`STATE_KIND`] | the account | `state` | the pending challenge, recently superseded ones, push and denial counters, fraud lock, and the answers waiting for the sign-in page ([`take_outcome`](crate::take_outcome)) |
 //! | [`CHALLENGE_KIND`] | the account | the challenge id | a pending challenge: the number, transaction, context, expiry |
-//! | [`OUTCOME_KIND`] | the account | the challenge id | the phone's answer, until the sign-in page takes it ([`take_outcome`](crate::take_outcome)) |
+//!
+//! Answers live in the state record so that an approval, its outcome and the counters it resets
+//! are one atomic write.
 //!
 //! The wrong-number throttle is mfa-core's record for the state key
 //! ([`ThrottlePolicy::key_for`](mfa_core::ThrottlePolicy::key_for)`(&`[`state_key`]`(account))`).
@@ -31,8 +33,6 @@ pub const DEVICE_KIND: &str = "push_device";
 pub const STATE_KIND: &str = "push_state";
 /// Record kind of pending challenges.
 pub const CHALLENGE_KIND: &str = "push_challenge";
-/// Record kind of answered challenges' outcomes.
-pub const OUTCOME_KIND: &str = "push_outcome";
 
 /// Where `account`'s device `device_id` is stored.
 #[must_use]
@@ -50,12 +50,6 @@ pub fn state_key(account: &str) -> RecordKey {
 #[must_use]
 pub fn challenge_key(account: &str, challenge: &ChallengeId) -> RecordKey {
     RecordKey::new(CHALLENGE_KIND, account, challenge.as_str())
-}
-
-/// Where the outcome of `account`'s challenge `challenge` waits for the sign-in page.
-#[must_use]
-pub fn outcome_key(account: &str, challenge: &ChallengeId) -> RecordKey {
-    RecordKey::new(OUTCOME_KIND, account, challenge.as_str())
 }
 
 /// A registered device: the account it belongs to, its key, and what the service knows of it.

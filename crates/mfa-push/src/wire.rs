@@ -386,26 +386,25 @@ impl<'a> Unverified<'a> {
     /// Checks the signature with the device's key, then parses the payload as a response.
     pub(crate) fn into_response(self, key: &VerifyingKey) -> Result<SignedResponse, PushError> {
         self.jws.verify(key)?;
-        response_from_payload(&self.jws.payload, self.kid)
+        response_from_payload(&self.jws.payload)
     }
 
     /// Checks the signature with the device's key, then parses the payload as a request.
     pub(crate) fn into_request(self, key: &VerifyingKey) -> Result<SignedRequest, PushError> {
         self.jws.verify(key)?;
-        request_from_payload(&self.jws.payload, self.kid)
+        request_from_payload(&self.jws.payload)
     }
 }
 
 /// A device's answer, signature checked.
 #[derive(Debug)]
 pub(crate) struct SignedResponse {
-    pub(crate) device_id: DeviceId,
     pub(crate) challenge: ChallengeId,
     pub(crate) answer: Answer,
     pub(crate) issued_at: UnixTime,
 }
 
-fn response_from_payload(bytes: &[u8], device_id: DeviceId) -> Result<SignedResponse, PushError> {
+fn response_from_payload(bytes: &[u8]) -> Result<SignedResponse, PushError> {
     let payload: ResponsePayload = parse_payload(bytes)?;
     let answer = match (payload.decision, payload.number) {
         (Decision::Approve, Some(number)) => Answer::Approve(number),
@@ -419,7 +418,6 @@ fn response_from_payload(bytes: &[u8], device_id: DeviceId) -> Result<SignedResp
         }
     };
     Ok(SignedResponse {
-        device_id,
         challenge: payload.challenge,
         answer,
         issued_at: UnixTime::from_secs(payload.iat),
@@ -429,13 +427,12 @@ fn response_from_payload(bytes: &[u8], device_id: DeviceId) -> Result<SignedResp
 /// A device's request, signature checked.
 #[derive(Debug)]
 pub(crate) struct SignedRequest {
-    pub(crate) device_id: DeviceId,
     pub(crate) op: RequestOp,
     pub(crate) challenge: Option<ChallengeId>,
     pub(crate) issued_at: UnixTime,
 }
 
-fn request_from_payload(bytes: &[u8], device_id: DeviceId) -> Result<SignedRequest, PushError> {
+fn request_from_payload(bytes: &[u8]) -> Result<SignedRequest, PushError> {
     let payload: RequestPayload = parse_payload(bytes)?;
     match (payload.op, &payload.challenge) {
         (RequestOp::Pending, None) | (RequestOp::Context, Some(_)) => {}
@@ -449,7 +446,6 @@ fn request_from_payload(bytes: &[u8], device_id: DeviceId) -> Result<SignedReque
         }
     }
     Ok(SignedRequest {
-        device_id,
         op: payload.op,
         challenge: payload.challenge,
         issued_at: UnixTime::from_secs(payload.iat),
@@ -629,9 +625,8 @@ pub(crate) mod encode {
 /// cannot sign.
 #[doc(hidden)]
 pub fn fuzz_response(data: &[u8]) {
-    let device = DeviceId::from_digest([7; 32]);
-    let _ = response_from_payload(data, device.clone());
-    let _ = request_from_payload(data, device);
+    let _ = response_from_payload(data);
+    let _ = request_from_payload(data);
     let Ok(text) = core::str::from_utf8(data) else {
         return;
     };
@@ -684,7 +679,7 @@ mod tests {
         include_str!("../tests/data/rfc7515-a3.txt")
             .lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(" = "))
-            .unwrap()
+            .expect("a value of the vector")
     }
 
     /// RFC 7515 Appendix A.3, and its tampered twin: the ES256 check is over the signing input
@@ -723,7 +718,8 @@ mod tests {
 
     fn device() -> (DeviceKey, SigningKey) {
         let device = DeviceKey::generate(&mut StdRng::seed_from_u64(3));
-        let key = SigningKey::from_pkcs8_der(&device.to_pkcs8_der().unwrap()).unwrap();
+        let der = device.to_pkcs8_der().expect("encodes");
+        let key = SigningKey::from_pkcs8_der(&der).expect("decodes");
         (device, key)
     }
 

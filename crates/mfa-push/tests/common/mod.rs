@@ -23,12 +23,12 @@ pub fn enroll(
     account: &str,
     rng: &mut StdRng,
 ) -> (DeviceKey, PushDevice) {
-    let offer = mfa_push::begin_enrollment(store, policy, account, NOW, rng).unwrap();
-    let scanned = EnrollmentUri::parse(&offer.uri.to_uri()).unwrap();
+    let offer = mfa_push::begin_enrollment(store, policy, account, NOW, rng).expect("enrollment");
+    let scanned = EnrollmentUri::parse(&offer.uri.to_uri()).expect("scanned uri");
     let phone = DeviceKey::generate(rng);
     let message = phone
         .registration_message(&scanned, "phone", Platform::Android, Some("fcm-token"), NOW)
-        .unwrap();
-    let device = mfa_push::register_device(store, policy, &message, NOW).unwrap();
+        .expect("registration message");
+    let device = mfa_push::register_device(store, policy, &message, NOW).expect("registered");
     (phone, device)
 }
