@@ -269,7 +269,7 @@ pub(crate) struct ChallengeArgs {
     mode: NumberMatch,
     /// The sign-in transaction the challenge is bound to (`mfa push outcome` must name it);
     /// default a fresh random one, printed.
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
     transaction: Option<String>,
     /// Shown on the phone: the application being signed in to.
     #[arg(long, value_name = "NAME")]
@@ -297,10 +297,10 @@ pub(crate) struct OutcomeArgs {
     #[arg(long, value_name = "A")]
     account: String,
     /// The challenge id (`"challenge"` in the output of `mfa push challenge`).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     challenge: String,
     /// The sign-in's transaction, as given to (or printed by) `mfa push challenge`.
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
     transaction: String,
     /// Act at this time (Unix seconds) instead of now.
     #[arg(long, value_name = "T")]
@@ -326,7 +326,7 @@ pub(crate) struct RemoveArgs {
     #[command(flatten)]
     account: AccountArgs,
     /// The device id to remove (from `mfa push devices`).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     device: String,
 }
 

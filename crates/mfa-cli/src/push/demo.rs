@@ -334,7 +334,7 @@ impl Demo {
         }
         say(&format!(
             "Of {attempts} attempts, {} pushes reached the phone; the back-off refused {refused} \
-             (\"too many pushes without an approval; retry after N s\", push_cap).",
+             with \"too many pushes without an approval; retry after N s\" (push_cap).",
             delivered.len()
         ))?;
         let (Some(first), Some(last)) = (delivered.first(), delivered.last()) else {
