@@ -6,12 +6,13 @@ mod common;
 use std::future::Future;
 use std::sync::{Arc, Barrier};
 use std::thread;
+use std::time::Duration;
 
-use common::{NOW, enroll, policy, rng};
+use common::{NOW, Scene, enroll, policy, rng};
 use mfa_core::{AttemptError, MemoryStore};
 use mfa_push::{
     Answer, ChallengeRequest, IgnoreEvents, PushError, PushOutcome, PushPolicy, start_challenge,
-    take_outcome, verify_response,
+    verify_response,
 };
 
 const THREADS: usize = 16;
@@ -43,45 +44,33 @@ fn one_answer_wins_however_many_race() {
         ..policy()
     };
     for round in 0..10 {
-        let store = MemoryStore::new();
-        let mut rng = rng(round);
-        let (phone, _) = enroll(&store, &policy, "alice", &mut rng);
-        let request = ChallengeRequest::new("alice", "t");
-        let started =
-            start_challenge(&store, &policy, &request, NOW, &mut rng, &IgnoreEvents).unwrap();
+        let mut scene = Scene::new(policy.clone(), round);
+        let started = scene.start("t", NOW);
         let approve = Answer::approve(started.number.expose_digits()).unwrap();
         // Half replay one response, half sign their own: all are genuine answers.
-        let shared = phone.respond(&started.id, &approve, NOW).unwrap();
+        let shared = scene.phone.respond(&started.id, &approve, NOW).unwrap();
         let own: Vec<String> = (0..THREADS)
             .map(|n| {
-                phone
-                    .respond(
-                        &started.id,
-                        &approve,
-                        NOW.saturating_add(std::time::Duration::from_secs(
-                            u64::try_from(n).unwrap(),
-                        )),
-                    )
+                let signed_at = NOW.saturating_add(Duration::from_secs(u64::try_from(n).unwrap()));
+                scene
+                    .phone
+                    .respond(&started.id, &approve, signed_at)
                     .unwrap()
             })
             .collect();
         let results = race(|n| {
             let response = if n % 2 == 0 { &shared } else { &own[n] };
-            verify_response(&store, &policy, response, NOW, &IgnoreEvents)
+            verify_response(&scene.store, &scene.policy, response, NOW, &IgnoreEvents)
         });
         let winners = results.iter().filter(|r| r.is_ok()).count();
         let not_found = results
             .iter()
             .filter(|r| matches!(r, Err(AttemptError::ChallengeNotFound)))
             .count();
-        assert_eq!(
-            (winners, not_found),
-            (1, THREADS - 1),
-            "round {round}: {results:?}"
-        );
+        assert_eq!((winners, not_found), (1, THREADS - 1), "round {round}");
 
         // And the sign-in page's side: one taker gets the approval.
-        let taken = race(|_| take_outcome(&store, "alice", &started.id, "t", NOW));
+        let taken = race(|_| scene.outcome(&started, "t", NOW));
         let approved = taken
             .iter()
             .filter(|r| matches!(r, Ok(PushOutcome::Approved(_))))
@@ -96,50 +85,22 @@ fn one_answer_wins_however_many_race() {
 
 #[test]
 fn racing_pushes_respect_the_cap_and_leave_one_pending() {
-    let policy = policy();
     for round in 0..5 {
-        let store = MemoryStore::new();
-        let mut rng = rng(100 + round);
-        let (phone, _) = enroll(&store, &policy, "alice", &mut rng);
-        let seeds: Vec<u64> = (0..u64::try_from(THREADS).unwrap())
-            .map(|n| 1_000 * round + n)
-            .collect();
+        let scene = Scene::new(policy(), 100 + round);
         let results = race(|n| {
             let request = ChallengeRequest::new("alice", format!("t{n}"));
-            start_challenge(
-                &store,
-                &policy,
-                &request,
-                NOW,
-                &mut common::rng(seeds[n]),
-                &IgnoreEvents,
-            )
+            let seed = 1_000 * round + u64::try_from(n).unwrap();
+            let (store, policy) = (&scene.store, &scene.policy);
+            start_challenge(store, policy, &request, NOW, &mut rng(seed), &IgnoreEvents)
         });
         let started: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         let capped = results
             .iter()
-            .filter(|r| {
-                matches!(
-                    r,
-                    Err(AttemptError::Rejected(PushError::PushCapReached { .. }))
-                )
-            })
+            .filter(|r| rejection_is(r, |e| matches!(e, PushError::PushCapReached { .. })))
             .count();
         assert_eq!((started.len(), capped), (3, THREADS - 3), "round {round}");
         // Exactly one of them is still pending; the others answer `superseded`.
-        let answers: Vec<_> = started
-            .iter()
-            .map(|s| {
-                let response = phone
-                    .respond(
-                        &s.id,
-                        &Answer::approve(s.number.expose_digits()).unwrap(),
-                        NOW,
-                    )
-                    .unwrap();
-                verify_response(&store, &policy, &response, NOW, &IgnoreEvents)
-            })
-            .collect();
+        let answers: Vec<_> = started.iter().map(|s| scene.approve(s, NOW)).collect();
         assert_eq!(
             answers.iter().filter(|r| r.is_ok()).count(),
             1,
@@ -149,9 +110,16 @@ fn racing_pushes_respect_the_cap_and_leave_one_pending() {
             answers
                 .iter()
                 .filter(|r| r.is_err())
-                .all(|r| matches!(r, Err(AttemptError::Rejected(PushError::Superseded))))
+                .all(|r| rejection_is(r, |e| *e == PushError::Superseded))
         );
     }
+}
+
+fn rejection_is<T>(
+    result: &Result<T, AttemptError<PushError>>,
+    test: impl Fn(&PushError) -> bool,
+) -> bool {
+    matches!(result, Err(AttemptError::Rejected(error)) if test(error))
 }
 
 fn assert_send<F: Future + Send>(future: F) -> F {

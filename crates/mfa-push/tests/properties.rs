@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{NOW, enroll, policy, rng};
-use mfa_core::{AttemptError, MemoryStore};
+use common::{NOW, Scene, policy, rng};
+use mfa_core::AttemptError;
 use mfa_push::{
-    Answer, ChallengeRequest, DeviceKey, EnrollmentToken, EnrollmentUri, IgnoreEvents, MatchNumber,
-    Platform, PushError, PushPayload, PushPolicy, Registration, start_challenge, verify_response,
+    DeviceKey, EnrollmentToken, EnrollmentUri, MatchNumber, Platform, PushError, PushPayload,
+    Registration,
 };
 use proptest::prelude::*;
 
@@ -86,17 +86,13 @@ proptest! {
     /// refused as a wrong number.
     #[test]
     fn a_number_off_by_one_digit_is_refused(position in 0_usize..6, delta in 1_u8..10) {
-        let store = MemoryStore::new();
-        let policy = PushPolicy { free_pushes: 100, ..policy() };
-        let mut rng = rng(2);
-        let (phone, _) = enroll(&store, &policy, "alice", &mut rng);
-        let started = start_challenge(&store, &policy, &ChallengeRequest::new("alice", "t"), NOW, &mut rng, &IgnoreEvents).unwrap();
+        let mut scene = Scene::new(policy(), 2);
+        let started = scene.start("t", NOW);
         let mut typed: Vec<u8> = started.number.expose_digits().bytes().collect();
         typed[position] = b'0' + (typed[position] - b'0' + delta) % 10;
         let typed = String::from_utf8(typed).unwrap();
         prop_assert_ne!(typed.as_str(), started.number.expose_digits());
-        let response = phone.respond(&started.id, &Answer::approve(&typed).unwrap(), NOW).unwrap();
-        let result = verify_response(&store, &policy, &response, NOW, &IgnoreEvents);
+        let result = scene.typed(&started, &typed, NOW);
         prop_assert!(matches!(result, Err(AttemptError::Rejected(PushError::WrongNumber))));
     }
 }
