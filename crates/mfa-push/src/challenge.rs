@@ -16,8 +16,10 @@ use crate::ids::{ChallengeId, DeviceId, MatchNumber};
 use crate::number::NumberMatch;
 use crate::policy::{MAX_CHALLENGE_LIFETIME, PushPolicy};
 use crate::state::{PushState, Refused};
-use crate::store::{PushDevice, challenge_key, find_device_async, list_devices_async, state_key};
-use crate::wire::{MessageType, Platform, PushPayload, RequestOp, Unverified, check_issued_at};
+use crate::store::{
+    PushDevice, challenge_key, from_registered_device, list_devices_async, state_key,
+};
+use crate::wire::{Platform, PushPayload, RequestOp, SignedRequest};
 
 /// The longest transaction id, in bytes.
 pub const MAX_TRANSACTION_LEN: usize = 256;
@@ -330,9 +332,7 @@ impl ChallengeView {
     }
 }
 
-/// Verifies a signed request from a device: its header names a registered device, the signature
-/// verifies with its key, the payload is a request for `op`, and `iat` is within the policy's
-/// clock skew.
+/// A verified request for `op` from a registered device.
 async fn verified_request<S: AsyncStore + ?Sized>(
     store: &S,
     policy: &PushPolicy,
@@ -340,20 +340,13 @@ async fn verified_request<S: AsyncStore + ?Sized>(
     op: RequestOp,
     now: UnixTime,
 ) -> Result<(PushDevice, Option<ChallengeId>), AttemptError<PushError>> {
-    let unverified =
-        Unverified::parse(message, MessageType::Request).map_err(AttemptError::Rejected)?;
-    let device = find_device_async(store, unverified.kid())
-        .await?
-        .ok_or(AttemptError::Rejected(PushError::UnknownDevice))?;
-    let request = unverified
-        .into_request(device.public_key.verifying_key())
-        .map_err(AttemptError::Rejected)?;
+    let (device, request) =
+        from_registered_device::<_, SignedRequest>(store, message, policy.clock_skew, now).await?;
     if request.op != op {
         return Err(AttemptError::Rejected(PushError::Malformed(
             "the request asks for something else",
         )));
     }
-    check_issued_at(request.issued_at, now, policy.clock_skew).map_err(AttemptError::Rejected)?;
     Ok((device, request.challenge))
 }
 

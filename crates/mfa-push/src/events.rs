@@ -38,8 +38,8 @@ pub enum PushEvent {
     /// The user reported a sign-in as fraud; push is locked for the account until
     /// [`unlock`](crate::unlock). Alert on this one.
     FraudReported(FraudReport),
-    /// A denial brought the account to the denial cap: no push until `locked_until`. Often a
-    /// fatigue attack being cut off.
+    /// A denial brought the account to the denial cap (or, after a lock ran out, back to it): no
+    /// push until `locked_until`. Often a fatigue attack being cut off.
     DenialCapReached {
         /// The account.
         account: String,

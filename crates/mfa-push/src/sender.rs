@@ -5,9 +5,11 @@ use core::fmt;
 use core::future::Future;
 use std::sync::{Mutex, PoisonError};
 
-use mfa_core::{AsyncStore, AttemptError, BlockingStore, CryptoRng, Store, UnixTime, block_on};
+use mfa_core::{AsyncStore, AttemptError, CryptoRng, Store, UnixTime};
 
-use crate::challenge::{ChallengeRequest, DevicePush, StartedChallenge, start_challenge_async};
+use crate::challenge::{
+    ChallengeRequest, DevicePush, StartedChallenge, start_challenge, start_challenge_async,
+};
 use crate::error::PushError;
 use crate::events::PushEventSink;
 use crate::ids::DeviceId;
@@ -118,14 +120,7 @@ pub fn start_and_send<S: Store + ?Sized, R: CryptoRng + ?Sized>(
     events: &dyn PushEventSink,
     sender: &dyn PushSender,
 ) -> Result<SentChallenge, AttemptError<PushError>> {
-    let challenge = block_on(start_challenge_async(
-        &BlockingStore(store),
-        policy,
-        request,
-        now,
-        rng,
-        events,
-    ))?;
+    let challenge = start_challenge(store, policy, request, now, rng, events)?;
     let failures = deliverable(&challenge)
         .filter_map(|push| {
             sender

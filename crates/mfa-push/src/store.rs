@@ -15,15 +15,18 @@
 
 use core::fmt;
 
+use core::time::Duration;
+
 use mfa_core::{
-    AsyncStore, BlockingStore, Change, RecordKey, Store, StoreError, UnixTime, block_on,
-    list_async, load_async, update_async,
+    AsyncStore, AttemptError, BlockingStore, Change, RecordKey, Store, StoreError, UnixTime,
+    block_on, list_async, load_async, update_async,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::error::PushError;
 use crate::ids::{ChallengeId, DeviceId};
 use crate::jwk::PublicJwk;
-use crate::wire::Platform;
+use crate::wire::{DeviceSigned, Platform, Unverified, check_issued_at};
 
 /// Record kind of pending enrollments.
 pub const ENROLLMENT_KIND: &str = "push_enrollment";
@@ -222,4 +225,24 @@ pub async fn remove_device_async<S: AsyncStore + ?Sized>(
     })
     .await?;
     removed.map(|record| record.into_device(&key)).transpose()
+}
+
+/// Reads a message a registered device signed, in the order that keeps forgeries away from any
+/// state: parse and header, the device by `kid` ([`PushError::UnknownDevice`]), the signature
+/// with its key ([`PushError::BadSignature`]), the payload, then `iat` within `skew` of `now`
+/// ([`PushError::ClockSkew`]).
+pub(crate) async fn from_registered_device<S: AsyncStore + ?Sized, M: DeviceSigned>(
+    store: &S,
+    message: &str,
+    skew: Duration,
+    now: UnixTime,
+) -> Result<(PushDevice, M), AttemptError<PushError>> {
+    let unverified = Unverified::parse(message, M::TYPE).map_err(AttemptError::Rejected)?;
+    let device = find_device_async(store, unverified.kid())
+        .await?
+        .ok_or(AttemptError::Rejected(PushError::UnknownDevice))?;
+    let opened =
+        M::open(unverified, device.public_key.verifying_key()).map_err(AttemptError::Rejected)?;
+    check_issued_at(opened.issued_at(), now, skew).map_err(AttemptError::Rejected)?;
+    Ok((device, opened))
 }

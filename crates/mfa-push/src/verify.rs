@@ -18,9 +18,9 @@ use crate::number::NumberMatch;
 use crate::policy::PushPolicy;
 use crate::state::{Outcome, OutcomeReason, OutcomeResult, PushState, evidence};
 use crate::store::{
-    DeviceRecord, PushDevice, challenge_key, device_key, find_device_async, state_key,
+    DeviceRecord, PushDevice, challenge_key, device_key, from_registered_device, state_key,
 };
-use crate::wire::{Answer, MessageType, SignedResponse, Unverified, check_issued_at};
+use crate::wire::{Answer, SignedResponse};
 
 /// What an approved challenge proves, beside the [`Evidence`](mfa_core::Evidence): which
 /// account's sign-in, which device, which challenge and mode. No secret inside.
@@ -111,15 +111,9 @@ pub async fn verify_response_async<S: AsyncStore + ?Sized>(
     now: UnixTime,
     events: &dyn PushEventSink,
 ) -> Result<Verified<PushApproval>, AttemptError<PushError>> {
-    let unverified =
-        Unverified::parse(response, MessageType::Response).map_err(AttemptError::Rejected)?;
-    let device = find_device_async(store, unverified.kid())
-        .await?
-        .ok_or(AttemptError::Rejected(PushError::UnknownDevice))?;
-    let response = unverified
-        .into_response(device.public_key.verifying_key())
-        .map_err(AttemptError::Rejected)?;
-    check_issued_at(response.issued_at, now, policy.clock_skew).map_err(AttemptError::Rejected)?;
+    let (device, response) =
+        from_registered_device::<_, SignedResponse>(store, response, policy.clock_skew, now)
+            .await?;
 
     let answering = Answering {
         policy,
@@ -225,7 +219,7 @@ impl Answering<'_> {
                     device_id: self.device.device_id.clone(),
                     challenge: self.response.challenge.clone(),
                 });
-                if denials == self.policy.max_denials {
+                if denials >= self.policy.max_denials {
                     self.events.record(PushEvent::DenialCapReached {
                         account: self.device.account.clone(),
                         denials,

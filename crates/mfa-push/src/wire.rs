@@ -99,6 +99,18 @@ impl Platform {
     }
 }
 
+impl core::str::FromStr for Platform {
+    type Err = PushError;
+
+    /// `ios`, `android` or `other`.
+    fn from_str(text: &str) -> Result<Self, PushError> {
+        [Self::Ios, Self::Android, Self::Other]
+            .into_iter()
+            .find(|platform| platform.as_str() == text)
+            .ok_or(PushError::Malformed("platform is ios, android or other"))
+    }
+}
+
 /// What the user answered on the phone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
@@ -393,6 +405,36 @@ impl<'a> Unverified<'a> {
     pub(crate) fn into_request(self, key: &VerifyingKey) -> Result<SignedRequest, PushError> {
         self.jws.verify(key)?;
         request_from_payload(&self.jws.payload)
+    }
+}
+
+/// A message a registered device signs with its key (a response or a request).
+pub(crate) trait DeviceSigned: Sized {
+    /// Its `typ`.
+    const TYPE: MessageType;
+    /// Checks the signature with the device's key, then parses the payload.
+    fn open(unverified: Unverified<'_>, key: &VerifyingKey) -> Result<Self, PushError>;
+    /// Its `iat`.
+    fn issued_at(&self) -> UnixTime;
+}
+
+impl DeviceSigned for SignedResponse {
+    const TYPE: MessageType = MessageType::Response;
+    fn open(unverified: Unverified<'_>, key: &VerifyingKey) -> Result<Self, PushError> {
+        unverified.into_response(key)
+    }
+    fn issued_at(&self) -> UnixTime {
+        self.issued_at
+    }
+}
+
+impl DeviceSigned for SignedRequest {
+    const TYPE: MessageType = MessageType::Request;
+    fn open(unverified: Unverified<'_>, key: &VerifyingKey) -> Result<Self, PushError> {
+        unverified.into_request(key)
+    }
+    fn issued_at(&self) -> UnixTime {
+        self.issued_at
     }
 }
 
@@ -1180,6 +1222,18 @@ mod tests {
             PushPayload::from_json(&json.replace(r#""v":1"#, r#""v":9"#)),
             Err(PushError::UnsupportedVersion)
         );
+    }
+
+    #[test]
+    fn platform_names() {
+        for platform in [Platform::Ios, Platform::Android, Platform::Other] {
+            assert_eq!(platform.as_str().parse::<Platform>(), Ok(platform));
+            assert_eq!(
+                serde_json::to_string(&platform).unwrap(),
+                format!("\"{}\"", platform.as_str())
+            );
+        }
+        assert!("iOS".parse::<Platform>().is_err());
     }
 
     #[test]
