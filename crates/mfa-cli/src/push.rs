@@ -56,8 +56,8 @@ const STDIN_SLACK: usize = 64;
 /// Subcommands of `mfa push`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum PushCommand {
-    /// Service: begin enrolling a phone for ACCOUNT; prints the one-time enrollment URI (valid
-    /// 10 minutes, single use) for its QR code (`--svg FILE` writes the QR code).
+    /// Service: begin enrolling a phone for ACCOUNT; prints the one-time enrollment URI (single
+    /// use, valid 10 minutes by default) for its QR code (`--svg FILE` writes the QR code).
     Enroll(EnrollArgs),
     /// The phone's half: create a device key, answer pushes, poll for challenges.
     #[command(subcommand)]
