@@ -558,11 +558,36 @@ fn warn_if_addressed_elsewhere(payload: &PushPayload, key: &DeviceKey) {
 }
 
 fn register(args: &ServerArgs) -> Result<(), Failure> {
+    answer_message(
+        args,
+        "registration message",
+        |store, policy, message, now, _| mfa_push::register_device(store, policy, message, now),
+        device_json,
+    )
+}
+
+/// A service command that answers one signed message from the phone, read on stdin: `handle`
+/// decides, with the store, policy and time of `args`; `show` prints what it returns. Events go
+/// to stderr whatever the outcome.
+fn answer_message<T>(
+    args: &ServerArgs,
+    what: &str,
+    handle: impl FnOnce(
+        &dyn Store,
+        &PushPolicy,
+        &str,
+        UnixTime,
+        &EventLog,
+    ) -> Result<T, AttemptError<PushError>>,
+    show: impl FnOnce(&T) -> Value,
+) -> Result<(), Failure> {
     let (now, store, policy) = args.open()?;
-    let message = read_stdin(MAX_MESSAGE_LEN, "registration message")?;
-    let device = mfa_push::register_device(&*store, &policy, &message, now)
-        .map_err(|e| attempt_failure(&args.store, e))?;
-    print_json(&device_json(&device))
+    let message = read_stdin(MAX_MESSAGE_LEN, what)?;
+    let events = EventLog::new();
+    let answered = handle(&*store, &policy, &message, now, &events);
+    report_events(&events);
+    let answered = answered.map_err(|e| attempt_failure(&args.store, e))?;
+    print_json(&show(&answered))
 }
 
 fn challenge(args: &ChallengeArgs) -> Result<(), Failure> {
@@ -589,13 +614,14 @@ fn challenge(args: &ChallengeArgs) -> Result<(), Failure> {
 }
 
 fn verify(args: &ServerArgs) -> Result<(), Failure> {
-    let (now, store, policy) = args.open()?;
-    let response = read_stdin(MAX_MESSAGE_LEN, "response")?;
-    let events = EventLog::new();
-    let verified = mfa_push::verify_response(&*store, &policy, &response, now, &events);
-    report_events(&events);
-    let verified = verified.map_err(|e| attempt_failure(&args.store, e))?;
-    print_json(&approval_json(&verified))
+    answer_message(
+        args,
+        "response",
+        |store, policy, response, now, events| {
+            mfa_push::verify_response(store, policy, response, now, events)
+        },
+        approval_json,
+    )
 }
 
 fn outcome(args: &OutcomeArgs) -> Result<(), Failure> {
@@ -645,19 +671,21 @@ fn refusal_event(now: UnixTime, account: &str, error: &AttemptError<PushError>) 
 }
 
 fn pending(args: &ServerArgs) -> Result<(), Failure> {
-    let (now, store, policy) = args.open()?;
-    let request = read_stdin(MAX_MESSAGE_LEN, "pending-challenges request")?;
-    let views = mfa_push::pending_challenges(&*store, &policy, &request, now)
-        .map_err(|e| attempt_failure(&args.store, e))?;
-    print_json(&Value::Array(views.iter().map(view_json).collect()))
+    answer_message(
+        args,
+        "pending-challenges request",
+        |store, policy, request, now, _| mfa_push::pending_challenges(store, policy, request, now),
+        |views| Value::Array(views.iter().map(view_json).collect()),
+    )
 }
 
 fn context(args: &ServerArgs) -> Result<(), Failure> {
-    let (now, store, policy) = args.open()?;
-    let request = read_stdin(MAX_MESSAGE_LEN, "context request")?;
-    let view = mfa_push::challenge_context(&*store, &policy, &request, now)
-        .map_err(|e| attempt_failure(&args.store, e))?;
-    print_json(&view_json(&view))
+    answer_message(
+        args,
+        "context request",
+        |store, policy, request, now, _| mfa_push::challenge_context(store, policy, request, now),
+        view_json,
+    )
 }
 
 fn devices(args: &AccountArgs) -> Result<(), Failure> {

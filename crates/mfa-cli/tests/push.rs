@@ -179,6 +179,56 @@ impl Service {
         phone
     }
 
+    /// A service with Alice's phone registered at `T0`.
+    fn with_phone(name: &str) -> (Self, Phone) {
+        let service = Self::new(name);
+        let phone = service.phone("alice", "phone", T0);
+        (service, phone)
+    }
+
+    /// Asserts `verify` refuses `response` at `t` (exit 1) for `reason`; returns stderr.
+    fn refuses(&self, response: &str, t: u64, reason: &str) -> String {
+        assert_refused(&self.verify(response, t, &[]), 1, reason)
+    }
+
+    /// Poll mode: the phone's signed request at `t`, answered by the service.
+    fn pending(&self, key_file: &str, t: u64) -> Value {
+        let request = ok(&mfa(&[
+            "push",
+            "device",
+            "poll",
+            "--key-file",
+            key_file,
+            "--time",
+            &time(t),
+        ]));
+        json(&self.run("pending", t, &[], request.as_bytes()))
+    }
+
+    fn remove(&self, account: &str, device_id: &str) -> Output {
+        mfa(&[
+            "push",
+            "remove",
+            "--store",
+            &self.store,
+            "--account",
+            account,
+            "--device",
+            device_id,
+        ])
+    }
+
+    fn devices(&self, account: &str) -> Value {
+        json(&mfa(&[
+            "push",
+            "devices",
+            "--store",
+            &self.store,
+            "--account",
+            account,
+        ]))
+    }
+
     fn challenge(&self, account: &str, t: u64, extra: &[&str]) -> Output {
         let mut args = vec!["--account", account];
         args.extend_from_slice(extra);
@@ -330,14 +380,7 @@ fn the_whole_round_trip() {
     assert_eq!(device["platform"], "android");
     assert_eq!(device["device_id"], key["device_id"]);
     assert_eq!(device["created_at"], T0 + 6);
-    let listed = json(&mfa(&[
-        "push",
-        "devices",
-        "--store",
-        &service.store,
-        "--account",
-        "alice@example.com",
-    ]));
+    let listed = service.devices("alice@example.com");
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["device_id"], device["device_id"]);
 
@@ -395,16 +438,7 @@ fn the_whole_round_trip() {
     assert!(!view.to_string().contains(&shown), "{view}");
 
     // Poll mode finds the same challenge.
-    let poll = ok(&mfa(&[
-        "push",
-        "device",
-        "poll",
-        "--key-file",
-        &key_file,
-        "--time",
-        &time(T0 + 102),
-    ]));
-    let pending = json(&service.run("pending", T0 + 102, &[], poll.as_bytes()));
+    let pending = service.pending(&key_file, T0 + 102);
     assert_eq!(pending.as_array().unwrap().len(), 1);
     assert_eq!(pending[0]["challenge"], challenge["challenge"]);
     assert!(!pending.to_string().contains(&shown));
@@ -437,32 +471,15 @@ fn the_whole_round_trip() {
     );
 
     // Nothing pending any more; the device was used.
-    let poll = ok(&mfa(&[
-        "push",
-        "device",
-        "poll",
-        "--key-file",
-        &key_file,
-        "--time",
-        &time(T0 + 114),
-    ]));
-    let pending = json(&service.run("pending", T0 + 114, &[], poll.as_bytes()));
+    let pending = service.pending(&key_file, T0 + 114);
     assert_eq!(pending, Value::Array(Vec::new()));
-    let listed = json(&mfa(&[
-        "push",
-        "devices",
-        "--store",
-        &service.store,
-        "--account",
-        "alice@example.com",
-    ]));
+    let listed = service.devices("alice@example.com");
     assert_eq!(listed[0]["last_used_at"], T0 + 111);
 }
 
 #[test]
 fn the_outcome_needs_the_sign_ins_own_transaction() {
-    let service = Service::new("transaction");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("transaction");
     let challenge = service.started("alice", T0 + 1, &[]);
     let transaction = challenge["transaction"].as_str().unwrap();
     assert!(
@@ -488,22 +505,16 @@ fn the_outcome_needs_the_sign_ins_own_transaction() {
 
 #[test]
 fn a_replayed_response_is_refused() {
-    let service = Service::new("replay");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("replay");
     let challenge = service.started("alice", T0 + 1, &[]);
     let response = approve(&phone, &challenge, T0 + 2);
     ok(&service.verify(&response, T0 + 2, &[]));
-    assert_refused(
-        &service.verify(&response, T0 + 3, &[]),
-        1,
-        "challenge_not_found",
-    );
+    service.refuses(&response, T0 + 3, "challenge_not_found");
 }
 
 #[test]
 fn many_concurrent_answers_to_one_challenge_one_wins() {
-    let service = Service::new("concurrent");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("concurrent");
     let challenge = service.started("alice", T0 + 1, &[]);
     let response = Arc::new(approve(&phone, &challenge, T0 + 2));
     let store = Arc::new(service.store.clone());
@@ -535,30 +546,24 @@ fn many_concurrent_answers_to_one_challenge_one_wins() {
 
 #[test]
 fn a_wrong_number_is_refused_and_ends_the_challenge() {
-    let service = Service::new("wrong-number");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("wrong-number");
     let challenge = service.started("alice", T0 + 1, &[]);
     let typo = wrong(&number(&challenge));
     let response = respond(&phone, &challenge, &["--approve", &typo], T0 + 2);
-    assert_refused(&service.verify(&response, T0 + 2, &[]), 1, "wrong_number");
+    service.refuses(&response, T0 + 2, "wrong_number");
     // The sign-in page learns it, and the right number cannot follow.
     assert_refused(&service.outcome(&challenge, T0 + 3), 1, "wrong_number");
     let right = approve(&phone, &challenge, T0 + 3);
-    assert_refused(
-        &service.verify(&right, T0 + 3, &[]),
-        1,
-        "challenge_not_found",
-    );
+    service.refuses(&right, T0 + 3, "challenge_not_found");
 }
 
 #[test]
 fn an_expired_challenge_is_refused() {
-    let service = Service::new("expired");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("expired");
     let challenge = service.started("alice", T0, &[]);
     // Live for 60 s: still fine at 59, gone at 60.
     let late = approve(&phone, &challenge, T0 + 60);
-    assert_refused(&service.verify(&late, T0 + 60, &[]), 1, "expired");
+    service.refuses(&late, T0 + 60, "expired");
     let challenge = service.started("alice", T0 + 100, &["--challenge-lifetime", "10"]);
     let in_time = approve(&phone, &challenge, T0 + 109);
     ok(&service.verify(&in_time, T0 + 109, &[]));
@@ -566,8 +571,7 @@ fn an_expired_challenge_is_refused() {
 
 #[test]
 fn a_superseded_challenge_is_refused() {
-    let service = Service::new("superseded");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("superseded");
     let first = service.started("alice", T0 + 1, &[]);
     let out = service.challenge("alice", T0 + 2, &[]);
     assert!(
@@ -578,18 +582,17 @@ fn a_superseded_challenge_is_refused() {
     let second = json(&out);
     assert_eq!(second["superseded"], first["challenge"]);
     let stale = approve(&phone, &first, T0 + 3);
-    assert_refused(&service.verify(&stale, T0 + 3, &[]), 1, "superseded");
+    service.refuses(&stale, T0 + 3, "superseded");
     ok(&service.verify(&approve(&phone, &second, T0 + 4), T0 + 4, &[]));
 }
 
 #[test]
 fn a_denial_is_refused_and_the_denial_cap_locks_push() {
-    let service = Service::new("deny");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("deny");
     for n in 0..3 {
         let challenge = service.started("alice", T0 + n, &[]);
         let response = respond(&phone, &challenge, &["--deny"], T0 + n);
-        let stderr = assert_refused(&service.verify(&response, T0 + n, &[]), 1, "denied");
+        let stderr = service.refuses(&response, T0 + n, "denied");
         assert!(stderr.contains("\"event\":\"denied\""), "{stderr}");
         if n == 2 {
             assert!(
@@ -606,11 +609,10 @@ fn a_denial_is_refused_and_the_denial_cap_locks_push() {
 
 #[test]
 fn a_fraud_report_locks_push_until_unlocked() {
-    let service = Service::new("fraud");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("fraud");
     let challenge = service.started("alice", T0 + 1, &["--ip", "198.51.100.23"]);
     let response = respond(&phone, &challenge, &["--fraud"], T0 + 2);
-    let stderr = assert_refused(&service.verify(&response, T0 + 2, &[]), 1, "fraud_reported");
+    let stderr = service.refuses(&response, T0 + 2, "fraud_reported");
     assert!(stderr.contains("\"event\":\"fraud_reported\""), "{stderr}");
     assert!(
         stderr.contains("198.51.100.23"),
@@ -639,8 +641,7 @@ fn a_fraud_report_locks_push_until_unlocked() {
 
 #[test]
 fn a_response_signed_by_another_key_is_refused() {
-    let service = Service::new("wrong-key");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("wrong-key");
     // A second key file that was never registered (its registration message is dropped).
     let uri = service.enroll("alice", T0);
     let (stranger, _) = service.init_phone("stranger", &uri, T0);
@@ -656,13 +657,13 @@ fn a_response_signed_by_another_key_is_refused() {
         "the CLI notes the payload names another device"
     );
     let stray = ok(&stray);
-    assert_refused(&service.verify(&stray, T0 + 2, &[]), 1, "unknown_device");
+    service.refuses(&stray, T0 + 2, "unknown_device");
     // The registered phone's header and payload with the stranger's signature.
     let genuine = approve(&phone, &challenge, T0 + 2);
     let (signed, _) = genuine.rsplit_once('.').unwrap();
     let (_, forged_signature) = stray.rsplit_once('.').unwrap();
     let forged = format!("{signed}.{forged_signature}");
-    assert_refused(&service.verify(&forged, T0 + 2, &[]), 1, "bad_signature");
+    service.refuses(&forged, T0 + 2, "bad_signature");
     // Neither spent the challenge.
     ok(&service.verify(&genuine, T0 + 3, &[]));
 }
@@ -696,8 +697,7 @@ fn an_enrollment_token_registers_one_device_once() {
 
 #[test]
 fn wrong_numbers_are_throttled() {
-    let service = Service::new("throttle");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("throttle");
     // With no free failures, each wrong number makes the account wait (1 s, then 2 s …).
     let policy = ["--free-failures", "0"];
     let first = service.started("alice", T0 + 1, &[]);
@@ -749,8 +749,7 @@ fn a_push_storm_is_cut_off_by_the_back_off() {
 
 #[test]
 fn an_approval_resets_the_back_off() {
-    let service = Service::new("reset");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("reset");
     for _ in 0..2 {
         json(&service.challenge("alice", T0 + 1, &[]));
     }
@@ -762,8 +761,7 @@ fn an_approval_resets_the_back_off() {
 
 #[test]
 fn vendor_modes_work_and_are_marked_as_not_meeting_rev4() {
-    let service = Service::new("modes");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("modes");
     let pick = service.started("alice", T0 + 1, &["--mode", "pick3"]);
     let choices = pick["choices"].as_array().unwrap();
     assert_eq!(choices.len(), 3);
@@ -787,38 +785,18 @@ fn vendor_modes_work_and_are_marked_as_not_meeting_rev4() {
 
 #[test]
 fn challenges_for_an_account_without_a_phone_are_refused() {
-    let service = Service::new("not-enrolled");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("not-enrolled");
     assert_refused(&service.challenge("bob", T0, &[]), 1, "not_enrolled");
-    let removed = json(&mfa(&[
-        "push",
-        "remove",
-        "--store",
-        &service.store,
-        "--account",
-        "alice",
-        "--device",
-        &phone.device_id,
-    ]));
+    let removed = json(&service.remove("alice", &phone.device_id));
     assert_eq!(removed["device_id"], phone.device_id.as_str());
     assert_refused(&service.challenge("alice", T0 + 1, &[]), 1, "not_enrolled");
-    let again = mfa(&[
-        "push",
-        "remove",
-        "--store",
-        &service.store,
-        "--account",
-        "alice",
-        "--device",
-        &phone.device_id,
-    ]);
+    let again = service.remove("alice", &phone.device_id);
     assert_eq!(again.status.code(), Some(2));
 }
 
 #[test]
 fn malformed_input_on_stdin_exits_2() {
-    let service = Service::new("malformed");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("malformed");
     let challenge = service.started("alice", T0 + 1, &[]);
     let response = approve(&phone, &challenge, T0 + 2);
     let registration = {
@@ -885,8 +863,7 @@ fn malformed_input_on_stdin_exits_2() {
 
 #[test]
 fn oversized_input_on_stdin_exits_2() {
-    let service = Service::new("oversized");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("oversized");
     let huge = vec![b'a'; 1 << 20];
     for command in ["verify", "register", "pending", "context"] {
         let out = service.run(command, T0, &[], &huge);
@@ -968,12 +945,11 @@ fn a_key_file_is_never_overwritten_and_a_broken_one_is_refused() {
 
 #[test]
 fn a_message_far_from_the_service_clock_is_refused() {
-    let service = Service::new("skew");
-    let phone = service.phone("alice", "phone", T0);
+    let (service, phone) = Service::with_phone("skew");
     let challenge = service.started("alice", T0 + 1, &[]);
     // Signed ten minutes in the future (a phone with a wrong clock, or a pre-computed answer).
     let response = approve(&phone, &challenge, T0 + 601);
-    assert_refused(&service.verify(&response, T0 + 2, &[]), 1, "clock_skew");
+    service.refuses(&response, T0 + 2, "clock_skew");
     ok(&service.verify(&approve(&phone, &challenge, T0 + 3), T0 + 3, &[]));
 }
 
@@ -986,7 +962,7 @@ fn the_protocol_works_on_sqlite_and_the_outcome_is_logged() {
     ok(&service.outcome(&challenge, T0 + 3));
     let denied = service.started("alice", T0 + 4, &[]);
     let response = respond(&phone, &denied, &["--deny"], T0 + 5);
-    assert_refused(&service.verify(&response, T0 + 5, &[]), 1, "denied");
+    service.refuses(&response, T0 + 5, "denied");
     assert_refused(&service.outcome(&denied, T0 + 6), 1, "denied");
     let log = json(&mfa(&[
         "audit",
@@ -1065,16 +1041,7 @@ fn ids_that_start_with_a_hyphen_are_values_not_flags() {
         b"",
     );
     assert_refused(&out, 1, "challenge_not_found");
-    let out = mfa(&[
-        "push",
-        "remove",
-        "--store",
-        &service.store,
-        "--account",
-        "alice",
-        "--device",
-        "-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-    ]);
+    let out = service.remove("alice", "-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("has no push device"),

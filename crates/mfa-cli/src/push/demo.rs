@@ -8,10 +8,12 @@
 use std::io::{self, BufRead as _, Read as _};
 use std::time::Duration;
 
-use mfa_core::{AttemptError, Clock as _, ManualClock, MemoryStore, Rejection as _, UnixTime};
+use mfa_core::{
+    AttemptError, Clock as _, ManualClock, MemoryStore, Rejection as _, UnixTime, Verified,
+};
 use mfa_push::{
     Answer, ChallengeContext, ChallengeRequest, DeviceKey, EventLog, IgnoreEvents, Platform,
-    PushError, PushEvent, PushOutcome, PushPolicy, StartedChallenge,
+    PushApproval, PushError, PushEvent, PushEventSink, PushOutcome, PushPolicy, StartedChallenge,
 };
 
 use super::{DemoArgs, at};
@@ -167,6 +169,15 @@ impl Demo {
         )
     }
 
+    /// The service checks a signed answer now.
+    fn verify(
+        &self,
+        response: &str,
+        events: &dyn PushEventSink,
+    ) -> Result<Verified<PushApproval>, AttemptError<PushError>> {
+        mfa_push::verify_response(&self.store, &self.policy, response, self.now(), events)
+    }
+
     /// The phone's signed answer to `challenge`.
     fn respond(
         &self,
@@ -177,6 +188,16 @@ impl Demo {
         phone
             .respond(&challenge.id, answer, self.now())
             .map_err(|e| unexpected(&e.to_string()))
+    }
+
+    /// A refusal of the number typed: part of the story in interactive mode (a typo), off the
+    /// script otherwise (the phone typed the number shown).
+    fn refused_as_typed(&self, what: &str, error: &AttemptError<PushError>) -> Result<(), Failure> {
+        if self.interactive {
+            say(&format!("{what}: refused, {}", refusal(error)))
+        } else {
+            Err(unexpected(&refusal(error)))
+        }
     }
 
     fn sign_in(&mut self, phone: &DeviceKey) -> Result<(), Failure> {
@@ -229,25 +250,13 @@ impl Demo {
         let answer = Answer::approve(&typed).map_err(|e| Failure::Usage(e.to_string()))?;
         self.clock.advance(Duration::from_secs(4));
         let response = self.respond(phone, &challenge, &answer)?;
-        match mfa_push::verify_response(
-            &self.store,
-            &self.policy,
-            &response,
-            self.now(),
-            &IgnoreEvents,
-        ) {
+        match self.verify(&response, &IgnoreEvents) {
             Ok(approved) => say(&format!(
                 "The service checks the signed answer (device key, challenge, expiry, number in \
                  constant time): approved by \"{}\".",
                 approved.credential().device_name
             ))?,
-            Err(error) if self.interactive => {
-                say(&format!(
-                    "The service checks the signed answer: refused, {}",
-                    refusal(&error)
-                ))?;
-            }
-            Err(error) => return Err(unexpected(&refusal(&error))),
+            Err(error) => self.refused_as_typed("The service checks the signed answer", &error)?,
         }
         match mfa_push::take_outcome(
             &self.store,
@@ -263,25 +272,13 @@ impl Demo {
                 verified.evidence().properties.number_match_meets_rev4
             ))?,
             Ok(PushOutcome::Pending) => return Err(unexpected("the outcome is still pending")),
-            Err(error) if self.interactive => {
-                say(&format!(
-                    "The sign-in page takes the outcome: not signed in, {}",
-                    refusal(&error)
-                ))?;
-            }
-            Err(error) => return Err(unexpected(&refusal(&error))),
+            Err(error) => self.refused_as_typed("The sign-in page takes the outcome", &error)?,
         }
 
         heading("3. A replayed answer")?;
         self.clock.advance(Duration::from_secs(2));
         expect_refused(
-            mfa_push::verify_response(
-                &self.store,
-                &self.policy,
-                &response,
-                self.now(),
-                &IgnoreEvents,
-            ),
+            self.verify(&response, &IgnoreEvents),
             "challenge_not_found",
             "The same signed answer, captured and sent again",
         )
@@ -345,7 +342,7 @@ impl Demo {
         }
         let stale = self.respond(phone, first, &Answer::Deny)?;
         expect_refused(
-            mfa_push::verify_response(&self.store, &self.policy, &stale, self.now(), &IgnoreEvents),
+            self.verify(&stale, &IgnoreEvents),
             "superseded",
             "Alice denies the first push she sees",
         )?;
@@ -357,7 +354,7 @@ impl Demo {
         let events = EventLog::new();
         let report = self.respond(phone, last, &Answer::ReportFraud)?;
         expect_refused(
-            mfa_push::verify_response(&self.store, &self.policy, &report, self.now(), &events),
+            self.verify(&report, &events),
             "fraud_reported",
             "The service checks the report",
         )?;
@@ -406,13 +403,7 @@ impl Demo {
         let answer = Answer::approve(&typo).map_err(|e| unexpected(&e.to_string()))?;
         let response = self.respond(phone, &challenge, &answer)?;
         expect_refused(
-            mfa_push::verify_response(
-                &self.store,
-                &self.policy,
-                &response,
-                self.now(),
-                &IgnoreEvents,
-            ),
+            self.verify(&response, &IgnoreEvents),
             "wrong_number",
             "The service compares the numbers",
         )?;
