@@ -147,7 +147,7 @@ fn row<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
 
 fn event_row(event: &AuditEvent) -> String {
     row([
-        utc(event.at()).as_str(),
+        event.at().utc_date_time().as_str(),
         event.result().as_str(),
         event.method().map(|m| m.as_str()).unwrap_or_default(),
         event.credential_id().unwrap_or_default(),
@@ -159,58 +159,9 @@ fn event_row(event: &AuditEvent) -> String {
     ])
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` for a Unix time (proleptic Gregorian calendar, UTC).
-fn utc(time: UnixTime) -> String {
-    let secs = time.as_secs();
-    let days = secs / 86_400;
-    let of_day = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        of_day / 3_600,
-        of_day % 3_600 / 60,
-        of_day % 60
-    )
-}
-
-/// The calendar date `days` after 1970-01-01 (the days-to-civil algorithm of Howard Hinnant's
-/// "chrono-Compatible Low-Level Date Algorithms", for non-negative day counts).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days.saturating_add(719_468);
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_dates_match_known_instants() {
-        // Instants whose calendar dates are well known (not computed by this code).
-        let cases = [
-            (0, "1970-01-01T00:00:00Z"),
-            (951_782_400, "2000-02-29T00:00:00Z"),
-            (1_700_000_000, "2023-11-14T22:13:20Z"),
-            (4_102_444_799, "2099-12-31T23:59:59Z"),
-            (4_107_542_400, "2100-03-01T00:00:00Z"),
-        ];
-        for (secs, text) in cases {
-            assert_eq!(utc(UnixTime::from_secs(secs)), text);
-        }
-    }
 
     #[test]
     fn rows_stay_on_one_line() {

@@ -408,14 +408,7 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     let credential = read_credential(credential_path)?;
     check_credential_algorithm(c, &credential)?;
     let now = SystemClock.now();
-    // The caller named the credential, so the user is known: allow exactly that credential,
-    // and with --user-handle only if that user owns it.
-    let request = AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(credential.id.clone(), Vec::new())],
-        user_handle: owner,
-        user_verification: user_verification(c),
-        ..AuthenticationRequest::default()
-    };
+    let request = single_credential_request(c, &credential, owner);
     let (_, state) = rp.authentication_with_challenge(challenge, now, request);
     let verified = state
         .verify(&credential, &response, now, &RustCryptoVerifier)
@@ -445,48 +438,32 @@ fn authenticate_in_store(
     let c = &args.ceremony;
     let store = stores::open(spec)?;
     let key = mfa_webauthn::record_key(account, &response.credential_id);
-    let credential_id = key.id().to_owned();
     let now = SystemClock.now();
     let log = |event: AuditEvent| {
         if spec.is_database() {
             stores::record_audit(spec, &args.context.apply(event));
         }
     };
-    let credential: StoredCredential = match mfa_core::load(&*store, &key) {
-        Ok(Some(credential)) => credential,
-        Ok(None) => {
-            let outcome: Result<mfa_core::Verified<()>, AttemptError<WebAuthnError>> =
-                Err(AttemptError::NotEnrolled);
-            log(AuditEvent::for_attempt(
-                now,
-                account,
-                Method::WebAuthn,
-                credential_id.as_str(),
-                &outcome,
-            ));
-            return Err(reject(&WebAuthnError::UnknownCredential));
-        }
+    let outcome = match mfa_core::load::<_, StoredCredential>(&*store, &key) {
         Err(error) => return Err(Failure::Usage(format!("{spec}: {error}"))),
-    };
-    check_credential_algorithm(c, &credential)?;
-    let request = AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(credential.id.clone(), Vec::new())],
-        user_handle: owner,
-        user_verification: user_verification(c),
-        ..AuthenticationRequest::default()
-    };
-    let (_, state) = rp.authentication_with_challenge(challenge, now, request);
-    let outcome = match state.check(&credential, response, now, &RustCryptoVerifier) {
-        Ok(proof) => mfa_core::verify_and_commit(&*store, &key, |current: &StoredCredential| {
-            proof.apply(current)
-        }),
-        Err(rejection) => Err(AttemptError::Rejected(rejection)),
+        Ok(None) => Err(AttemptError::NotEnrolled),
+        Ok(Some(credential)) => {
+            check_credential_algorithm(c, &credential)?;
+            let request = single_credential_request(c, &credential, owner);
+            let (_, state) = rp.authentication_with_challenge(challenge, now, request);
+            match state.check(&credential, response, now, &RustCryptoVerifier) {
+                Ok(proof) => {
+                    mfa_core::verify_and_commit(&*store, &key, |current| proof.apply(current))
+                }
+                Err(rejection) => Err(AttemptError::Rejected(rejection)),
+            }
+        }
     };
     log(AuditEvent::for_attempt(
         now,
         account,
         Method::WebAuthn,
-        credential_id.as_str(),
+        key.id(),
         &outcome,
     ));
     let verified = match outcome {
@@ -497,6 +474,21 @@ fn authenticate_in_store(
     };
     let (evidence, updated) = verified.into_parts();
     print_verified(&evidence, &updated)
+}
+
+/// The request for an assertion by exactly `credential`: the caller named it, so the user is
+/// known; with --user-handle (`owner`) only if that user owns it.
+fn single_credential_request(
+    c: &Ceremony,
+    credential: &StoredCredential,
+    owner: Option<Base64UrlBytes>,
+) -> AuthenticationRequest {
+    AuthenticationRequest {
+        allow_credentials: vec![CredentialDescriptor::new(credential.id.clone(), Vec::new())],
+        user_handle: owner,
+        user_verification: user_verification(c),
+        ..AuthenticationRequest::default()
+    }
 }
 
 /// The success line of `authenticate`.

@@ -382,6 +382,41 @@ fn registered_file(
     (authenticator, file)
 }
 
+/// Starts `n` runs of `mfa args` and gives every one `input` before any is waited for, so they
+/// run at once (the input fits in a pipe buffer, so the writes do not block).
+fn run_at_once(args: &[String], input: &[u8], n: usize) -> Vec<Output> {
+    let mut children: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_mfa"))
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in &mut children {
+        let _ = child.stdin.take().unwrap().write_all(input);
+    }
+    children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect()
+}
+
+/// Exactly one run accepted the assertion; every other was refused as a replay.
+fn assert_one_winner_and_replays_refused(outputs: &[Output]) {
+    let winners = outputs
+        .iter()
+        .filter(|out| out.status.code() == Some(0))
+        .count();
+    assert_eq!(winners, 1);
+    for out in outputs.iter().filter(|out| out.status.code() != Some(0)) {
+        assert_refused(out, "counter_not_increased", "concurrent replay");
+    }
+}
+
 fn read_vector(name: &str) -> Value {
     serde_json::from_slice(&fs::read(data_dir().join(name)).unwrap()).unwrap()
 }
@@ -518,34 +553,8 @@ fn item15b_concurrent_updates_with_one_assertion_have_one_winner() {
         &file.display().to_string(),
         "--update",
     ]));
-    let mut children: Vec<_> = (0..8)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_mfa"))
-                .args(&args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    // Every process gets the assertion before any is waited for, so they run at once (the
-    // input fits in a pipe buffer, so the writes do not block).
-    for child in &mut children {
-        let _ = child.stdin.take().unwrap().write_all(&assertion);
-    }
-    let outputs: Vec<Output> = children
-        .into_iter()
-        .map(|child| child.wait_with_output().unwrap())
-        .collect();
-    let winners = outputs
-        .iter()
-        .filter(|out| out.status.code() == Some(0))
-        .count();
-    assert_eq!(winners, 1);
-    for out in outputs.iter().filter(|out| out.status.code() != Some(0)) {
-        assert_refused(out, "counter_not_increased", "concurrent replay");
-    }
+    let outputs = run_at_once(&args, &assertion, 8);
+    assert_one_winner_and_replays_refused(&outputs);
     let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
     assert_eq!(stored.sign_count, 1);
     let _ = fs::remove_dir_all(&dir);
@@ -850,32 +859,8 @@ fn store_concurrent_authentications_have_one_winner() {
     let mut args = strings(&["webauthn", "authenticate"]);
     args.extend(ceremony(&AUTH_CHALLENGE));
     args.extend(strings(&["--store", &store, "--account", "alice"]));
-    let mut children: Vec<_> = (0..8)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_mfa"))
-                .args(&args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in &mut children {
-        let _ = child.stdin.take().unwrap().write_all(&assertion);
-    }
-    let outputs: Vec<Output> = children
-        .into_iter()
-        .map(|child| child.wait_with_output().unwrap())
-        .collect();
-    let winners = outputs
-        .iter()
-        .filter(|out| out.status.code() == Some(0))
-        .count();
-    assert_eq!(winners, 1);
-    for out in outputs.iter().filter(|out| out.status.code() != Some(0)) {
-        assert_refused(out, "counter_not_increased", "concurrent replay");
-    }
+    let outputs = run_at_once(&args, &assertion, 8);
+    assert_one_winner_and_replays_refused(&outputs);
     let _ = fs::remove_dir_all(&dir);
 }
 

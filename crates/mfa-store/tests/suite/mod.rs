@@ -39,7 +39,7 @@ pub struct Fixture<S> {
     /// Prefix for every account name a check uses.
     pub namespace: String,
     /// Whatever must outlive the store (a temporary directory).
-    pub keep: Option<Box<dyn std::any::Any>>,
+    pub keep: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// Where every fixture's clock starts.
@@ -112,6 +112,27 @@ pub fn passkey_replays_have_one_winner<S: Store>(f: &Fixture<S>) {
     );
 }
 
+/// Runs `run(i)` for `i` in `0..threads`, each on its own thread, released together by a
+/// barrier; the results in thread order.
+pub fn race<T: Send>(threads: usize, run: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(threads);
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (barrier, run) = (&barrier, &run);
+                scope.spawn(move || {
+                    barrier.wait();
+                    run(i)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a racing thread panicked"))
+            .collect()
+    })
+}
+
 fn committed(outcome: Result<SwapOutcome, StoreError>) -> mfa_core::Version {
     match outcome {
         Ok(SwapOutcome::Committed(version)) => version,
@@ -171,22 +192,7 @@ pub fn versions_are_never_reused<S: Store>(f: &Fixture<S>) {
 pub fn concurrent_inserts_of_one_key_have_one_winner<S: Store>(f: &Fixture<S>) {
     for round in 0..5 {
         let key = RecordKey::new("suite_enroll", &f.namespace, format!("cred-{round}"));
-        let barrier = Barrier::new(THREADS);
-        let results: Vec<(usize, Result<(), StoreError>)> = thread::scope(|scope| {
-            let handles: Vec<_> = (0..THREADS)
-                .map(|t| {
-                    let (barrier, key, store) = (&barrier, &key, &f.store);
-                    scope.spawn(move || {
-                        barrier.wait();
-                        (t, insert_new(store, key, &t))
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("thread"))
-                .collect()
-        });
+        let results = race(THREADS, |t| (t, insert_new(&f.store, &key, &t)));
         let winners: Vec<usize> = results
             .iter()
             .filter(|(_, result)| result.is_ok())
@@ -231,21 +237,8 @@ pub fn many_threads_redeeming_one_record_have_one_winner<S: Store>(f: &Fixture<S
     for round in 0..10 {
         let key = RecordKey::new("suite_oneshot", &f.namespace, format!("r{round}"));
         insert_new(&f.store, &key, &OneShot { used: false }).expect("insert");
-        let barrier = Barrier::new(THREADS);
-        let results: Vec<_> = thread::scope(|scope| {
-            let handles: Vec<_> = (0..THREADS)
-                .map(|_| {
-                    let (barrier, key, store) = (&barrier, &key, &f.store);
-                    scope.spawn(move || {
-                        barrier.wait();
-                        verify_and_commit(store, key, redeem_one_shot)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("thread"))
-                .collect()
+        let results = race(THREADS, |_| {
+            verify_and_commit(&f.store, &key, redeem_one_shot)
         });
         let wins = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "round {round}: exactly one redeem wins");
@@ -273,24 +266,17 @@ pub fn concurrent_updates_lose_nothing<S: Store>(f: &Fixture<S>) {
     const THREADS_HERE: u64 = 8;
     const EACH: u64 = 25;
     let key = RecordKey::new("suite_counter", &f.namespace, "n");
-    let barrier = Barrier::new(8);
-    thread::scope(|scope| {
-        for _ in 0..THREADS_HERE {
-            let (barrier, key, store) = (&barrier, &key, &f.store);
-            scope.spawn(move || {
-                barrier.wait();
-                for _ in 0..EACH {
-                    loop {
-                        match update(store, key, |n: Option<&u64>| {
-                            (Change::Put(n.copied().unwrap_or(0) + 1), ())
-                        }) {
-                            Ok(()) => break,
-                            Err(StoreError::Contention { .. }) => continue,
-                            Err(error) => panic!("update failed: {error}"),
-                        }
-                    }
+    race(8, |_| {
+        for _ in 0..EACH {
+            loop {
+                match update(&f.store, &key, |n: Option<&u64>| {
+                    (Change::Put(n.copied().unwrap_or(0) + 1), ())
+                }) {
+                    Ok(()) => break,
+                    Err(StoreError::Contention { .. }) => continue,
+                    Err(error) => panic!("update failed: {error}"),
                 }
-            });
+            }
         }
     });
     assert_eq!(
@@ -302,21 +288,14 @@ pub fn concurrent_updates_lose_nothing<S: Store>(f: &Fixture<S>) {
 /// [`THREADS`] threads each write 20 records of their own at once: every write commits (no
 /// spurious busy or unavailable errors under load) and every record reads back.
 pub fn writers_on_distinct_records_all_commit<S: Store>(f: &Fixture<S>) {
-    let barrier = Barrier::new(THREADS);
-    thread::scope(|scope| {
-        for t in 0..THREADS {
-            let (barrier, store, namespace) = (&barrier, &f.store, &f.namespace);
-            scope.spawn(move || {
-                barrier.wait();
-                for i in 0..20_u32 {
-                    let key = RecordKey::new("suite_distinct", namespace, format!("t{t}-{i}"));
-                    insert_new(store, &key, &i).expect("insert");
-                    update(store, &key, |n: Option<&u32>| {
-                        (Change::Put(n.copied().unwrap_or(0) + 1000), ())
-                    })
-                    .expect("update");
-                }
-            });
+    race(THREADS, |t| {
+        for i in 0..20_u32 {
+            let key = RecordKey::new("suite_distinct", &f.namespace, format!("t{t}-{i}"));
+            insert_new(&f.store, &key, &i).expect("insert");
+            update(&f.store, &key, |n: Option<&u32>| {
+                (Change::Put(n.copied().unwrap_or(0) + 1000), ())
+            })
+            .expect("update");
         }
     });
     for t in 0..THREADS {
@@ -364,23 +343,10 @@ pub fn throttle_counts_every_concurrent_failure<S: Store>(f: &Fixture<S>) {
     let key = RecordKey::new("suite_throttled", &f.namespace, "code");
     insert_new(&f.store, &key, &0_u32).expect("insert");
     let now = f.clock.now();
-    let barrier = Barrier::new(THREADS);
-    let results: Vec<_> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (barrier, key, store, policy) = (&barrier, &key, &f.store, &policy);
-                scope.spawn(move || {
-                    barrier.wait();
-                    policy.verify_and_commit(store, key, now, |_: &u32| {
-                        Err::<Verified<u32>, _>(WrongCode)
-                    })
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
+    let results = race(THREADS, |_| {
+        policy.verify_and_commit(&f.store, &key, now, |_: &u32| {
+            Err::<Verified<u32>, _>(WrongCode)
+        })
     });
     let rejected = results
         .iter()
@@ -612,22 +578,9 @@ pub fn backup_code_redeems_once_end_to_end<S: Store>(f: &Fixture<S>) {
         free_failures: 1_000,
         ..ThrottlePolicy::default()
     };
-    let barrier = Barrier::new(THREADS);
-    let results: Vec<_> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let (barrier, key, store, throttle) = (&barrier, &key, &f.store, &throttle);
-                scope.spawn(move || {
-                    let mut rng = StdRng::seed_from_u64(100 + u64::try_from(t).expect("small"));
-                    barrier.wait();
-                    mfa_backup::redeem(store, key, throttle, first, now, &mut rng)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
+    let results = race(THREADS, |t| {
+        let mut rng = StdRng::seed_from_u64(100 + u64::try_from(t).expect("small"));
+        mfa_backup::redeem(&f.store, &key, &throttle, first, now, &mut rng)
     });
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),
@@ -678,22 +631,8 @@ pub fn totp_step_is_accepted_once_end_to_end<S: Store>(f: &Fixture<S>) {
         free_failures: 1_000,
         ..ThrottlePolicy::default()
     };
-    let barrier = Barrier::new(THREADS);
-    let results: Vec<_> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (barrier, key, store, throttle, code) =
-                    (&barrier, &key, &f.store, &throttle, &code);
-                scope.spawn(move || {
-                    barrier.wait();
-                    mfa_otp::verify_totp(store, key, throttle, code.as_str(), now)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
+    let results = race(THREADS, |_| {
+        mfa_otp::verify_totp(&f.store, &key, &throttle, code.as_str(), now)
     });
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),
