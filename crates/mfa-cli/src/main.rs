@@ -10,17 +10,18 @@ mod files;
 mod otp;
 mod outcome;
 mod policy;
+mod push;
 mod stores;
 mod webauthn;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::outcome::Failure;
 
 /// Multi-factor authentication from the command line: authenticator-app codes, backup codes,
-/// security keys and passkeys, conditional-access policies.
+/// push approval with number matching, security keys and passkeys, conditional-access policies.
 #[derive(Debug, Parser)]
 #[command(name = "mfa", version, propagate_version = true)]
 #[command(after_help = "Exit status: 0 accepted, 1 rejected, 2 bad usage or malformed input.")]
@@ -37,8 +38,10 @@ enum Command {
     /// Backup codes: issue a printable set, redeem one once, check what is left.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
-    /// Push approval with number matching (not available yet: arrives with the push factor).
-    Push(NotYetAvailable),
+    /// Push approval with number matching: enroll a phone, challenge, answer and verify (both
+    /// the service's and the phone's half), with the fatigue defences; `mfa push demo` shows it all.
+    #[command(subcommand)]
+    Push(push::PushCommand),
     /// Security keys and passkeys: check WebAuthn registrations and assertions.
     #[command(subcommand)]
     Webauthn(webauthn::WebauthnCommand),
@@ -51,21 +54,12 @@ enum Command {
     Audit(audit::AuditCommand),
 }
 
-/// Arguments of a subcommand whose factor has not landed yet.
-#[derive(Debug, Args)]
-struct NotYetAvailable {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    _rest: Vec<String>,
-}
-
 fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Otp(command) => otp::run(command),
         Command::Backup(command) => backup::run(command),
         Command::Webauthn(command) => webauthn::run(command),
-        Command::Push(_) => Err(Failure::Usage(
-            "`mfa push` is not available yet: it arrives with the push factor".into(),
-        )),
+        Command::Push(command) => push::run(command),
         Command::Policy(command) => policy::run(command),
         Command::Audit(command) => audit::run(command),
     }

@@ -311,7 +311,7 @@ fn new(args: &NewArgs) -> Result<(), Failure> {
 /// Writes the QR code, which carries the secret, as a file only its owner can read (0600 whatever
 /// the umask): a new temporary file renamed over `path`, so an existing file is replaced whole and
 /// its old permissions are not inherited.
-fn write_svg(path: &Path, svg: &[u8]) -> Result<(), Failure> {
+pub(crate) fn write_svg(path: &Path, svg: &[u8]) -> Result<(), Failure> {
     if path.file_name().and_then(|name| name.to_str()).is_none() {
         return Err(Failure::Usage(format!(
             "--svg {} must name a file",

@@ -42,6 +42,7 @@ fn bad_arguments_exit_two_with_one_line_error() {
         &["no-such-subcommand"][..],
         &["otp", "--no-such-flag"][..],
         &["backup", "frobnicate"][..],
+        &["push", "anything", "--at-all"][..],
     ] {
         let out = mfa(args);
         assert_eq!(out.status.code(), Some(2), "args {args:?}");
@@ -58,13 +59,4 @@ fn missing_subcommand_is_a_usage_error() {
     let out = mfa(&[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("Usage"));
-}
-
-#[test]
-fn factors_not_yet_available_say_so_and_exit_two() {
-    let out = mfa(&["push", "anything", "--at-all"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("not available yet"), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1);
 }

@@ -20,3 +20,7 @@ pub use mfa_backup as backup;
 /// WebAuthn security keys and passkeys (feature `webauthn`).
 #[cfg(feature = "webauthn")]
 pub use mfa_webauthn as webauthn;
+
+/// Push approval with number matching (feature `push`; the device side with `push-device`).
+#[cfg(feature = "push")]
+pub use mfa_push as push;
