@@ -351,7 +351,7 @@ async fn verified_request<S: AsyncStore + ?Sized>(
 }
 
 /// Poll mode: the challenges pending for the device that signed `request`
-/// ([`DeviceKey::request_pending`](crate::DeviceKey::request_pending)); at most one, since an
+/// (`DeviceKey::request_pending` with feature `device`); at most one, since an
 /// account has at most one pending challenge. Works without any push service.
 ///
 /// A request may be replayed within [`PushPolicy::clock_skew`] of its `iat`: it only reads again
@@ -401,7 +401,7 @@ pub async fn pending_challenges_async<S: AsyncStore + ?Sized>(
 }
 
 /// The context of the challenge named in `request`
-/// ([`DeviceKey::request_context`](crate::DeviceKey::request_context)), for the phone to show
+/// (`DeviceKey::request_context` with feature `device`), for the phone to show
 /// before the user answers (what a push notification cannot carry).
 ///
 /// # Errors

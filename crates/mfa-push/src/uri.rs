@@ -1,24 +1,4 @@
 //! The enrollment URI the sign-in page shows as a QR code for the phone app to scan.
-//!
-//! ```text
-//! mfa-push://enroll?v=1&issuer=Example&account=alice%40example.com&token=AQIDBAUGBwgJCgsMDQ4PEA&url=https%3A%2F%2Fexample.com%2Fpush%2Fregister
-//! ```
-//!
-//! | parameter | required | value |
-//! |---|---|---|
-//! | `v` | yes | `1` |
-//! | `issuer` | yes | the service's name to show in the app, 1 to 64 characters |
-//! | `account` | yes | the account's name to show in the app, 1 to 128 characters |
-//! | `token` | yes | the enrollment token: 16 bytes, base64url (22 characters) |
-//! | `url` | no | where the app posts its registration message (`https://…`, at most 512 bytes) |
-//!
-//! Values are percent-encoded ([RFC 3986 §2.1]): every byte of their UTF-8 other than the
-//! unreserved characters `A–Z a–z 0–9 - . _ ~` is written `%XX` (upper-case hex). The parser is
-//! strict: the prefix `mfa-push://enroll?` exactly, each parameter once, no unknown parameter,
-//! no character outside the unreserved set and `%XX` escapes (so `+` is refused rather than
-//! guessed to be a space), valid UTF-8, at most [`MAX_ENROLLMENT_URI_LEN`] bytes.
-//!
-//! [RFC 3986 §2.1]: https://www.rfc-editor.org/rfc/rfc3986#section-2.1
 
 use core::fmt;
 
@@ -40,7 +20,27 @@ pub const MAX_ACCOUNT_CHARS: usize = 128;
 pub const MAX_URL_LEN: usize = 512;
 
 /// An enrollment URI: who is enrolling where, and the one-time token that binds the device to
-/// them. See the [module docs](self) for the format.
+/// them.
+///
+/// ```text
+/// mfa-push://enroll?v=1&issuer=Example&account=alice%40example.com&token=AQIDBAUGBwgJCgsMDQ4PEA&url=https%3A%2F%2Fexample.com%2Fpush%2Fregister
+/// ```
+///
+/// | parameter | required | value |
+/// |---|---|---|
+/// | `v` | yes | `1` |
+/// | `issuer` | yes | the service's name to show in the app, 1 to 64 characters |
+/// | `account` | yes | the account's name to show in the app, 1 to 128 characters |
+/// | `token` | yes | the enrollment token: 16 bytes, base64url (22 characters) |
+/// | `url` | no | where the app posts its registration message (`https://…`, at most 512 bytes) |
+///
+/// Values are percent-encoded ([RFC 3986 §2.1]): every byte of their UTF-8 other than the
+/// unreserved characters `A–Z a–z 0–9 - . _ ~` is written `%XX` (upper-case hex). The parser is
+/// strict: the prefix `mfa-push://enroll?` exactly, each parameter once, no unknown parameter,
+/// no character outside the unreserved set and `%XX` escapes (so `+` is refused rather than
+/// guessed to be a space), valid UTF-8, at most [`MAX_ENROLLMENT_URI_LEN`] bytes.
+///
+/// [RFC 3986 §2.1]: https://www.rfc-editor.org/rfc/rfc3986#section-2.1
 ///
 /// It holds a secret (the token): `Debug` does not show it, and [`to_uri`](Self::to_uri) returns
 /// text that is wiped when dropped. Show it as a QR code once, to the signed-in user only.
@@ -77,7 +77,7 @@ impl EnrollmentUri {
     ///
     /// # Errors
     /// [`PushError::UnsupportedVersion`] if `v` is not `1`; [`PushError::Malformed`] for anything
-    /// else the [format](self) does not allow.
+    /// else the [format](EnrollmentUri) does not allow.
     pub fn parse(text: &str) -> Result<Self, PushError> {
         if text.len() > MAX_ENROLLMENT_URI_LEN {
             return Err(PushError::Malformed("enrollment uri too long"));
