@@ -241,6 +241,41 @@ mod tests {
         }
     }
 
+    /// An "RNG" that plays back fixed 64-bit values.
+    struct Script(Vec<u64>);
+
+    impl rand_core::TryRng for Script {
+        type Error = core::convert::Infallible;
+
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            Ok(u32::try_from(self.try_next_u64()? >> 32).unwrap())
+        }
+
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(self.0.remove(0))
+        }
+
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            let bytes = self.try_next_u64()?.to_le_bytes();
+            dst.copy_from_slice(&bytes[..dst.len()]);
+            Ok(())
+        }
+    }
+
+    impl rand_core::TryCryptoRng for Script {}
+
+    #[test]
+    fn draws_in_the_biased_tail_are_redrawn() {
+        // 2^64 = 18 446 744 073 709 551 616: the last 551 616 values (from 18 446 744 073 709
+        // 000 000 on) would make codes 000000 to 551615 more likely than the rest, so they are
+        // drawn again; the value just below them is the last accepted one, and gives 999999.
+        let tail_start = u64::MAX - u64::MAX % 1_000_000;
+        let mut rng = Script(vec![u64::MAX, tail_start, tail_start - 1]);
+        let code = OobCode::generate(6, &mut rng);
+        assert_eq!(code.expose_secret(), "999999");
+        assert!(rng.0.is_empty());
+    }
+
     #[test]
     fn typed_codes_ignore_spaces_and_hyphens_and_refuse_the_rest() {
         assert_eq!(

@@ -225,9 +225,13 @@ impl PhoneNumber {
         if !parsed.is_valid() {
             return Err(PhoneProblem::NotInService);
         }
-        let kind = NumberKind::from_metadata(parsed.number_type(&phonenumber::metadata::DATABASE));
         let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
         let calling_code = parsed.code().value();
+        let national = e164
+            .get(1..)
+            .and_then(|digits| digits.strip_prefix(calling_code.to_string().as_str()))
+            .ok_or(PhoneProblem::NotInService)?;
+        let kind = classify(calling_code, national);
         let number =
             Self::from_parts(e164, calling_code, kind).ok_or(PhoneProblem::NotInService)?;
         Ok(number)
@@ -281,6 +285,50 @@ impl PhoneNumber {
             .unwrap_or_default();
         mask_national(self.calling_code, national)
     }
+}
+
+/// The kind of the national significant number `national` (leading zeros kept) under the
+/// metadata of the regions sharing `calling_code`, checked in libphonenumber's order (the
+/// special-rate and VoIP ranges before fixed line and mobile).
+///
+/// Done here rather than with `phonenumber::PhoneNumber::number_type`, which drops the leading
+/// zeros of the national number before matching (0.3.10): Italian and San Marino fixed lines,
+/// and mobiles of Côte d'Ivoire, Benin or the Republic of the Congo, would all read as unknown.
+fn classify(calling_code: u16, national: &str) -> NumberKind {
+    use phonenumber::Type;
+    const ORDER: [Type; 9] = [
+        Type::PremiumRate,
+        Type::TollFree,
+        Type::SharedCost,
+        Type::Voip,
+        Type::PersonalNumber,
+        Type::Pager,
+        Type::Uan,
+        Type::Voicemail,
+        Type::FixedLine,
+    ];
+    let regions = phonenumber::metadata::DATABASE
+        .by_code(&calling_code)
+        .unwrap_or_default();
+    for metadata in regions {
+        let descriptors = metadata.descriptors();
+        if !descriptors.general().is_match(national) {
+            continue;
+        }
+        let matches = |kind: Type| {
+            descriptors
+                .get(kind)
+                .is_some_and(|descriptor| descriptor.is_match(national))
+        };
+        let kind = match ORDER.into_iter().find(|kind| matches(*kind)) {
+            Some(Type::FixedLine) if matches(Type::Mobile) => Type::FixedLineOrMobile,
+            Some(kind) => kind,
+            None if matches(Type::Mobile) => Type::Mobile,
+            None => continue,
+        };
+        return NumberKind::from_metadata(kind);
+    }
+    NumberKind::Unknown
 }
 
 /// `+CC` and the national digits, all but the last two replaced by `•`, grouped by three from

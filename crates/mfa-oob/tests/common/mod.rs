@@ -1,0 +1,149 @@
+//! A store on a manual clock, an in-memory sender and a seeded RNG: the shared test bench.
+#![allow(
+    clippy::unwrap_used,
+    dead_code,
+    unreachable_pub,
+    reason = "test helpers unwrap fixed test data; not every test file uses every helper"
+)]
+
+use std::time::Duration;
+
+use mfa_core::{AttemptError, Clock, ManualClock, MemoryStore, UnixTime, Verified};
+use mfa_oob::{
+    Channel, CodeOutcome, CodeRequest, CodeTarget, EnrolledPhone, InMemorySender, Messages,
+    OobError, OobPolicy, PhoneNumber, SentCode, send_code, verify_code,
+};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+pub const START: u64 = 1_800_000_000;
+
+/// A parsed number (the test data is valid).
+pub fn number(text: &str) -> PhoneNumber {
+    PhoneNumber::parse(text, None).unwrap()
+}
+
+/// A UK mobile, a US number, a German mobile: the numbers most tests use.
+pub const UK_MOBILE: &str = "+44 7911 123456";
+pub const US_NUMBER: &str = "+1 201 555 0123";
+pub const DE_MOBILE: &str = "+49 151 23456789";
+
+pub fn example_messages() -> Messages {
+    Messages::new("Example")
+        .unwrap()
+        .with_webotp_host("example.com")
+        .unwrap()
+}
+
+pub struct Bench {
+    pub store: MemoryStore,
+    pub clock: ManualClock,
+    pub sender: InMemorySender,
+    pub policy: OobPolicy,
+    pub rng: StdRng,
+}
+
+impl Bench {
+    pub fn new() -> Self {
+        Self::with_policy(OobPolicy::new(example_messages()))
+    }
+
+    pub fn with_policy(policy: OobPolicy) -> Self {
+        let clock = ManualClock::new(UnixTime::from_secs(START));
+        Self {
+            store: MemoryStore::with_clock(clock.clone()),
+            clock,
+            sender: InMemorySender::new(),
+            policy,
+            rng: StdRng::seed_from_u64(13),
+        }
+    }
+
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    pub fn advance(&self, seconds: u64) {
+        self.clock.advance(Duration::from_secs(seconds));
+    }
+
+    /// Sends a code by `channel` for `transaction`, in English.
+    pub fn send(
+        &mut self,
+        account: &str,
+        transaction: &str,
+        channel: Channel,
+        target: CodeTarget<'_>,
+    ) -> Result<SentCode, AttemptError<OobError>> {
+        let request = CodeRequest {
+            account,
+            transaction,
+            channel,
+            language: "en",
+        };
+        let now = self.now();
+        send_code(
+            &self.store,
+            &self.sender,
+            &self.policy,
+            &request,
+            target,
+            now,
+            &mut self.rng,
+        )
+    }
+
+    pub fn verify(
+        &self,
+        account: &str,
+        transaction: &str,
+        code: &str,
+    ) -> Result<Verified<CodeOutcome>, AttemptError<OobError>> {
+        verify_code(
+            &self.store,
+            &self.policy,
+            account,
+            transaction,
+            code,
+            self.now(),
+        )
+    }
+
+    /// The code of the last message the sender delivered.
+    pub fn last_code(&self) -> String {
+        self.sender
+            .last()
+            .unwrap()
+            .code()
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    }
+
+    /// Enrolls `number` for `account` under `id` by SMS (send, then answer the code), and lets
+    /// the resend gap pass.
+    pub fn enroll(&mut self, account: &str, id: &str, number: &PhoneNumber) -> EnrolledPhone {
+        let transaction = format!("enroll-{account}-{id}");
+        self.send(
+            account,
+            &transaction,
+            Channel::Sms,
+            CodeTarget::NewPhone { id, number },
+        )
+        .unwrap();
+        let code = self.last_code();
+        let verified = self.verify(account, &transaction, &code).unwrap();
+        self.advance(3600);
+        verified.credential().phone().unwrap().clone()
+    }
+}
+
+/// A code of the same length that differs from `code` in every digit.
+pub fn other_code(code: &str) -> String {
+    code.chars()
+        .map(|c| {
+            let digit = c.to_digit(10).unwrap();
+            char::from_digit((digit + 1) % 10, 10).unwrap()
+        })
+        .collect()
+}
