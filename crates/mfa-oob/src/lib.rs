@@ -30,3 +30,62 @@ pub use store::{
     OOB_SENDS_KIND, SentCode, list_phones, list_phones_async, oob_account_key, oob_code_key,
     remove_phone, remove_phone_async, send_code, send_code_async, verify_code, verify_code_async,
 };
+
+/// Fuzz entry point (`fuzz/fuzz_targets/oob_phone_number.rs`): parsing never panics, and whatever
+/// parses is E.164 that parses back to the same number, with a mask that shows only the country
+/// code and the last two digits.
+///
+/// The first byte picks the default region (none, or one of a few with different numbering
+/// plans); the rest is the typed text.
+#[doc(hidden)]
+pub fn fuzz_phone_number(data: &[u8]) {
+    const REGIONS: [Option<&str>; 8] = [
+        None,
+        Some("US"),
+        Some("GB"),
+        Some("DE"),
+        Some("IT"),
+        Some("RU"),
+        Some("BR"),
+        Some("zz"),
+    ];
+    let Some((selector, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = core::str::from_utf8(rest) else {
+        return;
+    };
+    let region = REGIONS
+        .get(usize::from(*selector) % REGIONS.len())
+        .copied()
+        .flatten();
+    let Ok(number) = PhoneNumber::parse(text, region) else {
+        return;
+    };
+    let e164 = number.e164();
+    let digits = e164.strip_prefix('+').unwrap_or_default();
+    assert!(
+        (5..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()),
+        "E.164 shape"
+    );
+    assert_eq!(
+        PhoneNumber::parse(e164, None).as_ref(),
+        Ok(&number),
+        "E.164 round trip"
+    );
+    let masked = number.masked();
+    let national_len = digits
+        .len()
+        .saturating_sub(number.calling_code().to_string().len());
+    assert_eq!(
+        masked.matches('•').count(),
+        national_len.saturating_sub(2),
+        "mask"
+    );
+    assert!(
+        digits
+            .get(digits.len().saturating_sub(2)..)
+            .is_some_and(|last| masked.ends_with(last)),
+        "last two digits shown"
+    );
+}

@@ -114,6 +114,11 @@ impl InMemorySender {
         self.len() == 0
     }
 
+    /// Forgets every message delivered so far.
+    pub fn clear(&self) {
+        self.lock().messages.clear();
+    }
+
     /// Makes the next `count` deliveries fail (and not be kept).
     pub fn fail_next(&self, count: usize) {
         self.lock().failures_to_inject = count;

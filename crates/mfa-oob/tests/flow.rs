@@ -57,7 +57,10 @@ fn enrollment_then_sign_in_gives_restricted_sms_evidence() {
     };
     assert_eq!(phone.number(), &uk);
     assert_eq!(phone.created_at(), bench.now());
-    assert_eq!(list_phones(&bench.store, "alice").unwrap(), std::slice::from_ref(phone));
+    assert_eq!(
+        list_phones(&bench.store, "alice").unwrap(),
+        std::slice::from_ref(phone)
+    );
 
     // Sign in later by voice.
     bench.advance(3600);
