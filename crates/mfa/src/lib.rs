@@ -20,3 +20,7 @@ pub use mfa_backup as backup;
 /// WebAuthn security keys and passkeys (feature `webauthn`).
 #[cfg(feature = "webauthn")]
 pub use mfa_webauthn as webauthn;
+
+/// SMS and voice one-time codes with send limits (feature `oob`, not on by default).
+#[cfg(feature = "oob")]
+pub use mfa_oob as oob;
