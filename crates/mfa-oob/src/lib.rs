@@ -27,8 +27,9 @@ pub use policy::{DEFAULT_MAX_PHONES, NumberPolicy, OobPolicy};
 pub use sender::{AsyncSender, ConsoleSender, InMemorySender, Sender};
 pub use store::{
     CodeOutcome, CodeRequest, CodeTarget, EnrolledPhone, OOB_ACCOUNT_KIND, OOB_CODE_KIND,
-    OOB_SENDS_KIND, SentCode, list_phones, list_phones_async, oob_account_key, oob_code_key,
-    remove_phone, remove_phone_async, send_code, send_code_async, verify_code, verify_code_async,
+    OOB_SENDS_KIND, PendingCodeInfo, SentCode, list_phones, list_phones_async, oob_account_key,
+    oob_code_key, pending_code, pending_code_async, remove_phone, remove_phone_async, send_code,
+    send_code_async, verify_code, verify_code_async,
 };
 
 /// Fuzz entry point (`fuzz/fuzz_targets/oob_phone_number.rs`): parsing never panics, and whatever

@@ -761,6 +761,94 @@ pub fn verify_code<S: Store + ?Sized>(
     ))
 }
 
+/// What is known about a pending code, without the code: for a page that says "enter the code we
+/// sent to +1 ••• ••• ••42 (valid until …)", and for logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingCodeInfo {
+    channel: Channel,
+    to: String,
+    phone_id: Option<String>,
+    enrollment: bool,
+    sent_at: UnixTime,
+    expires_at: UnixTime,
+}
+
+impl PendingCodeInfo {
+    /// How it travelled.
+    #[must_use]
+    pub fn channel(&self) -> Channel {
+        self.channel
+    }
+
+    /// The destination, masked.
+    #[must_use]
+    pub fn to(&self) -> &str {
+        &self.to
+    }
+
+    /// The phone it went to (an enrolled one, or the one it would enroll); `None` for e-mail.
+    #[must_use]
+    pub fn phone_id(&self) -> Option<&str> {
+        self.phone_id.as_deref()
+    }
+
+    /// Whether it is an enrollment code.
+    #[must_use]
+    pub fn is_enrollment(&self) -> bool {
+        self.enrollment
+    }
+
+    /// When it was sent.
+    #[must_use]
+    pub fn sent_at(&self) -> UnixTime {
+        self.sent_at
+    }
+
+    /// When it stops being accepted.
+    #[must_use]
+    pub fn expires_at(&self) -> UnixTime {
+        self.expires_at
+    }
+}
+
+/// Describes `account`'s pending code, if any (async). Reading it changes nothing and reveals
+/// no code.
+///
+/// # Errors
+/// [`StoreError`] if the store fails or the record does not decode.
+pub async fn pending_code_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    account: &str,
+) -> Result<Option<PendingCodeInfo>, StoreError> {
+    let pending: Option<PendingCode> = load_async(store, &oob_code_key(account)).await?;
+    Ok(pending.map(|pending| {
+        let (to, phone_id, enrollment) = match &pending.purpose {
+            Purpose::SignIn { phone_id, number } => (number.masked(), Some(phone_id), false),
+            Purpose::Enroll { phone_id, number } => (number.masked(), Some(phone_id), true),
+            Purpose::Email { address } => (address.masked(), None, false),
+        };
+        PendingCodeInfo {
+            channel: pending.channel,
+            to,
+            phone_id: phone_id.cloned(),
+            enrollment,
+            sent_at: pending.sent_at,
+            expires_at: pending.expires_at,
+        }
+    }))
+}
+
+/// Describes `account`'s pending code, if any; see [`pending_code_async`].
+///
+/// # Errors
+/// As [`pending_code_async`].
+pub fn pending_code<S: Store + ?Sized>(
+    store: &S,
+    account: &str,
+) -> Result<Option<PendingCodeInfo>, StoreError> {
+    block_on(pending_code_async(&BlockingStore(store), account))
+}
+
 /// The phones `account` has enrolled, oldest first (async).
 ///
 /// # Errors

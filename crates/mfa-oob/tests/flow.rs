@@ -12,7 +12,7 @@ use mfa_core::{AttemptError, Method, RecordKey, Store, ThrottlePolicy, ThrottleS
 use mfa_oob::{
     Channel, CodeOutcome, CodePolicy, CodeRequest, CodeTarget, Destination, EmailAddress,
     InMemorySender, OOB_CODE_KIND, OobError, OobPolicy, SendLimitScope, list_phones,
-    oob_account_key, oob_code_key, remove_phone, send_code_async, verify_code_async,
+    oob_account_key, oob_code_key, pending_code, remove_phone, send_code_async, verify_code_async,
 };
 use proptest::prelude::*;
 
@@ -45,6 +45,13 @@ fn enrollment_then_sign_in_gives_restricted_sms_evidence() {
     assert!(list_phones(&bench.store, "alice").unwrap().is_empty());
     let message = bench.sender.last().unwrap();
     assert_eq!(message.to(), &Destination::Phone(uk.clone()));
+    let pending = pending_code(&bench.store, "alice").unwrap().unwrap();
+    assert_eq!(pending.channel(), Channel::Sms);
+    assert_eq!(pending.to(), "+44 ••• ••• ••56");
+    assert_eq!(pending.phone_id(), Some("mobile"));
+    assert!(pending.is_enrollment());
+    assert_eq!(pending.expires_at(), sent.expires_at());
+    assert_eq!(pending.sent_at(), bench.now());
 
     let code = bench.last_code();
     bench.advance(20);
