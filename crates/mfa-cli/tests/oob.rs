@@ -1,6 +1,9 @@
 //! `mfa oob`: send, verify, phones, remove and demo through the binary, against a JSON records
 //! file and SQLite, at fixed times (`--time`): every exit code.
-#![allow(clippy::unwrap_used, reason = "test helpers unwrap what the test set up")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap what the test set up"
+)]
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
