@@ -5,7 +5,8 @@
 //!   the throttle's admission (a compare-and-swap on the throttle record), *take* the pending
 //!   code (load + delete), load the account, compare in constant time, and for a match commit the
 //!   account (the phone's last use) and clear the throttle; for a mismatch give nothing back (the
-//!   failure stays counted). A fresh code is sent before each measured call (not timed).
+//!   failure stays counted). A fresh code is sent before each measured call (not timed:
+//!   `BatchSize::PerIteration`, since each new code replaces the pending one).
 //! - `baseline: throttled toy challenge`: `mfa_core`'s `ThrottlePolicy::verify_challenge_and_commit`
 //!   with a `u32` challenge and a `u32` credential: the same store operations with the smallest
 //!   records and a trivial check, i.e. the floor the store machinery sets.
@@ -183,7 +184,7 @@ fn verify(c: &mut Criterion) {
                 )
                 .expect("the right code")
             },
-            BatchSize::SmallInput,
+            BatchSize::PerIteration,
         );
     });
     group.bench_function("verify_code: mismatch", |b| {
@@ -200,7 +201,7 @@ fn verify(c: &mut Criterion) {
                 )
                 .expect_err("a wrong code")
             },
-            BatchSize::SmallInput,
+            BatchSize::PerIteration,
         );
     });
 
@@ -235,7 +236,7 @@ fn verify(c: &mut Criterion) {
                     )
                     .expect("the toy answer")
             },
-            BatchSize::SmallInput,
+            BatchSize::PerIteration,
         );
     });
     group.finish();
