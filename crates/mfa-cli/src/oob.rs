@@ -298,35 +298,26 @@ fn verify(args: &VerifyArgs) -> Result<(), Failure> {
         now,
     );
     if args.account.store.is_database() {
-        let event = match &pending {
-            Some(info) => AuditEvent::for_attempt(
+        let event = match (&pending, &outcome) {
+            (Some(info), _) => AuditEvent::for_attempt(
                 now,
                 account.as_str(),
                 info.channel().method(),
                 info.phone_id().unwrap_or_default(),
                 &outcome,
             ),
-            None => audit_without_code(now, account, &outcome),
+            // A success names its method and phone itself.
+            (None, Ok(verified)) => {
+                let method = verified.evidence().method;
+                AuditEvent::for_attempt(now, account.as_str(), method, "", &outcome)
+            }
+            // No code was pending: which channel it would have been is unknown.
+            (None, Err(error)) => AuditEvent::new(now, account.as_str(), AuditResult::Failure)
+                .with_reason(error.reason()),
         };
         stores::record_audit(&args.account.store, &args.context.apply(event));
     }
     print_verified(outcome.map_err(failure)?)
-}
-
-/// The log entry of an answer for which no code was pending.
-fn audit_without_code(
-    now: UnixTime,
-    account: &str,
-    outcome: &Result<Verified<CodeOutcome>, AttemptError<OobError>>,
-) -> AuditEvent {
-    match outcome {
-        Ok(verified) => AuditEvent::new(now, account, AuditResult::Success)
-            .with_method(verified.evidence().method)
-            .with_credential_id(verified.evidence().credential.as_str()),
-        Err(error) => {
-            AuditEvent::new(now, account, AuditResult::Failure).with_reason(error.reason())
-        }
-    }
 }
 
 fn print_verified(verified: Verified<CodeOutcome>) -> Result<(), Failure> {

@@ -3,10 +3,10 @@
 use core::fmt;
 use core::time::Duration;
 
-use mfa_core::CryptoRng;
+use mfa_core::{CryptoRng, SecretBytes};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use subtle::{Choice, ConstantTimeEq};
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::error::OobError;
 
@@ -90,18 +90,18 @@ impl Default for CodePolicy {
     }
 }
 
-/// A one-time code: ASCII digits.
+/// A one-time code: ASCII digits, held in [`SecretBytes`] (zeroized on drop, compared in
+/// constant time).
 ///
-/// - zeroized when dropped (best effort: the message text that carries it to the phone is a copy
-///   the [`Sender`](crate::Sender) holds);
-/// - `Debug` prints `OobCode(..)`; there is no `Display`;
+/// - `Debug` prints `OobCode(..)`; there is no `Display`. The message text that carries a code to
+///   the phone is a copy the [`Sender`](crate::Sender) holds;
 /// - `==` runs in time that depends only on the lengths ([`subtle::ConstantTimeEq`]).
 ///
 /// Stored in the clear inside the pending-code record: hashing a 6-digit code protects nothing
 /// (all 10^6 candidates hash in well under a second), so the protection at rest is the store's
 /// (a cipher layer over it) and the code's short life.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct OobCode(String);
+#[derive(Clone, PartialEq, Eq)]
+pub struct OobCode(SecretBytes);
 
 impl OobCode {
     /// Draws `digits` uniform decimal digits: rejection sampling over 64-bit draws, so no value
@@ -119,20 +119,22 @@ impl OobCode {
             }
         };
         let width = usize::from(digits);
-        Self(format!("{:0width$}", *value))
+        let text = Zeroizing::new(format!("{:0width$}", *value));
+        Self(SecretBytes::from_slice(text.as_bytes()))
     }
 
     /// The digits. Keep what you do with them short-lived, and never log them.
     #[must_use]
     pub fn expose_secret(&self) -> &str {
-        &self.0
+        // Only ASCII digits are ever stored (generated, typed or decoded through the checks here).
+        core::str::from_utf8(self.0.expose_secret()).unwrap_or_default()
     }
 
     /// The digits separated by spaces, for a voice to read out one by one: `"4 2 7 1 9 3"`.
     #[must_use]
     pub fn spoken(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(String::with_capacity(self.0.len() * 2));
-        for (index, digit) in self.0.chars().enumerate() {
+        let mut out = Zeroizing::new(String::with_capacity(self.len().saturating_mul(2)));
+        for (index, digit) in self.expose_secret().chars().enumerate() {
             if index > 0 {
                 out.push(' ');
             }
@@ -162,22 +164,18 @@ impl OobCode {
         if input.len() > MAX_TYPED_LEN {
             return Err(OobError::MalformedCode);
         }
-        let mut digits = String::with_capacity(usize::from(MAX_CODE_DIGITS));
-        for c in input.chars() {
-            match c {
-                '0'..='9' if digits.len() < usize::from(MAX_CODE_DIGITS) => digits.push(c),
-                ' ' | '-' | '\t' => {}
-                _ => {
-                    digits.zeroize();
-                    return Err(OobError::MalformedCode);
-                }
+        let mut digits = Zeroizing::new(Vec::with_capacity(usize::from(MAX_CODE_DIGITS)));
+        for byte in input.bytes() {
+            match byte {
+                b'0'..=b'9' if digits.len() < usize::from(MAX_CODE_DIGITS) => digits.push(byte),
+                b' ' | b'-' | b'\t' => {}
+                _ => return Err(OobError::MalformedCode),
             }
         }
-        let code = Self(digits);
-        if code.len() < usize::from(MIN_CODE_DIGITS) {
+        if digits.len() < usize::from(MIN_CODE_DIGITS) {
             return Err(OobError::MalformedCode);
         }
-        Ok(code)
+        Ok(Self(SecretBytes::from_slice(&digits)))
     }
 }
 
@@ -189,25 +187,13 @@ impl fmt::Debug for OobCode {
 
 impl ConstantTimeEq for OobCode {
     fn ct_eq(&self, other: &Self) -> Choice {
-        // subtle returns early on unequal lengths; the length of a code is not secret.
-        if self.0.len() != other.0.len() {
-            return Choice::from(0);
-        }
-        self.0.as_bytes().ct_eq(other.0.as_bytes())
+        self.0.ct_eq(&other.0)
     }
 }
-
-impl PartialEq for OobCode {
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(other).into()
-    }
-}
-
-impl Eq for OobCode {}
 
 impl Serialize for OobCode {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.expose_secret())
     }
 }
 
@@ -218,7 +204,7 @@ impl<'de> Deserialize<'de> for OobCode {
         if !digits.contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(serde::de::Error::custom("a stored code is 6 to 10 digits"));
         }
-        Ok(Self(text.as_str().to_owned()))
+        Ok(Self(SecretBytes::from_slice(text.as_bytes())))
     }
 }
 

@@ -4,10 +4,7 @@
 
 mod common;
 
-use std::sync::Barrier;
-use std::thread;
-
-use common::{Bench, UK_MOBILE, example_messages, number};
+use common::{Bench, UK_MOBILE, example_messages, number, race};
 use mfa_core::{AttemptError, ThrottlePolicy};
 use mfa_oob::{
     Channel, CodeRequest, CodeTarget, OobError, OobPolicy, SendLimitScope, SendLimits,
@@ -33,26 +30,10 @@ fn sixteen_threads_redeem_one_code_and_exactly_one_wins() {
         bench.enroll("alice", "mobile", &number(UK_MOBILE));
         let transaction = format!("sign-in-{round}");
         bench
-            .send(
-                "alice",
-                &transaction,
-                Channel::Sms,
-                CodeTarget::Phone("mobile"),
-            )
+            .send_to_mobile("alice", &transaction, Channel::Sms)
             .unwrap();
         let code = bench.last_code();
-        let barrier = Barrier::new(THREADS);
-        let results: Vec<_> = thread::scope(|scope| {
-            let handles: Vec<_> = (0..THREADS)
-                .map(|_| {
-                    scope.spawn(|| {
-                        barrier.wait();
-                        bench.verify("alice", &transaction, &code)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
+        let results = race(THREADS, |_| bench.verify("alice", &transaction, &code));
         let wins = results.iter().filter(|r| r.is_ok()).count();
         let not_found = results
             .iter()
@@ -67,22 +48,9 @@ fn sixteen_threads_redeem_one_code_and_exactly_one_wins() {
 fn with_the_default_throttle_concurrent_answers_still_have_one_winner() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t", Channel::Sms).unwrap();
     let code = bench.last_code();
-    let barrier = Barrier::new(THREADS);
-    let results: Vec<_> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                scope.spawn(|| {
-                    barrier.wait();
-                    bench.verify("alice", "t", &code)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let results = race(THREADS, |_| bench.verify("alice", "t", &code));
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
     // The rest found the code gone, or were held back by attempts still being checked.
     assert!(results.iter().all(|r| matches!(
@@ -97,40 +65,30 @@ fn send_at_once(
     bench: &Bench,
     numbers: impl Fn(usize) -> mfa_oob::PhoneNumber + Sync,
 ) -> (usize, Vec<SendLimitScope>) {
-    let barrier = Barrier::new(THREADS);
     let now = bench.now();
-    let results: Vec<_> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|i| {
-                let barrier = &barrier;
-                let numbers = &numbers;
-                scope.spawn(move || {
-                    let account = format!("account-{i}");
-                    let number = numbers(i);
-                    let request = CodeRequest {
-                        account: &account,
-                        transaction: "t",
-                        channel: Channel::Sms,
-                        language: "en",
-                    };
-                    let mut rng = StdRng::seed_from_u64(u64::try_from(i).unwrap());
-                    barrier.wait();
-                    send_code(
-                        &bench.store,
-                        &bench.sender,
-                        &bench.policy,
-                        &request,
-                        CodeTarget::NewPhone {
-                            id: "m",
-                            number: &number,
-                        },
-                        now,
-                        &mut rng,
-                    )
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let results = race(THREADS, |i| {
+        let account = format!("account-{i}");
+        let number = numbers(i);
+        let request = CodeRequest {
+            account: &account,
+            transaction: "t",
+            channel: Channel::Sms,
+            language: "en",
+        };
+        let mut rng = StdRng::seed_from_u64(u64::try_from(i).unwrap());
+        let target = CodeTarget::NewPhone {
+            id: "m",
+            number: &number,
+        };
+        send_code(
+            &bench.store,
+            &bench.sender,
+            &bench.policy,
+            &request,
+            target,
+            now,
+            &mut rng,
+        )
     });
     let sent = results.iter().filter(|r| r.is_ok()).count();
     let scopes = results

@@ -72,12 +72,7 @@ fn enrollment_then_sign_in_gives_restricted_sms_evidence() {
     // Sign in later by voice.
     bench.advance(3600);
     bench
-        .send(
-            "alice",
-            "sign-in-7",
-            Channel::Voice,
-            CodeTarget::Phone("mobile"),
-        )
+        .send_to_mobile("alice", "sign-in-7", Channel::Voice)
         .unwrap();
     let code = bench.last_code();
     let signed_in = bench.verify("alice", "sign-in-7", &code).unwrap();
@@ -98,9 +93,7 @@ fn enrollment_then_sign_in_gives_restricted_sms_evidence() {
 fn a_code_is_accepted_once_and_its_record_is_gone() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let code = bench.last_code();
     assert!(bench.verify("alice", "t1", &code).is_ok());
     assert!(
@@ -121,17 +114,13 @@ fn an_expired_code_is_refused_and_not_counted() {
             .with_code(CodePolicy::new(8, Duration::from_secs(120)).unwrap()),
     );
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let code = bench.last_code();
     assert_eq!(code.len(), 8);
     // Accepted one second before the end of its two minutes …
     bench.advance(119);
     assert!(bench.verify("alice", "t1", &code).is_ok());
-    bench
-        .send("alice", "t2", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t2", Channel::Sms).unwrap();
     let code = bench.last_code();
     bench.advance(120);
     // … refused from the instant it expires.
@@ -139,11 +128,7 @@ fn an_expired_code_is_refused_and_not_counted() {
         bench.verify("alice", "t2", &code),
         Err(AttemptError::Rejected(OobError::Expired))
     ));
-    let status = bench
-        .policy
-        .throttle()
-        .status(&bench.store, &oob_account_key("alice"), bench.now())
-        .unwrap();
+    let status = bench.throttle_status("alice");
     assert_eq!(status, ThrottleStatus::Open { failures: 0 });
 }
 
@@ -152,12 +137,7 @@ fn a_code_is_bound_to_its_transaction() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
     bench
-        .send(
-            "alice",
-            "sign-in-A",
-            Channel::Sms,
-            CodeTarget::Phone("mobile"),
-        )
+        .send_to_mobile("alice", "sign-in-A", Channel::Sms)
         .unwrap();
     let code = bench.last_code();
     // The right code carried into another session is refused, and uses the code up.
@@ -170,11 +150,7 @@ fn a_code_is_bound_to_its_transaction() {
         Err(AttemptError::ChallengeNotFound)
     ));
     // It is not a guess: the throttle did not count it.
-    let status = bench
-        .policy
-        .throttle()
-        .status(&bench.store, &oob_account_key("alice"), bench.now())
-        .unwrap();
+    let status = bench.throttle_status("alice");
     assert_eq!(status, ThrottleStatus::Open { failures: 0 });
 }
 
@@ -182,14 +158,10 @@ fn a_code_is_bound_to_its_transaction() {
 fn a_new_code_replaces_the_old_one() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let first = bench.last_code();
     bench.advance(30);
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let second = bench.last_code();
     assert_ne!(first, second, "the seeded RNG draws two different codes");
     assert!(matches!(
@@ -207,13 +179,9 @@ fn a_new_code_replaces_the_old_one() {
 fn the_newest_code_works_after_a_resend() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     bench.advance(30);
-    bench
-        .send("alice", "t1", Channel::Voice, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Voice).unwrap();
     let second = bench.last_code();
     let verified = bench.verify("alice", "t1", &second).unwrap();
     assert_eq!(verified.evidence().method, Method::Voice);
@@ -223,9 +191,7 @@ fn the_newest_code_works_after_a_resend() {
 fn a_malformed_code_keeps_the_pending_code() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let code = bench.last_code();
     for typo in ["12345", "12345x", "", "123 456 7890 1"] {
         assert!(matches!(
@@ -245,23 +211,16 @@ fn a_resend_does_not_reset_the_failure_count() {
     };
     let mut bench = Bench::with_policy(OobPolicy::new(example_messages()).with_throttle(throttle));
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    let key = oob_account_key("alice");
     let mut gap = 30;
     for failures in 1..=3_u32 {
-        bench
-            .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-            .unwrap();
+        bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
         let wrong = other_code(&bench.last_code());
         assert!(matches!(
             bench.verify("alice", "t1", &wrong),
             Err(AttemptError::Rejected(OobError::CodeMismatch))
         ));
         assert_eq!(
-            bench
-                .policy
-                .throttle()
-                .status(&bench.store, &key, bench.now())
-                .unwrap(),
+            bench.throttle_status("alice"),
             if failures <= 2 {
                 ThrottleStatus::Open { failures }
             } else {
@@ -275,17 +234,11 @@ fn a_resend_does_not_reset_the_failure_count() {
         gap *= 2;
     }
     // A fourth code, right code this time: success clears the count.
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let code = bench.last_code();
     assert!(bench.verify("alice", "t1", &code).is_ok());
     assert_eq!(
-        bench
-            .policy
-            .throttle()
-            .status(&bench.store, &key, bench.now())
-            .unwrap(),
+        bench.throttle_status("alice"),
         ThrottleStatus::Open { failures: 0 }
     );
 }
@@ -299,18 +252,14 @@ fn a_throttled_attempt_leaves_the_code_in_place() {
     };
     let mut bench = Bench::with_policy(OobPolicy::new(example_messages()).with_throttle(throttle));
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let wrong = other_code(&bench.last_code());
     assert!(matches!(
         bench.verify("alice", "t1", &wrong),
         Err(AttemptError::Rejected(OobError::CodeMismatch))
     ));
     bench.advance(30);
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let code = bench.last_code();
     // One failure: wait a minute after it. The new code is not taken meanwhile …
     let throttled = bench.verify("alice", "t1", &code);
@@ -332,9 +281,7 @@ fn a_locked_account_gets_no_more_codes_until_reset() {
     let mut bench = Bench::with_policy(OobPolicy::new(example_messages()).with_throttle(throttle));
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
     for _ in 0..2 {
-        bench
-            .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-            .unwrap();
+        bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
         let wrong = other_code(&bench.last_code());
         assert!(matches!(
             bench.verify("alice", "t1", &wrong),
@@ -344,7 +291,7 @@ fn a_locked_account_gets_no_more_codes_until_reset() {
     }
     let sent_before = bench.sender.len();
     assert!(matches!(
-        bench.send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile")),
+        bench.send_to_mobile("alice", "t1", Channel::Sms),
         Err(AttemptError::Throttled(Throttled::LockedOut {
             failures: 2
         }))
@@ -356,11 +303,7 @@ fn a_locked_account_gets_no_more_codes_until_reset() {
         .throttle()
         .reset(&bench.store, &oob_account_key("alice"))
         .unwrap();
-    assert!(
-        bench
-            .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-            .is_ok()
-    );
+    assert!(bench.send_to_mobile("alice", "t1", Channel::Sms).is_ok());
 }
 
 #[test]
@@ -368,9 +311,7 @@ fn a_code_sent_to_a_removed_phone_is_refused() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
     bench.enroll("alice", "desk", &number(US_NUMBER));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let code = bench.last_code();
     let removed = remove_phone(&bench.store, "alice", "mobile")
         .unwrap()
@@ -382,7 +323,7 @@ fn a_code_sent_to_a_removed_phone_is_refused() {
         Err(AttemptError::Rejected(OobError::PhoneRemoved))
     ));
     assert!(matches!(
-        bench.send("alice", "t2", Channel::Sms, CodeTarget::Phone("mobile")),
+        bench.send_to_mobile("alice", "t2", Channel::Sms),
         Err(AttemptError::Rejected(OobError::UnknownPhone))
     ));
     let left: Vec<String> = list_phones(&bench.store, "alice")
@@ -509,7 +450,7 @@ fn a_failed_delivery_keeps_the_code_and_the_count() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
     bench.sender.fail_next(1);
-    let failed = bench.send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"));
+    let failed = bench.send_to_mobile("alice", "t1", Channel::Sms);
     let Err(AttemptError::Rejected(error @ OobError::Delivery(_))) = failed else {
         panic!("expected a delivery error, got {failed:?}");
     };
@@ -522,7 +463,7 @@ fn a_failed_delivery_keeps_the_code_and_the_count() {
     );
     // … and the send counted: a resend waits the gap.
     assert!(matches!(
-        bench.send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile")),
+        bench.send_to_mobile("alice", "t1", Channel::Sms),
         Err(AttemptError::Rejected(OobError::SendLimited {
             scope: SendLimitScope::Account,
             ..
@@ -582,9 +523,7 @@ fn nothing_is_written_for_a_refused_request() {
 fn the_stored_records_hold_no_code_except_the_pending_one() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let code = bench.last_code();
     let account = Store::load(&bench.store, &oob_account_key("alice"))
         .unwrap()
@@ -666,7 +605,7 @@ proptest! {
     fn any_other_code_is_refused(position in 0_usize..6, bump in 1_u32..10) {
         let mut bench = Bench::new();
         let uk = number(UK_MOBILE);
-        bench.send("alice", "t", Channel::Sms, CodeTarget::NewPhone { id: "m", number: &uk }).unwrap();
+        bench.send_new("alice", "t", &uk).unwrap();
         let code = bench.last_code();
         let mut digits: Vec<char> = code.chars().collect();
         let digit = digits[position].to_digit(10).unwrap();
@@ -677,7 +616,7 @@ proptest! {
             Err(AttemptError::Rejected(OobError::CodeMismatch))
         ));
         bench.advance(30);
-        bench.send("alice", "t", Channel::Sms, CodeTarget::NewPhone { id: "m", number: &uk }).unwrap();
+        bench.send_new("alice", "t", &uk).unwrap();
         let code = bench.last_code();
         prop_assert!(bench.verify("alice", "t", &code).is_ok());
     }

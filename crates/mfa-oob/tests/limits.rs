@@ -25,6 +25,15 @@ fn limited(
     }
 }
 
+/// Resend gaps of one second: out of the way, to see the hourly and daily counts alone.
+fn one_second_gaps() -> ResendGaps {
+    ResendGaps {
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(1),
+        ..ResendGaps::default()
+    }
+}
+
 fn policy_with(limits: SendLimits) -> OobPolicy {
     OobPolicy::new(example_messages())
         .with_limits(limits)
@@ -41,13 +50,10 @@ fn resends_wait_30_60_120_240_seconds() {
     };
     let mut bench = Bench::with_policy(policy_with(limits));
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
-    bench
-        .send("alice", "t", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t", Channel::Sms).unwrap();
     for gap in [30_u64, 60, 120, 240] {
         bench.advance(gap - 1);
-        let (scope, wait) =
-            limited(bench.send("alice", "t", Channel::Sms, CodeTarget::Phone("mobile")));
+        let (scope, wait) = limited(bench.send_to_mobile("alice", "t", Channel::Sms));
         assert_eq!(scope, SendLimitScope::Account);
         assert_eq!(
             wait,
@@ -55,9 +61,7 @@ fn resends_wait_30_60_120_240_seconds() {
             "one second before the {gap} s gap ends"
         );
         bench.advance(1);
-        let sent = bench
-            .send("alice", "t", Channel::Sms, CodeTarget::Phone("mobile"))
-            .unwrap();
+        let sent = bench.send_to_mobile("alice", "t", Channel::Sms).unwrap();
         assert_eq!(
             sent.resend_at(),
             bench.now().saturating_add(Duration::from_secs(gap * 2)),
@@ -69,11 +73,7 @@ fn resends_wait_30_60_120_240_seconds() {
 fn the_account_may_send_five_an_hour() {
     // Gaps out of the way, to see the hourly count alone.
     let limits = SendLimits {
-        resend_gaps: ResendGaps {
-            first: Duration::from_secs(1),
-            max: Duration::from_secs(1),
-            ..ResendGaps::default()
-        },
+        resend_gaps: one_second_gaps(),
         ..SendLimits::default()
     };
     let mut bench = Bench::with_policy(policy_with(limits));
@@ -88,8 +88,7 @@ fn the_account_may_send_five_an_hour() {
     ]
     .map(number);
     // Start at the beginning of an hour window, so the previous window is empty.
-    let into_hour = bench.now().as_secs() % 3600;
-    bench.advance(3600 - into_hour);
+    bench.advance_to_window_start(3600);
     for (i, n) in numbers[..5].iter().enumerate() {
         bench
             .send(
@@ -135,16 +134,11 @@ fn the_account_may_send_five_an_hour() {
 fn the_daily_cap_holds_when_the_hourly_limit_would_not() {
     let limits = SendLimits {
         per_account: WindowLimits::new(100, 3),
-        resend_gaps: ResendGaps {
-            first: Duration::from_secs(1),
-            max: Duration::from_secs(1),
-            ..ResendGaps::default()
-        },
+        resend_gaps: one_second_gaps(),
         ..SendLimits::default()
     };
     let mut bench = Bench::with_policy(policy_with(limits));
-    let into_day = bench.now().as_secs() % 86_400;
-    bench.advance(86_400 - into_day);
+    bench.advance_to_window_start(86_400);
     let uk = number(UK_MOBILE);
     for _ in 0..3 {
         bench
@@ -179,71 +173,28 @@ fn the_daily_cap_holds_when_the_hourly_limit_would_not() {
 fn a_number_shared_by_accounts_has_its_own_limit() {
     let mut bench = Bench::new();
     let uk = number(UK_MOBILE);
-    bench
-        .send(
-            "alice",
-            "t",
-            Channel::Sms,
-            CodeTarget::NewPhone {
-                id: "m",
-                number: &uk,
-            },
-        )
-        .unwrap();
+    bench.send_new("alice", "t", &uk).unwrap();
     // Another account (made up, perhaps, to flood this phone) must wait the number's gap.
-    let (scope, wait) = limited(bench.send(
-        "mallory",
-        "t",
-        Channel::Sms,
-        CodeTarget::NewPhone {
-            id: "m",
-            number: &uk,
-        },
-    ));
+    let (scope, wait) = limited(bench.send_new("mallory", "t", &uk));
     assert_eq!(scope, SendLimitScope::Number);
     assert_eq!(wait, Duration::from_secs(30));
     // Mallory's account count was given back: another number goes out at once.
     let de = number(DE_MOBILE);
-    assert!(
-        bench
-            .send(
-                "mallory",
-                "t",
-                Channel::Sms,
-                CodeTarget::NewPhone {
-                    id: "m",
-                    number: &de
-                }
-            )
-            .is_ok()
-    );
+    assert!(bench.send_new("mallory", "t", &de).is_ok());
 }
 
 #[test]
 fn many_accounts_cannot_flood_one_number() {
     let limits = SendLimits {
-        resend_gaps: ResendGaps {
-            first: Duration::from_secs(1),
-            max: Duration::from_secs(1),
-            ..ResendGaps::default()
-        },
+        resend_gaps: one_second_gaps(),
         ..SendLimits::default()
     };
     let mut bench = Bench::with_policy(policy_with(limits));
-    let into_hour = bench.now().as_secs() % 3600;
-    bench.advance(3600 - into_hour);
+    bench.advance_to_window_start(3600);
     let uk = number(UK_MOBILE);
     let mut delivered = 0;
     for account in 0..20 {
-        match bench.send(
-            &format!("account-{account}"),
-            "t",
-            Channel::Sms,
-            CodeTarget::NewPhone {
-                id: "m",
-                number: &uk,
-            },
-        ) {
+        match bench.send_new(&format!("account-{account}"), "t", &uk) {
             Ok(_) => delivered += 1,
             Err(AttemptError::Rejected(OobError::SendLimited {
                 scope: SendLimitScope::Number,
@@ -264,32 +215,13 @@ fn the_country_budget_spans_all_accounts_and_numbers() {
         .country_overrides
         .insert(44, WindowLimits::new(3, 10));
     let mut bench = Bench::with_policy(policy_with(limits));
-    let into_hour = bench.now().as_secs() % 3600;
-    bench.advance(3600 - into_hour);
+    bench.advance_to_window_start(3600);
     for i in 0..3 {
         let n = number(&format!("+44 7911 12345{i}"));
-        bench
-            .send(
-                &format!("a{i}"),
-                "t",
-                Channel::Sms,
-                CodeTarget::NewPhone {
-                    id: "m",
-                    number: &n,
-                },
-            )
-            .unwrap();
+        bench.send_new(&format!("a{i}"), "t", &n).unwrap();
     }
     let n = number("+44 7911 123459");
-    let (scope, _) = limited(bench.send(
-        "a9",
-        "t",
-        Channel::Sms,
-        CodeTarget::NewPhone {
-            id: "m",
-            number: &n,
-        },
-    ));
+    let (scope, _) = limited(bench.send_new("a9", "t", &n));
     assert_eq!(scope, SendLimitScope::Country { calling_code: 44 });
     // Other countries keep their own budget.
     let us = number(US_NUMBER);
@@ -310,19 +242,7 @@ fn the_country_budget_spans_all_accounts_and_numbers() {
     // goes out without waiting for its own gap. (The next hour window has room once the three
     // sends weigh ≤ 2: 3 × (3600 − e) / 3600 ≤ 2 at e = 1200 s.)
     bench.advance(3600 + 1200);
-    assert!(
-        bench
-            .send(
-                "a10",
-                "t",
-                Channel::Sms,
-                CodeTarget::NewPhone {
-                    id: "m",
-                    number: &n
-                }
-            )
-            .is_ok()
-    );
+    assert!(bench.send_new("a10", "t", &n).is_ok());
 }
 
 #[test]
@@ -331,15 +251,7 @@ fn a_blocked_country_is_refused_before_anything_is_counted() {
     limits.country_overrides.insert(49, WindowLimits::BLOCKED);
     let mut bench = Bench::with_policy(policy_with(limits));
     let de = number(DE_MOBILE);
-    let refused = bench.send(
-        "alice",
-        "t",
-        Channel::Sms,
-        CodeTarget::NewPhone {
-            id: "m",
-            number: &de,
-        },
-    );
+    let refused = bench.send_new("alice", "t", &de);
     let Err(AttemptError::Rejected(error @ OobError::CountryRefused { calling_code: 49 })) =
         refused
     else {
@@ -349,19 +261,7 @@ fn a_blocked_country_is_refused_before_anything_is_counted() {
     assert!(bench.store.is_empty());
     // And the account may send elsewhere at once.
     let uk = number(UK_MOBILE);
-    assert!(
-        bench
-            .send(
-                "alice",
-                "t",
-                Channel::Sms,
-                CodeTarget::NewPhone {
-                    id: "m",
-                    number: &uk
-                }
-            )
-            .is_ok()
-    );
+    assert!(bench.send_new("alice", "t", &uk).is_ok());
 }
 
 #[test]
@@ -369,9 +269,7 @@ fn a_successful_code_ends_the_accounts_resend_streak() {
     let mut bench = Bench::new();
     bench.enroll("alice", "mobile", &number(UK_MOBILE));
     bench.enroll("alice", "desk", &number(US_NUMBER));
-    bench
-        .send("alice", "t1", Channel::Sms, CodeTarget::Phone("mobile"))
-        .unwrap();
+    bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     // Without an answer, the desk phone waits the account's gap …
     let (scope, _) = limited(bench.send("alice", "t1", Channel::Voice, CodeTarget::Phone("desk")));
     assert_eq!(scope, SendLimitScope::Account);

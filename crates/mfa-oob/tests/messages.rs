@@ -112,17 +112,7 @@ fn a_one_minute_code_says_minute() {
         .with_code(mfa_oob::CodePolicy::new(6, Duration::from_secs(60)).unwrap());
     let mut bench = Bench::with_policy(policy);
     let uk = number(UK_MOBILE);
-    bench
-        .send(
-            "alice",
-            "t",
-            Channel::Sms,
-            CodeTarget::NewPhone {
-                id: "m",
-                number: &uk,
-            },
-        )
-        .unwrap();
+    bench.send_new("alice", "t", &uk).unwrap();
     assert!(
         bench
             .sender

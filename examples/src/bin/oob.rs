@@ -130,26 +130,22 @@ fn run() -> Result<(), String> {
         channel: Channel::Voice,
         language: "en",
     };
-    send_code(
-        &store,
-        &phone,
-        &policy,
-        &sign_in,
-        CodeTarget::Phone("mobile"),
-        clock.now(),
-        &mut rng,
-    )
-    .map_err(|e| format!("send: {e}"))?;
+    // A sign-in code to the enrolled phone, as `request` says.
+    let mut sign_in_code = |request: &CodeRequest<'_>| {
+        let now = clock.now();
+        send_code(
+            &store,
+            &phone,
+            &policy,
+            request,
+            CodeTarget::Phone("mobile"),
+            now,
+            &mut rng,
+        )
+    };
+    sign_in_code(&sign_in).map_err(|e| format!("send: {e}"))?;
     // "Call me again" at once: the growing gap says wait.
-    let again = send_code(
-        &store,
-        &phone,
-        &policy,
-        &sign_in,
-        CodeTarget::Phone("mobile"),
-        clock.now(),
-        &mut rng,
-    );
+    let again = sign_in_code(&sign_in);
     match again {
         Err(AttemptError::Rejected(error)) if error.retry_after().is_some() => {
             println!("resend refused: {error} (HTTP {})", error.http_status());
@@ -175,16 +171,7 @@ fn run() -> Result<(), String> {
     };
     for (transaction, wrong) in [("sign-in-666", false), ("sign-in-42", true)] {
         clock.advance(Duration::from_secs(600));
-        send_code(
-            &store,
-            &phone,
-            &policy,
-            &sign_in,
-            CodeTarget::Phone("mobile"),
-            clock.now(),
-            &mut rng,
-        )
-        .map_err(|e| format!("send: {e}"))?;
+        sign_in_code(&sign_in).map_err(|e| format!("send: {e}"))?;
         let mut code = phone.last_code()?;
         if wrong {
             code = code.chars().rev().collect::<String>() + "0";

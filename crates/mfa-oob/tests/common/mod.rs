@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use mfa_core::{AttemptError, Clock, ManualClock, MemoryStore, UnixTime, Verified};
+use mfa_core::{AttemptError, Clock, ManualClock, MemoryStore, ThrottleStatus, UnixTime, Verified};
 use mfa_oob::{
     Channel, CodeOutcome, CodeRequest, CodeTarget, EnrolledPhone, InMemorySender, Messages,
-    OobError, OobPolicy, PhoneNumber, SentCode, send_code, verify_code,
+    OobError, OobPolicy, PhoneNumber, SentCode, oob_account_key, send_code, verify_code,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -109,6 +109,42 @@ impl Bench {
         )
     }
 
+    /// Sends a sign-in code by `channel` to the enrolled phone "mobile" for `transaction`.
+    pub fn send_to_mobile(
+        &mut self,
+        account: &str,
+        transaction: &str,
+        channel: Channel,
+    ) -> Result<SentCode, AttemptError<OobError>> {
+        self.send(account, transaction, channel, CodeTarget::Phone("mobile"))
+    }
+
+    /// Sends an enrollment code by SMS to `number` under the phone id "m".
+    pub fn send_new(
+        &mut self,
+        account: &str,
+        transaction: &str,
+        number: &PhoneNumber,
+    ) -> Result<SentCode, AttemptError<OobError>> {
+        let target = CodeTarget::NewPhone { id: "m", number };
+        self.send(account, transaction, Channel::Sms, target)
+    }
+
+    /// What the throttle says of `account`'s out-of-band codes now.
+    pub fn throttle_status(&self, account: &str) -> ThrottleStatus {
+        self.policy
+            .throttle()
+            .status(&self.store, &oob_account_key(account), self.now())
+            .unwrap()
+    }
+
+    /// Moves the clock to the next multiple of `seconds` since the epoch (the start of an hour
+    /// or day window), so the previous window is empty.
+    pub fn advance_to_window_start(&self, seconds: u64) {
+        let into = self.now().as_secs() % seconds;
+        self.advance(seconds - into);
+    }
+
     /// The code of the last message the sender delivered.
     pub fn last_code(&self) -> String {
         self.sender
@@ -136,6 +172,23 @@ impl Bench {
         self.advance(3600);
         verified.credential().phone().unwrap().clone()
     }
+}
+
+/// Runs `run(i)` on `threads` threads released together by a barrier; the results in thread order.
+pub fn race<T: Send>(threads: usize, run: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barrier = std::sync::Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (barrier, run) = (&barrier, &run);
+                scope.spawn(move || {
+                    barrier.wait();
+                    run(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
 }
 
 /// A code of the same length that differs from `code` in every digit.
