@@ -25,9 +25,7 @@ fn sixteen_threads_redeem_one_code_and_exactly_one_wins() {
         ..ThrottlePolicy::default()
     };
     for round in 0..10 {
-        let mut bench =
-            Bench::with_policy(OobPolicy::new(example_messages()).with_throttle(throttle.clone()));
-        bench.enroll("alice", "mobile", &number(UK_MOBILE));
+        let mut bench = Bench::alice_with_throttle(throttle.clone());
         let transaction = format!("sign-in-{round}");
         bench
             .send_to_mobile("alice", &transaction, Channel::Sms)

@@ -209,8 +209,7 @@ fn a_resend_does_not_reset_the_failure_count() {
         free_failures: 2,
         ..ThrottlePolicy::default()
     };
-    let mut bench = Bench::with_policy(OobPolicy::new(example_messages()).with_throttle(throttle));
-    bench.enroll("alice", "mobile", &number(UK_MOBILE));
+    let mut bench = Bench::alice_with_throttle(throttle);
     let mut gap = 30;
     for failures in 1..=3_u32 {
         bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
@@ -250,8 +249,7 @@ fn a_throttled_attempt_leaves_the_code_in_place() {
         initial_delay: Duration::from_secs(60),
         ..ThrottlePolicy::default()
     };
-    let mut bench = Bench::with_policy(OobPolicy::new(example_messages()).with_throttle(throttle));
-    bench.enroll("alice", "mobile", &number(UK_MOBILE));
+    let mut bench = Bench::alice_with_throttle(throttle);
     bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
     let wrong = other_code(&bench.last_code());
     assert!(matches!(
@@ -278,8 +276,7 @@ fn a_locked_account_gets_no_more_codes_until_reset() {
         max_consecutive_failures: 2,
         ..ThrottlePolicy::default()
     };
-    let mut bench = Bench::with_policy(OobPolicy::new(example_messages()).with_throttle(throttle));
-    bench.enroll("alice", "mobile", &number(UK_MOBILE));
+    let mut bench = Bench::alice_with_throttle(throttle);
     for _ in 0..2 {
         bench.send_to_mobile("alice", "t1", Channel::Sms).unwrap();
         let wrong = other_code(&bench.last_code());

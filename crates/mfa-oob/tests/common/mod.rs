@@ -8,7 +8,10 @@
 
 use std::time::Duration;
 
-use mfa_core::{AttemptError, Clock, ManualClock, MemoryStore, ThrottleStatus, UnixTime, Verified};
+use mfa_core::{
+    AttemptError, Clock, ManualClock, MemoryStore, ThrottlePolicy, ThrottleStatus, UnixTime,
+    Verified,
+};
 use mfa_oob::{
     Channel, CodeOutcome, CodeRequest, CodeTarget, EnrolledPhone, InMemorySender, Messages,
     OobError, OobPolicy, PhoneNumber, SentCode, oob_account_key, send_code, verify_code,
@@ -46,6 +49,14 @@ pub struct Bench {
 impl Bench {
     pub fn new() -> Self {
         Self::with_policy(OobPolicy::new(example_messages()))
+    }
+
+    /// The default policy with `throttle`, and alice's phone "mobile" (UK_MOBILE) enrolled.
+    pub fn alice_with_throttle(throttle: ThrottlePolicy) -> Self {
+        let mut bench =
+            Self::with_policy(OobPolicy::new(example_messages()).with_throttle(throttle));
+        bench.enroll("alice", "mobile", &number(UK_MOBILE));
+        bench
     }
 
     pub fn with_policy(policy: OobPolicy) -> Self {
