@@ -7,6 +7,7 @@
 mod audit;
 mod backup;
 mod files;
+mod oob;
 mod otp;
 mod outcome;
 mod policy;
@@ -45,6 +46,10 @@ enum Command {
     /// Security keys and passkeys: check WebAuthn registrations and assertions.
     #[command(subcommand)]
     Webauthn(webauthn::WebauthnCommand),
+    /// SMS and voice codes: send one (printed as the phone would show it), verify it, enroll
+    /// numbers; send limits and the failure throttle kept in the store.
+    #[command(subcommand)]
+    Oob(oob::OobCommand),
     /// Conditional-access policies: check native or Microsoft Entra files, evaluate a sign-in
     /// ("what if": allow, step up or block, with the trace).
     #[command(subcommand)]
@@ -61,6 +66,7 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Webauthn(command) => webauthn::run(command),
         Command::Push(command) => push::run(command),
         Command::Policy(command) => policy::run(command),
+        Command::Oob(command) => oob::run(command),
         Command::Audit(command) => audit::run(command),
     }
 }
