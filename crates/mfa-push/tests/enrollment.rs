@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{NOW, enroll, policy, rng};
-use mfa_core::{AttemptError, MemoryStore, Store, UnixTime};
+use mfa_core::{AttemptError, Store, UnixTime};
 use mfa_push::{
     DeviceKey, ENROLLMENT_KIND, EnrollmentUri, Platform, PushError, PushPolicy, begin_enrollment,
     device_key, find_device, list_devices, register_device, remove_device,
@@ -23,7 +23,7 @@ fn rejected(result: Result<mfa_push::PushDevice, AttemptError<PushError>>) -> Pu
 
 #[test]
 fn a_phone_enrolls_with_the_scanned_code() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = PushPolicy {
         registration_url: Some("https://example.com/push/register".into()),
         ..policy()
@@ -101,7 +101,7 @@ fn a_phone_enrolls_with_the_scanned_code() {
 
 #[test]
 fn the_store_never_holds_the_token() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let mut rng = rng(2);
     let offer = begin_enrollment(&store, &policy(), "alice", NOW, &mut rng).unwrap();
     let token = offer.uri.token();
@@ -117,7 +117,7 @@ fn the_store_never_holds_the_token() {
 
 #[test]
 fn a_forged_or_stale_registration_spends_nothing() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = policy();
     let mut rng = rng(3);
     let offer = begin_enrollment(&store, &policy, "alice", NOW, &mut rng).unwrap();
@@ -161,7 +161,7 @@ fn a_forged_or_stale_registration_spends_nothing() {
 
 #[test]
 fn expired_enrollments_fail_and_are_cleaned_up() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = PushPolicy {
         enrollment_lifetime: Duration::from_secs(60),
         clock_skew: Duration::from_secs(3600),
@@ -193,7 +193,7 @@ fn expired_enrollments_fail_and_are_cleaned_up() {
 
 #[test]
 fn one_key_registers_once_across_accounts() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = policy();
     let mut rng = rng(5);
     let phone = DeviceKey::generate(&mut rng);
@@ -222,7 +222,7 @@ fn one_key_registers_once_across_accounts() {
 
 #[test]
 fn device_limit_and_removal() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = PushPolicy {
         max_devices: 2,
         ..policy()
@@ -272,7 +272,7 @@ fn device_limit_and_removal() {
 
 #[test]
 fn issuer_and_account_must_fit_the_uri() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let mut rng = rng(7);
     let bad = [
         (PushPolicy::new(""), "alice".to_owned()),
@@ -301,7 +301,7 @@ fn one_token_registers_one_device_however_many_race() {
     const THREADS: usize = 16;
     let policy = policy();
     for round in 0..10 {
-        let store = MemoryStore::new();
+        let store = common::store();
         let mut rng = rng(100 + round);
         let offer = begin_enrollment(&store, &policy, "alice", NOW, &mut rng).unwrap();
         let messages: Vec<String> = (0..THREADS)
@@ -342,7 +342,7 @@ fn one_token_registers_one_device_however_many_race() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_helpers_give_the_same_answers() {
-    let store = std::sync::Arc::new(MemoryStore::new());
+    let store = std::sync::Arc::new(common::store());
     let policy = policy();
     let mut rng = rng(8);
     let offer = mfa_push::begin_enrollment_async(&*store, &policy, "carol", NOW, &mut rng)
