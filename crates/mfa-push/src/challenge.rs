@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use mfa_core::{
     AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, Store, UnixTime, block_on,
-    load_async, put_async, take_async, update_async,
+    load_async, put_until_async, take_async, update_async,
 };
 use serde::{Deserialize, Serialize};
 
@@ -146,8 +146,10 @@ pub struct StartedChallenge {
 /// have a device; then, in one atomic update of the account's state, the fatigue defences decide
 /// (a fraud lock refuses until [`unlock`](crate::unlock); the denial cap and the push cap refuse
 /// with a `retry_after`) and, if the push may go, the new challenge becomes the pending one and
-/// the push is counted. The challenge (number, transaction, context, expiry) is stored, and the
-/// one it supersedes, if any, is removed. The number is uniform, fixed-width.
+/// the push is counted. The challenge (number, transaction, context, expiry) is stored with a
+/// store expiry of [`PushPolicy::store_expiry`] (its `expires_at` plus the clock-skew grace), so
+/// the store drops it by itself if nobody answers; the one it supersedes, if any, is removed. The
+/// number is uniform, fixed-width.
 ///
 /// `events` receives [`PushEvent::Superseded`] and [`PushEvent::PushCapReached`].
 ///
@@ -194,13 +196,14 @@ pub async fn start_challenge_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized
     }
     let id = ChallengeId::generate(rng);
     let (number, choices) = request.mode.draw(rng);
+    let expires_at = now.saturating_add(policy.challenge_lifetime);
 
     let admitted = update_async(store, &state_key(account), |state: Option<&PushState>| {
         let state = state.cloned().unwrap_or_default();
         match state.admit(policy, now) {
             Err(refused) => (Change::Keep, Err((refused, state.pushes))),
             Ok(()) => {
-                let (next, superseded) = state.pushed(&id, now);
+                let (next, superseded) = state.pushed(&id, now, expires_at);
                 (Change::Put(next), Ok(superseded))
             }
         }
@@ -226,7 +229,6 @@ pub async fn start_challenge_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized
         }
     };
 
-    let expires_at = now.saturating_add(policy.challenge_lifetime);
     let record = ChallengeRecord {
         transaction: request.transaction.clone(),
         mode: request.mode,
@@ -236,7 +238,14 @@ pub async fn start_challenge_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized
         created_at: now,
         expires_at,
     };
-    put_async(store, &challenge_key(account, &id), &record).await?;
+    // The store drops it by itself once its grace has passed too, answered or not.
+    put_until_async(
+        store,
+        &challenge_key(account, &id),
+        &record,
+        policy.store_expiry(expires_at),
+    )
+    .await?;
     if let Some(previous) = &superseded {
         // Best effort: the state already names the new challenge, so an answer to the old one
         // fails as superseded whether or not its record is still there.
@@ -444,9 +453,16 @@ pub async fn challenge_context_async<S: AsyncStore + ?Sized>(
     if state.superseded.contains(&challenge) {
         return Err(AttemptError::Rejected(PushError::Superseded));
     }
-    let record: ChallengeRecord = load_async(store, &challenge_key(account, &challenge))
-        .await?
-        .ok_or(AttemptError::ChallengeNotFound)?;
+    let Some(record) =
+        load_async::<_, ChallengeRecord>(store, &challenge_key(account, &challenge)).await?
+    else {
+        // Dropped by the store after its grace, still pending: it expired.
+        return Err(if state.pending_expired(&challenge, now) {
+            AttemptError::Rejected(PushError::Expired)
+        } else {
+            AttemptError::ChallengeNotFound
+        });
+    };
     if now >= record.expires_at {
         return Err(AttemptError::Rejected(PushError::Expired));
     }
