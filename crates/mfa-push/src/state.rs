@@ -355,6 +355,65 @@ mod tests {
     }
 
     #[test]
+    fn the_pending_challenge_expires_with_it() {
+        let state = PushState::default().pushed(&id(1), at(0), at(60)).0;
+        assert!(!state.pending_expired(&id(1), at(59)));
+        assert!(state.pending_expired(&id(1), at(60)));
+        assert!(
+            !state.pending_expired(&id(2), at(60)),
+            "not the pending one"
+        );
+        let answered = state.answered(Outcome {
+            challenge: id(1),
+            transaction: "t".into(),
+            at: at(10),
+            result: OutcomeResult::Rejected(OutcomeReason::Denied),
+        });
+        assert_eq!(
+            (answered.current, answered.current_expires_at),
+            (None, None)
+        );
+    }
+
+    /// A state record written before `current_expires_at` existed still reads (as unknown).
+    #[test]
+    fn an_earlier_state_record_still_decodes() {
+        #[derive(Serialize)]
+        struct Earlier {
+            current: Option<ChallengeId>,
+            superseded: Vec<ChallengeId>,
+            pushes: u32,
+            last_push_at: Option<UnixTime>,
+            denials: u32,
+            last_denial_at: Option<UnixTime>,
+            fraud_locked_at: Option<UnixTime>,
+            outcomes: Vec<Outcome>,
+        }
+        let earlier = Earlier {
+            current: Some(id(1)),
+            superseded: vec![id(0)],
+            pushes: 2,
+            last_push_at: Some(at(5)),
+            denials: 1,
+            last_denial_at: Some(at(3)),
+            fraud_locked_at: None,
+            outcomes: Vec::new(),
+        };
+        let key = crate::state_key("a");
+        let bytes = mfa_core::encode(&key, &earlier).unwrap();
+        let state: PushState = mfa_core::decode(&key, &bytes).unwrap();
+        assert_eq!(
+            (
+                state.current.as_ref(),
+                state.current_expires_at,
+                state.pushes
+            ),
+            (Some(&id(1)), None, 2)
+        );
+        assert!(!state.pending_expired(&id(1), at(1_000_000)));
+    }
+
+    #[test]
     fn lists_stay_bounded() {
         let mut state = PushState::default();
         for n in 0..20 {
