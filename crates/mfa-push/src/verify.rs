@@ -432,8 +432,9 @@ fn same_transaction(stored: &str, given: &str) -> bool {
 }
 
 /// For an operator (or after the user recovered through another method): clears `account`'s
-/// fraud lock, denial and push counters, and wrong-number throttle. Pending challenges and
-/// answers are left as they are.
+/// fraud lock, denial and push counters, and wrong-number throttle (whatever
+/// [`PushPolicy::throttle`] it was counted under: clearing does not depend on the policy's
+/// numbers). Pending challenges and answers are left as they are.
 ///
 /// # Errors
 /// [`StoreError`] if the store fails.
@@ -455,6 +456,11 @@ pub async fn unlock_async<S: AsyncStore + ?Sized>(
         None => (Change::Keep, ()),
     })
     .await?;
-    // `reset` only names the record; the policy's numbers do not matter to it.
+    // Not `policy.throttle.reset_async`: `unlock` takes no `PushPolicy`, and needs none. mfa-core's
+    // `reset` deletes the record at `ThrottlePolicy::key_for(&key)` (an associated function) and
+    // reads none of the policy's numbers, so the default policy's `reset` clears a throttle built
+    // under any policy (tests/flow.rs checks it with a non-default one). Adding a policy
+    // parameter would change `unlock`'s signature, which mfa-cli calls, for no change in what it
+    // does.
     ThrottlePolicy::default().reset_async(store, &key).await
 }

@@ -595,3 +595,51 @@ fn no_device_no_challenge() {
     let refused = rejection(scene.try_start_with(&long, NOW));
     assert!(matches!(refused, PushError::InvalidRequest(_)));
 }
+
+/// `unlock` clears the wrong-number throttle whatever policy counted it: here one that locks after
+/// two wrong numbers.
+#[test]
+fn unlock_clears_a_throttle_counted_under_any_policy() {
+    let throttle = ThrottlePolicy {
+        max_consecutive_failures: 2,
+        ..ThrottlePolicy::default()
+    };
+    assert_ne!(throttle, ThrottlePolicy::default());
+    let mut scene = Scene::new(
+        PushPolicy {
+            throttle,
+            ..uncapped()
+        },
+        14,
+    );
+    for transaction in ["t1", "t2"] {
+        let started = scene.start(transaction, NOW);
+        let shown = started.number.expose_digits();
+        let wrong = if shown == "000000" {
+            "000001"
+        } else {
+            "000000"
+        };
+        assert_eq!(
+            rejection(scene.typed(&started, wrong, NOW)),
+            PushError::WrongNumber
+        );
+    }
+    let started = scene.start("t3", NOW);
+    let locked = scene.approve(&started, NOW);
+    assert!(matches!(
+        locked,
+        Err(AttemptError::Throttled(Throttled::LockedOut {
+            failures: 2
+        }))
+    ));
+    mfa_push::unlock(&scene.store, "alice").unwrap();
+    let status = scene
+        .policy
+        .throttle
+        .status(&scene.store, &state_key("alice"), NOW)
+        .unwrap();
+    assert_eq!(status, ThrottleStatus::Open { failures: 0 });
+    // The challenge the lock held back is still there, and now answered.
+    assert!(scene.approve(&started, NOW).is_ok());
+}
