@@ -55,6 +55,11 @@ pub struct PushPolicy {
     pub clock_skew: Duration,
     /// Failed-attempt throttling for wrong numbers (mfa-core's; per account). Default
     /// [`ThrottlePolicy::default`].
+    ///
+    /// Each wrong number spends its challenge, so guessing needs a push per guess: under the
+    /// defaults the push cap's waits are never shorter than this throttle's, and the throttle
+    /// is the second line (its lock at 100 holds either way). It binds when the push cap is
+    /// loosened. The numbers are in the [README](crate#guessing-the-number-the-push-cap-binds-first).
     pub throttle: ThrottlePolicy,
 }
 
