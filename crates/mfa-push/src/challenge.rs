@@ -113,7 +113,9 @@ impl fmt::Debug for DevicePush {
 /// [`expires_at`](Self::expires_at) has passed.
 ///
 /// Serializes (for the CLI and for a sign-in page's script) with the number in clear: it is for
-/// the sign-in page. `Debug` does not show it.
+/// the sign-in page. `Debug` does not show it. Its times are [`UnixTime`]s: **milliseconds**
+/// since the epoch in JSON (a script can pass them to `new Date(…)` as they are), unlike the
+/// phone-facing [`ChallengeView`], which gives the same times in seconds.
 #[derive(Clone, Debug, Serialize)]
 pub struct StartedChallenge {
     /// The challenge's id.
@@ -128,9 +130,9 @@ pub struct StartedChallenge {
     /// [`number`](Self::number)); empty otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
-    /// When it was started.
+    /// When it was started. JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
     pub created_at: UnixTime,
-    /// When it stops accepting answers.
+    /// When it stops accepting answers. JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
     pub expires_at: UnixTime,
     /// One push per registered device.
     pub pushes: Vec<DevicePush>,
@@ -301,7 +303,8 @@ fn check_request(request: &ChallengeRequest, policy: &PushPolicy) -> Result<(), 
 /// to let them answer. Never the number in typed modes; in pick-one mode, the choices (the
 /// number among them: that is the mode's weakness).
 ///
-/// JSON for the phone, times in seconds since the epoch (like `iat`):
+/// JSON for the phone, times in **seconds** since the epoch (like `iat`, the JWT convention; the
+/// server side's [`UnixTime`]s, as in [`StartedChallenge`], serialize as milliseconds):
 /// `{"challenge":"…","account":"alice","mode":"typed6","digits":6,"context":{…},"created_at":…,"expires_at":…}`
 /// with `"choices":["17","42","80"]` in pick-one mode.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -320,9 +323,10 @@ pub struct ChallengeView {
     pub choices: Vec<String>,
     /// The sign-in's context.
     pub context: ChallengeContext,
-    /// When the sign-in started (seconds since the epoch).
+    /// When the sign-in started: Unix time in **seconds** (not milliseconds), rounded down.
     pub created_at: u64,
-    /// When the challenge expires (seconds since the epoch).
+    /// When the challenge stops accepting answers: Unix time in **seconds** (not
+    /// milliseconds), rounded down.
     pub expires_at: u64,
 }
 

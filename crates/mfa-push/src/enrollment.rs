@@ -25,7 +25,9 @@ use crate::wire::{Registration, check_issued_at};
 pub struct EnrollmentOffer {
     /// The enrollment URI (with the token).
     pub uri: EnrollmentUri,
-    /// When the token stops working.
+    /// When the token stops working (the enrollment URI carries no time; the offer is not
+    /// serialized). The store keeps the enrollment for a grace after it:
+    /// [`PushPolicy::store_expiry`].
     pub expires_at: UnixTime,
 }
 
