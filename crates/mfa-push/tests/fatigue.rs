@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{NOW, Scene, policy};
 use mfa_core::{AttemptError, Throttled, UnixTime};
-use mfa_push::{PushError, PushPolicy, StartedChallenge};
+use mfa_push::{PushError, PushPolicy};
 
 const README: &str = include_str!("../README.md");
 const HOUR: u64 = 3_600;
@@ -38,17 +38,6 @@ fn seconds_after_start(now: UnixTime) -> u64 {
     now.saturating_since(NOW).as_secs()
 }
 
-/// A number of the right width that is not the one shown.
-fn wrong_number(started: &StartedChallenge) -> String {
-    let shown = started.number.expose_digits();
-    let zeros = "0".repeat(shown.len());
-    if shown == zeros {
-        format!("{}1", &zeros[1..])
-    } else {
-        zeros
-    }
-}
-
 /// Plays the attacker for `seconds` (or until the throttle locks): whenever a push may go, start
 /// a challenge and answer it at once with a wrong number; when refused, wait exactly as long as
 /// told.
@@ -69,7 +58,7 @@ fn guess_as_fast_as_allowed(policy: PushPolicy, seconds: u64) -> Guesses {
             }
             Err(other) => panic!("start refused: {other:?}"),
         };
-        match scene.typed(&started, &wrong_number(&started), now) {
+        match scene.wrong(&started, now) {
             Err(AttemptError::Rejected(PushError::WrongNumber)) => {
                 guesses.at.push(seconds_after_start(now));
             }

@@ -50,6 +50,17 @@ pub fn enroll(
     (phone, device)
 }
 
+/// A number as wide as the one `started` shows, but not it.
+pub fn wrong_number(started: &StartedChallenge) -> String {
+    let shown = started.number.expose_digits();
+    let zeros = "0".repeat(shown.len());
+    if shown == zeros {
+        format!("{}1", &zeros[1..])
+    } else {
+        zeros
+    }
+}
+
 /// The rejection in `result`.
 pub fn rejection<T: Debug>(result: Result<T, AttemptError<PushError>>) -> PushError {
     match result {
@@ -154,6 +165,15 @@ impl Scene {
         now: UnixTime,
     ) -> Result<Verified<PushApproval>, AttemptError<PushError>> {
         self.answer(started, &Answer::approve(digits).expect("digits"), now)
+    }
+
+    /// Answers with a wrong number (of the right width).
+    pub fn wrong(
+        &self,
+        started: &StartedChallenge,
+        now: UnixTime,
+    ) -> Result<Verified<PushApproval>, AttemptError<PushError>> {
+        self.typed(started, &wrong_number(started), now)
     }
 
     pub fn outcome(
