@@ -130,9 +130,13 @@ pub struct StartedChallenge {
     /// [`number`](Self::number)); empty otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
-    /// When it was started. JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
+    /// When it was started.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub created_at: UnixTime,
-    /// When it stops accepting answers. JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
+    /// When it stops accepting answers.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub expires_at: UnixTime,
     /// One push per registered device.
     pub pushes: Vec<DevicePush>,
@@ -240,7 +244,7 @@ pub async fn start_challenge_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized
         created_at: now,
         expires_at,
     };
-    // The store drops it by itself once its grace has passed too, answered or not.
+    // Left unanswered, it leaves the store by itself once its grace has passed.
     put_until_async(
         store,
         &challenge_key(account, &id),

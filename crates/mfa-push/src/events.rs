@@ -24,9 +24,13 @@ pub struct FraudReport {
     /// The sign-in's context as the phone showed it (application, IP address, location,
     /// browser).
     pub context: ChallengeContext,
-    /// When the challenge was started (the sign-in attempt). JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
+    /// When the challenge was started (the sign-in attempt).
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub started_at: UnixTime,
-    /// When the report arrived. JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
+    /// When the report arrived.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub reported_at: UnixTime,
 }
 

@@ -59,7 +59,8 @@ pub struct PushPolicy {
     /// Each wrong number spends its challenge, so guessing needs a push per guess: under the
     /// defaults the push cap's waits are never shorter than this throttle's, and the throttle
     /// is the second line (its lock at 100 holds either way). It binds when the push cap is
-    /// loosened. The numbers are in the [README](crate#guessing-the-number-the-push-cap-binds-first).
+    /// loosened. The numbers are in the
+    /// [README](crate#guessing-the-number-the-push-cap-binds-first).
     pub throttle: ThrottlePolicy,
 }
 

@@ -78,9 +78,13 @@ pub struct PushDevice {
     /// The push-service token that reaches it (APNs, FCM), absent in poll mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_token: Option<String>,
-    /// When it was registered. JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
+    /// When it was registered.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub created_at: UnixTime,
-    /// When it last approved a sign-in (`null` if never). JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
+    /// When it last approved a sign-in (`null` if never).
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub last_used_at: Option<UnixTime>,
 }
 

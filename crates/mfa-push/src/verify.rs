@@ -36,7 +36,9 @@ pub struct PushApproval {
     pub challenge: ChallengeId,
     /// The number-matching mode it was approved in.
     pub mode: NumberMatch,
-    /// When. JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as everywhere on the server side).
+    /// When.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub approved_at: UnixTime,
 }
 
