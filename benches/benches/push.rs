@@ -13,7 +13,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mfa_core::{MemoryStore, UnixTime};
+use mfa_core::{ManualClock, MemoryStore, UnixTime};
 use mfa_push::{
     Answer, ChallengeRequest, DeviceKey, IgnoreEvents, Platform, PushPolicy, begin_enrollment,
     register_device, start_challenge, verify_response,
@@ -26,7 +26,8 @@ const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 fn verify(c: &mut Criterion) {
     let mut rng = StdRng::seed_from_u64(11);
-    let store = MemoryStore::new();
+    // The store judges record expiry by NOW, not by the system clock (challenges expire).
+    let store = MemoryStore::with_clock(ManualClock::new(NOW));
     // No push cap in the way: every iteration starts a challenge.
     let policy = PushPolicy {
         free_pushes: u32::MAX,

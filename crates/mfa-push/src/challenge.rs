@@ -5,7 +5,7 @@ use core::time::Duration;
 
 use mfa_core::{
     AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, Store, UnixTime, block_on,
-    load_async, put_async, take_async, update_async,
+    load_async, put_until_async, take_async, update_async,
 };
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +113,9 @@ impl fmt::Debug for DevicePush {
 /// [`expires_at`](Self::expires_at) has passed.
 ///
 /// Serializes (for the CLI and for a sign-in page's script) with the number in clear: it is for
-/// the sign-in page. `Debug` does not show it.
+/// the sign-in page. `Debug` does not show it. Its times are [`UnixTime`]s: **milliseconds**
+/// since the epoch in JSON (a script can pass them to `new Date(…)` as they are), unlike the
+/// phone-facing [`ChallengeView`], which gives the same times in seconds.
 #[derive(Clone, Debug, Serialize)]
 pub struct StartedChallenge {
     /// The challenge's id.
@@ -129,8 +131,12 @@ pub struct StartedChallenge {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
     /// When it was started.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub created_at: UnixTime,
     /// When it stops accepting answers.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub expires_at: UnixTime,
     /// One push per registered device.
     pub pushes: Vec<DevicePush>,
@@ -146,8 +152,10 @@ pub struct StartedChallenge {
 /// have a device; then, in one atomic update of the account's state, the fatigue defences decide
 /// (a fraud lock refuses until [`unlock`](crate::unlock); the denial cap and the push cap refuse
 /// with a `retry_after`) and, if the push may go, the new challenge becomes the pending one and
-/// the push is counted. The challenge (number, transaction, context, expiry) is stored, and the
-/// one it supersedes, if any, is removed. The number is uniform, fixed-width.
+/// the push is counted. The challenge (number, transaction, context, expiry) is stored with a
+/// store expiry of [`PushPolicy::store_expiry`] (its `expires_at` plus the clock-skew grace), so
+/// the store drops it by itself if nobody answers; the one it supersedes, if any, is removed. The
+/// number is uniform, fixed-width.
 ///
 /// `events` receives [`PushEvent::Superseded`] and [`PushEvent::PushCapReached`].
 ///
@@ -194,13 +202,14 @@ pub async fn start_challenge_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized
     }
     let id = ChallengeId::generate(rng);
     let (number, choices) = request.mode.draw(rng);
+    let expires_at = now.saturating_add(policy.challenge_lifetime);
 
     let admitted = update_async(store, &state_key(account), |state: Option<&PushState>| {
         let state = state.cloned().unwrap_or_default();
         match state.admit(policy, now) {
             Err(refused) => (Change::Keep, Err((refused, state.pushes))),
             Ok(()) => {
-                let (next, superseded) = state.pushed(&id, now);
+                let (next, superseded) = state.pushed(&id, now, expires_at);
                 (Change::Put(next), Ok(superseded))
             }
         }
@@ -226,7 +235,6 @@ pub async fn start_challenge_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized
         }
     };
 
-    let expires_at = now.saturating_add(policy.challenge_lifetime);
     let record = ChallengeRecord {
         transaction: request.transaction.clone(),
         mode: request.mode,
@@ -236,7 +244,14 @@ pub async fn start_challenge_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized
         created_at: now,
         expires_at,
     };
-    put_async(store, &challenge_key(account, &id), &record).await?;
+    // Left unanswered, it leaves the store by itself once its grace has passed.
+    put_until_async(
+        store,
+        &challenge_key(account, &id),
+        &record,
+        policy.store_expiry(expires_at),
+    )
+    .await?;
     if let Some(previous) = &superseded {
         // Best effort: the state already names the new challenge, so an answer to the old one
         // fails as superseded whether or not its record is still there.
@@ -292,7 +307,8 @@ fn check_request(request: &ChallengeRequest, policy: &PushPolicy) -> Result<(), 
 /// to let them answer. Never the number in typed modes; in pick-one mode, the choices (the
 /// number among them: that is the mode's weakness).
 ///
-/// JSON for the phone, times in seconds since the epoch (like `iat`):
+/// JSON for the phone, times in **seconds** since the epoch (like `iat`, the JWT convention; the
+/// server side's [`UnixTime`]s, as in [`StartedChallenge`], serialize as milliseconds):
 /// `{"challenge":"…","account":"alice","mode":"typed6","digits":6,"context":{…},"created_at":…,"expires_at":…}`
 /// with `"choices":["17","42","80"]` in pick-one mode.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,9 +327,10 @@ pub struct ChallengeView {
     pub choices: Vec<String>,
     /// The sign-in's context.
     pub context: ChallengeContext,
-    /// When the sign-in started (seconds since the epoch).
+    /// When the sign-in started: Unix time in **seconds** (not milliseconds), rounded down.
     pub created_at: u64,
-    /// When the challenge expires (seconds since the epoch).
+    /// When the challenge stops accepting answers: Unix time in **seconds** (not
+    /// milliseconds), rounded down.
     pub expires_at: u64,
 }
 
@@ -444,9 +461,16 @@ pub async fn challenge_context_async<S: AsyncStore + ?Sized>(
     if state.superseded.contains(&challenge) {
         return Err(AttemptError::Rejected(PushError::Superseded));
     }
-    let record: ChallengeRecord = load_async(store, &challenge_key(account, &challenge))
-        .await?
-        .ok_or(AttemptError::ChallengeNotFound)?;
+    let Some(record) =
+        load_async::<_, ChallengeRecord>(store, &challenge_key(account, &challenge)).await?
+    else {
+        // Dropped by the store after its grace, still pending: it expired.
+        return Err(if state.pending_expired(&challenge, now) {
+            AttemptError::Rejected(PushError::Expired)
+        } else {
+            AttemptError::ChallengeNotFound
+        });
+    };
     if now >= record.expires_at {
         return Err(AttemptError::Rejected(PushError::Expired));
     }

@@ -3,7 +3,7 @@
 
 use mfa_core::{
     AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, RecordKey, Store, StoreError,
-    UnixTime, block_on, insert_new_async, list_async, take_async, update_async,
+    UnixTime, block_on, insert_new_async, insert_new_until_async, take_async, update_async,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +25,9 @@ use crate::wire::{Registration, check_issued_at};
 pub struct EnrollmentOffer {
     /// The enrollment URI (with the token).
     pub uri: EnrollmentUri,
-    /// When the token stops working.
+    /// When the token stops working (the enrollment URI carries no time; the offer is not
+    /// serialized). The store keeps the enrollment for a grace after it:
+    /// [`PushPolicy::store_expiry`].
     pub expires_at: UnixTime,
 }
 
@@ -43,8 +45,9 @@ fn enrollment_key(account: &str, token: &EnrollmentToken) -> RecordKey {
 
 /// Begins enrolling a device for `account` (the signed-in user): a fresh 128-bit token, stored
 /// as its hash with an expiry of [`PushPolicy::enrollment_lifetime`], in an enrollment URI naming
-/// [`PushPolicy::issuer`], `account` and [`PushPolicy::registration_url`]. Expired enrollments of
-/// the account are removed on the way.
+/// [`PushPolicy::issuer`], `account` and [`PushPolicy::registration_url`]. The record carries a
+/// store expiry of [`PushPolicy::store_expiry`] (the token's expiry plus the clock-skew grace):
+/// if the token is never redeemed, the store drops it by itself.
 ///
 /// # Errors
 /// [`AttemptError::Rejected`] with [`PushError::TooManyDevices`] if the account has
@@ -91,36 +94,19 @@ pub async fn begin_enrollment_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Size
             max: policy.max_devices,
         }));
     }
-    remove_expired_enrollments(store, account, now).await?;
     let expires_at = now.saturating_add(policy.enrollment_lifetime);
     let record = EnrollmentRecord {
         created_at: now,
         expires_at,
     };
-    insert_new_async(store, &enrollment_key(account, uri.token()), &record).await?;
+    insert_new_until_async(
+        store,
+        &enrollment_key(account, uri.token()),
+        &record,
+        policy.store_expiry(expires_at),
+    )
+    .await?;
     Ok(EnrollmentOffer { uri, expires_at })
-}
-
-async fn remove_expired_enrollments<S: AsyncStore + ?Sized>(
-    store: &S,
-    account: &str,
-    now: UnixTime,
-) -> Result<(), StoreError> {
-    for (key, record) in list_async::<_, EnrollmentRecord>(store, ENROLLMENT_KIND, account).await? {
-        if record.expires_at <= now {
-            // Removed only if still expired: a record is never replaced by one with the same key.
-            update_async(
-                store,
-                &key,
-                |current: Option<&EnrollmentRecord>| match current {
-                    Some(current) if current.expires_at <= now => (Change::Delete, ()),
-                    _ => (Change::Keep, ()),
-                },
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 /// Registers a device from its registration message (see the README's wire format).
@@ -140,8 +126,9 @@ async fn remove_expired_enrollments<S: AsyncStore + ?Sized>(
 ///
 /// # Errors
 /// [`AttemptError::Rejected`] with a format error, [`PushError::BadSignature`],
-/// [`PushError::ClockSkew`], [`PushError::EnrollmentNotFound`] (never issued, used, or removed),
-/// [`PushError::EnrollmentExpired`], [`PushError::TooManyDevices`] or
+/// [`PushError::ClockSkew`], [`PushError::EnrollmentNotFound`] (never issued, used, or dropped
+/// by the store once [`PushPolicy::store_expiry`] passed), [`PushError::EnrollmentExpired`] (past
+/// its expiry, within the grace), [`PushError::TooManyDevices`] or
 /// [`PushError::DeviceAlreadyRegistered`]; [`AttemptError::Store`] if the store fails.
 pub fn register_device<S: Store + ?Sized>(
     store: &S,

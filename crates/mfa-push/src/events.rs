@@ -25,12 +25,17 @@ pub struct FraudReport {
     /// browser).
     pub context: ChallengeContext,
     /// When the challenge was started (the sign-in attempt).
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub started_at: UnixTime,
     /// When the report arrived.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub reported_at: UnixTime,
 }
 
-/// Something a service may want to alert on or audit. No secret inside.
+/// Something a service may want to alert on or audit. No secret inside. JSON: tagged by
+/// `"event"` (`"fraud_reported"`, …), times in Unix **milliseconds**.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -45,7 +50,8 @@ pub enum PushEvent {
         account: String,
         /// Denials since the last approval.
         denials: u32,
-        /// When pushes may start again (another denial after that locks again).
+        /// When pushes may start again (another denial after that locks again). JSON: Unix
+        /// time in **milliseconds**.
         locked_until: UnixTime,
     },
     /// A push was refused by the push cap (too many without an approval).
@@ -54,7 +60,7 @@ pub enum PushEvent {
         account: String,
         /// Pushes since the last approval.
         pushes: u32,
-        /// When the next push is allowed.
+        /// When the next push is allowed. JSON: Unix time in **milliseconds**.
         next_push_at: UnixTime,
     },
     /// A new challenge replaced a pending one (at most one is pending per account).

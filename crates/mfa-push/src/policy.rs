@@ -2,7 +2,7 @@
 
 use core::time::Duration;
 
-use mfa_core::ThrottlePolicy;
+use mfa_core::{ThrottlePolicy, UnixTime};
 
 /// The longest a challenge may live: 10 minutes.
 pub const MAX_CHALLENGE_LIFETIME: Duration = Duration::from_secs(600);
@@ -49,9 +49,18 @@ pub struct PushPolicy {
     /// How far a message's `iat` may be from the server's clock, either way. Default 5 minutes.
     /// A signed request may be replayed within that window; it only reads again what the device
     /// may read anyway.
+    ///
+    /// It is also the grace the store keeps a challenge or an enrollment past its expiry before
+    /// dropping it ([`store_expiry`](Self::store_expiry)).
     pub clock_skew: Duration,
     /// Failed-attempt throttling for wrong numbers (mfa-core's; per account). Default
     /// [`ThrottlePolicy::default`].
+    ///
+    /// Each wrong number spends its challenge, so guessing needs a push per guess: under the
+    /// defaults the push cap's waits are never shorter than this throttle's, and the throttle
+    /// is the second line (its lock at 100 holds either way). It binds when the push cap is
+    /// loosened. The numbers are in the
+    /// [README](crate#guessing-the-number-the-push-cap-binds-first).
     pub throttle: ThrottlePolicy,
 }
 
@@ -82,6 +91,26 @@ impl PushPolicy {
             issuer: issuer.into(),
             ..Self::default()
         }
+    }
+
+    /// When the store drops a challenge or an enrollment that stops working at `expires_at`:
+    /// [`clock_skew`](Self::clock_skew) later (saturating). Records are written with that store
+    /// expiry (mfa-core's `put_until` / `insert_new_until`), so ones nobody answers or redeems
+    /// leave the store by themselves, with no sweep and no further call.
+    ///
+    /// The grace is there for two reasons. An answer (or a registration) that arrives after
+    /// `expires_at` but within the grace still finds its record and is told
+    /// [`PushError::Expired`](crate::PushError::Expired)
+    /// ([`PushError::EnrollmentExpired`](crate::PushError::EnrollmentExpired)), not that there is
+    /// no such challenge (enrollment). And a server whose clock is up to `clock_skew` behind the
+    /// store's never sees a record vanish before its own clock says it expired.
+    ///
+    /// After the grace, an answer to a challenge that is still the account's pending one is
+    /// still told `expired` (the account's state remembers its expiry); anything else is
+    /// `challenge_not_found` (`enrollment_not_found`).
+    #[must_use]
+    pub fn store_expiry(&self, expires_at: UnixTime) -> UnixTime {
+        expires_at.saturating_add(self.clock_skew)
     }
 
     /// The wait required before the next push when `pushes` have been sent since the last

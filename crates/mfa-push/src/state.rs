@@ -1,6 +1,13 @@
 //! An account's push state: the pending challenge, the fatigue counters, the fraud lock, and the
 //! answers waiting for the sign-in page. One record per account, changed only by
 //! compare-and-swap, so every transition below is atomic.
+//!
+//! The record never expires: it is created by mfa-core's `update` with `Change::Put` (a record
+//! created that way has no expiry) and only ever rewritten by `update` with `Change::Put` or by
+//! `verify_and_commit` (through the wrong-number throttle), which both keep the record's expiry:
+//! none. Its counters, fraud lock and remembered ids must outlive any challenge; what in it is
+//! short-lived (outcomes, superseded ids) is bounded and pruned here. Never write it with
+//! `put`, `put_until` or `Change::PutUntil`.
 
 use core::time::Duration;
 
@@ -26,6 +33,11 @@ const OUTCOME_LIFETIME: Duration = Duration::from_secs(10 * 60);
 pub(crate) struct PushState {
     /// The pending challenge, if any: at most one.
     pub(crate) current: Option<ChallengeId>,
+    /// When the pending challenge stops accepting answers. Kept here because the store drops the
+    /// challenge's own record after its grace, and the sign-in page must still learn `expired`.
+    /// (Absent in records written before it existed.)
+    #[serde(default)]
+    pub(crate) current_expires_at: Option<UnixTime>,
     /// Recently superseded challenges, oldest first.
     pub(crate) superseded: Vec<ChallengeId>,
     /// Pushes since the last approval.
@@ -134,15 +146,17 @@ impl PushState {
         Ok(())
     }
 
-    /// After a push of `challenge` at `now`: it is the pending one, the previous one (returned)
-    /// is superseded, and the push is counted.
+    /// After a push of `challenge` at `now`, expiring at `expires_at`: it is the pending one, the
+    /// previous one (returned) is superseded, and the push is counted.
     pub(crate) fn pushed(
         &self,
         challenge: &ChallengeId,
         now: UnixTime,
+        expires_at: UnixTime,
     ) -> (Self, Option<ChallengeId>) {
         let mut next = self.clone();
         let previous = next.current.replace(challenge.clone());
+        next.current_expires_at = Some(expires_at);
         if let Some(previous) = &previous {
             next.superseded.push(previous.clone());
             let excess = next.superseded.len().saturating_sub(SUPERSEDED_KEPT);
@@ -160,6 +174,7 @@ impl PushState {
         let mut next = self.clone();
         if next.current.as_ref() == Some(&outcome.challenge) {
             next.current = None;
+            next.current_expires_at = None;
         }
         match &outcome.result {
             OutcomeResult::Approved { .. } => {
@@ -187,6 +202,15 @@ impl PushState {
     fn prune_outcomes(&mut self, now: UnixTime) {
         self.outcomes
             .retain(|outcome| now < outcome.at.saturating_add(OUTCOME_LIFETIME));
+    }
+
+    /// Whether `challenge` is the pending one and has expired by `now` (whether or not the store
+    /// still holds its record).
+    pub(crate) fn pending_expired(&self, challenge: &ChallengeId, now: UnixTime) -> bool {
+        self.current.as_ref() == Some(challenge)
+            && self
+                .current_expires_at
+                .is_some_and(|expires_at| now >= expires_at)
     }
 
     /// Removes and returns the outcome of `challenge`.
@@ -249,7 +273,7 @@ mod tests {
         let mut now = T0;
         for n in 0..3 {
             assert!(state.admit(&policy, now).is_ok(), "free push {n}");
-            state = state.pushed(&id(n), now).0;
+            state = state.pushed(&id(n), now, now).0;
         }
         // The fourth waits 10 s, the fifth 20 s more.
         let refused = state.admit(&policy, at(9)).unwrap_err();
@@ -257,7 +281,7 @@ mod tests {
         assert_eq!(refused.next_push_at, Some(at(10)));
         now = at(10);
         assert!(state.admit(&policy, now).is_ok());
-        state = state.pushed(&id(3), now).0;
+        state = state.pushed(&id(3), now, now).0;
         assert!(state.admit(&policy, at(29)).is_err());
         assert!(state.admit(&policy, at(30)).is_ok());
         let approved = Outcome {
@@ -294,7 +318,7 @@ mod tests {
         let policy = PushPolicy::default();
         let mut state = PushState::default();
         for n in 0..3 {
-            state = state.pushed(&id(n), at(0)).0;
+            state = state.pushed(&id(n), at(0), at(60)).0;
             state = state.answered(Outcome {
                 challenge: id(n),
                 transaction: "t".into(),
@@ -331,10 +355,69 @@ mod tests {
     }
 
     #[test]
+    fn the_pending_challenge_expires_with_it() {
+        let state = PushState::default().pushed(&id(1), at(0), at(60)).0;
+        assert!(!state.pending_expired(&id(1), at(59)));
+        assert!(state.pending_expired(&id(1), at(60)));
+        assert!(
+            !state.pending_expired(&id(2), at(60)),
+            "not the pending one"
+        );
+        let answered = state.answered(Outcome {
+            challenge: id(1),
+            transaction: "t".into(),
+            at: at(10),
+            result: OutcomeResult::Rejected(OutcomeReason::Denied),
+        });
+        assert_eq!(
+            (answered.current, answered.current_expires_at),
+            (None, None)
+        );
+    }
+
+    /// A state record written before `current_expires_at` existed still reads (as unknown).
+    #[test]
+    fn an_earlier_state_record_still_decodes() {
+        #[derive(Serialize)]
+        struct Earlier {
+            current: Option<ChallengeId>,
+            superseded: Vec<ChallengeId>,
+            pushes: u32,
+            last_push_at: Option<UnixTime>,
+            denials: u32,
+            last_denial_at: Option<UnixTime>,
+            fraud_locked_at: Option<UnixTime>,
+            outcomes: Vec<Outcome>,
+        }
+        let earlier = Earlier {
+            current: Some(id(1)),
+            superseded: vec![id(0)],
+            pushes: 2,
+            last_push_at: Some(at(5)),
+            denials: 1,
+            last_denial_at: Some(at(3)),
+            fraud_locked_at: None,
+            outcomes: Vec::new(),
+        };
+        let key = crate::state_key("a");
+        let bytes = mfa_core::encode(&key, &earlier).unwrap();
+        let state: PushState = mfa_core::decode(&key, &bytes).unwrap();
+        assert_eq!(
+            (
+                state.current.as_ref(),
+                state.current_expires_at,
+                state.pushes
+            ),
+            (Some(&id(1)), None, 2)
+        );
+        assert!(!state.pending_expired(&id(1), at(1_000_000)));
+    }
+
+    #[test]
     fn lists_stay_bounded() {
         let mut state = PushState::default();
         for n in 0..20 {
-            state = state.pushed(&id(n), T0).0;
+            state = state.pushed(&id(n), T0, T0).0;
             state = state.answered(Outcome {
                 challenge: id(n),
                 transaction: "t".into(),
@@ -344,17 +427,17 @@ mod tests {
         }
         assert_eq!(state.outcomes.len(), OUTCOMES_KEPT);
         assert_eq!(state.outcomes[0].challenge, id(16));
-        let (mut state, previous) = state.pushed(&id(30), T0);
+        let (mut state, previous) = state.pushed(&id(30), T0, T0);
         assert_eq!(previous, None, "answered challenges are not pending");
         for n in 31..45 {
-            let (next, previous) = state.pushed(&id(n), T0);
+            let (next, previous) = state.pushed(&id(n), T0, T0);
             assert_eq!(previous, Some(id(n - 1)));
             state = next;
         }
         assert_eq!(state.superseded.len(), SUPERSEDED_KEPT);
         assert_eq!(state.superseded.last(), Some(&id(43)));
         // Outcomes nobody took are dropped after ten minutes.
-        let state = state.pushed(&id(50), at(600)).0;
+        let state = state.pushed(&id(50), at(600), at(660)).0;
         assert!(state.outcomes.is_empty());
     }
 }

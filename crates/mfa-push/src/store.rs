@@ -10,6 +10,11 @@
 //! Answers live in the state record so that an approval, its outcome and the counters it resets
 //! are one atomic write.
 //!
+//! Enrollments and challenges are written with a store expiry of
+//! [`PushPolicy::store_expiry`](crate::PushPolicy::store_expiry) (their own expiry plus the
+//! clock-skew grace), so the store drops the ones nobody redeems or answers. Devices and the
+//! state record never expire.
+//!
 //! The wrong-number throttle is mfa-core's record for the state key
 //! ([`ThrottlePolicy::key_for`](mfa_core::ThrottlePolicy::key_for)`(&`[`state_key`]`(account))`).
 
@@ -74,8 +79,12 @@ pub struct PushDevice {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push_token: Option<String>,
     /// When it was registered.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub created_at: UnixTime,
-    /// When it last approved a sign-in.
+    /// When it last approved a sign-in (`null` if never).
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub last_used_at: Option<UnixTime>,
 }
 

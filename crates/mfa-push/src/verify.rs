@@ -37,6 +37,8 @@ pub struct PushApproval {
     /// The number-matching mode it was approved in.
     pub mode: NumberMatch,
     /// When.
+    /// JSON: Unix time in **milliseconds** (mfa-core's [`UnixTime`](mfa_core::UnixTime), as
+    /// everywhere on the server side).
     pub approved_at: UnixTime,
 }
 
@@ -65,7 +67,9 @@ pub enum PushOutcome {
 ///    *taken* (atomically loaded and deleted: of concurrent answers, one gets it; a replay finds
 ///    nothing) from the device's own account;
 /// 6. it must still be the pending one ([`PushError::Superseded`]) and not expired
-///    ([`PushError::Expired`]);
+///    ([`PushError::Expired`]; the store keeps the record for a grace of
+///    [`PushPolicy::clock_skew`] past its expiry, see [`PushPolicy::store_expiry`], and after
+///    that the account's state still tells a pending challenge's late answer `expired`);
 /// 7. the decision: a denial is counted toward the denial cap ([`PushError::Denied`]); a fraud
 ///    report locks push for the account and is returned and sent to `events`
 ///    ([`PushError::FraudReported`]); an approval's number is compared in constant time
@@ -82,7 +86,9 @@ pub enum PushOutcome {
 ///
 /// # Errors
 /// [`AttemptError::Rejected`] with the failed check; [`AttemptError::ChallengeNotFound`] for an
-/// unknown, already answered (a replay) or removed challenge; [`AttemptError::Throttled`] after
+/// unknown, already answered (a replay) or removed challenge (a superseded one is
+/// [`PushError::Superseded`] and an expired pending one [`PushError::Expired`], even once the
+/// store dropped its record); [`AttemptError::Throttled`] after
 /// too many wrong numbers; [`AttemptError::Store`] if the store fails.
 pub fn verify_response<S: Store + ?Sized>(
     store: &S,
@@ -163,7 +169,7 @@ pub async fn verify_response_async<S: AsyncStore + ?Sized>(
         }
         // No challenge to take (no state at all means none was ever started).
         Err(AttemptError::ChallengeNotFound | AttemptError::NotEnrolled) => {
-            Err(not_found(store, &answering.state_key, &response.challenge).await)
+            Err(not_found(store, &answering.state_key, &response.challenge, now).await)
         }
         Err(other) => Err(other),
     }
@@ -296,15 +302,20 @@ fn approve(
     Ok(Verified::new(evidence, state.answered(outcome)))
 }
 
-/// Why there was no challenge to take: superseded (the state remembers), or not found.
+/// Why there was no challenge to take: superseded, or still pending but expired and dropped by
+/// the store after its grace (the state remembers both), or not found.
 async fn not_found<S: AsyncStore + ?Sized>(
     store: &S,
     state_key: &RecordKey,
     challenge: &ChallengeId,
+    now: UnixTime,
 ) -> AttemptError<PushError> {
     match load_async::<_, PushState>(store, state_key).await {
         Ok(Some(state)) if state.superseded.contains(challenge) => {
             AttemptError::Rejected(PushError::Superseded)
+        }
+        Ok(Some(state)) if state.pending_expired(challenge, now) => {
+            AttemptError::Rejected(PushError::Expired)
         }
         Ok(_) => AttemptError::ChallengeNotFound,
         Err(error) => AttemptError::Store(error),
@@ -342,7 +353,8 @@ async fn touch_device<S: AsyncStore + ?Sized>(
 /// # Errors
 /// [`AttemptError::Rejected`] with how the challenge ended: [`PushError::Denied`],
 /// [`PushError::FraudReported`], [`PushError::WrongNumber`], [`PushError::Expired`] (also when
-/// it expired unanswered), [`PushError::Superseded`], or [`PushError::TransactionMismatch`];
+/// it expired unanswered, before or after the store dropped its record),
+/// [`PushError::Superseded`], or [`PushError::TransactionMismatch`];
 /// [`AttemptError::ChallengeNotFound`] if there is no such challenge or its answer was taken
 /// already; [`AttemptError::Store`] if the store fails.
 pub fn take_outcome<S: Store + ?Sized>(
@@ -407,6 +419,10 @@ pub async fn take_outcome_async<S: AsyncStore + ?Sized>(
         Some(state) if state.superseded.contains(challenge) => {
             Err(AttemptError::Rejected(PushError::Superseded))
         }
+        // Still pending, its record dropped by the store after its grace: it expired unanswered.
+        Some(state) if state.pending_expired(challenge, now) => {
+            Err(AttemptError::Rejected(PushError::Expired))
+        }
         // Taken by an answer whose outcome is being written.
         Some(state) if state.current.as_ref() == Some(challenge) => Ok(PushOutcome::Pending),
         _ => Err(AttemptError::ChallengeNotFound),
@@ -418,8 +434,9 @@ fn same_transaction(stored: &str, given: &str) -> bool {
 }
 
 /// For an operator (or after the user recovered through another method): clears `account`'s
-/// fraud lock, denial and push counters, and wrong-number throttle. Pending challenges and
-/// answers are left as they are.
+/// fraud lock, denial and push counters, and wrong-number throttle (whatever
+/// [`PushPolicy::throttle`] it was counted under: clearing does not depend on the policy's
+/// numbers). Pending challenges and answers are left as they are.
 ///
 /// # Errors
 /// [`StoreError`] if the store fails.
@@ -441,6 +458,11 @@ pub async fn unlock_async<S: AsyncStore + ?Sized>(
         None => (Change::Keep, ()),
     })
     .await?;
-    // `reset` only names the record; the policy's numbers do not matter to it.
+    // Not `policy.throttle.reset_async`: `unlock` takes no `PushPolicy`, and needs none. mfa-core's
+    // `reset` deletes the record at `ThrottlePolicy::key_for(&key)` (an associated function) and
+    // reads none of the policy's numbers, so the default policy's `reset` clears a throttle built
+    // under any policy (tests/flow.rs checks it with a non-default one). Adding a policy
+    // parameter would change `unlock`'s signature, which mfa-cli calls, for no change in what it
+    // does.
     ThrottlePolicy::default().reset_async(store, &key).await
 }

@@ -325,7 +325,8 @@ pub struct Registration {
     /// The push-service token to reach the device (APNs, FCM), absent in poll mode: printable
     /// ASCII, at most [`MAX_PUSH_TOKEN_LEN`] bytes.
     pub push_token: Option<String>,
-    /// The `iat` the device put in the message.
+    /// The `iat` the device put in the message (whole **seconds** on the wire, as every phone-side
+    /// time).
     pub issued_at: UnixTime,
 }
 

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{NOW, Scene, enroll, policy, rng};
-use mfa_core::{AttemptError, MemoryStore};
+use mfa_core::AttemptError;
 use mfa_push::{
     Answer, ChallengeRequest, IgnoreEvents, PushError, PushOutcome, PushPolicy, start_challenge,
     verify_response,
@@ -128,7 +128,7 @@ fn assert_send<F: Future + Send>(future: F) -> F {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_helpers_run_on_a_multithreaded_runtime() {
-    let store = Arc::new(MemoryStore::new());
+    let store = Arc::new(common::store());
     let policy = policy();
     let mut rng = rng(7);
     let (phone, _) = enroll(&store, &policy, "alice", &mut rng);

@@ -7,8 +7,8 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
 
-use common::{NOW, enroll, policy, rng};
-use mfa_core::{AttemptError, MemoryStore, Store, UnixTime};
+use common::{NOW, enroll, policy, rng, store_at};
+use mfa_core::{AttemptError, Store, UnixTime};
 use mfa_push::{
     DeviceKey, ENROLLMENT_KIND, EnrollmentUri, Platform, PushError, PushPolicy, begin_enrollment,
     device_key, find_device, list_devices, register_device, remove_device,
@@ -23,7 +23,7 @@ fn rejected(result: Result<mfa_push::PushDevice, AttemptError<PushError>>) -> Pu
 
 #[test]
 fn a_phone_enrolls_with_the_scanned_code() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = PushPolicy {
         registration_url: Some("https://example.com/push/register".into()),
         ..policy()
@@ -101,7 +101,7 @@ fn a_phone_enrolls_with_the_scanned_code() {
 
 #[test]
 fn the_store_never_holds_the_token() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let mut rng = rng(2);
     let offer = begin_enrollment(&store, &policy(), "alice", NOW, &mut rng).unwrap();
     let token = offer.uri.token();
@@ -117,7 +117,7 @@ fn the_store_never_holds_the_token() {
 
 #[test]
 fn a_forged_or_stale_registration_spends_nothing() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = policy();
     let mut rng = rng(3);
     let offer = begin_enrollment(&store, &policy, "alice", NOW, &mut rng).unwrap();
@@ -159,41 +159,60 @@ fn a_forged_or_stale_registration_spends_nothing() {
     assert!(register_device(&store, &policy, &message, NOW).is_ok());
 }
 
+/// An enrollment stops working at its expiry; the store keeps its record for the clock-skew grace
+/// (a late registration is told `enrollment_expired`), then drops it with no call from us.
 #[test]
-fn expired_enrollments_fail_and_are_cleaned_up() {
-    let store = MemoryStore::new();
+fn expired_enrollments_fail_then_leave_the_store_by_themselves() {
+    let (store, clock) = store_at(NOW);
     let policy = PushPolicy {
         enrollment_lifetime: Duration::from_secs(60),
-        clock_skew: Duration::from_secs(3600),
         ..policy()
     };
+    assert_eq!(policy.clock_skew, Duration::from_secs(300), "the grace");
+    let after = |seconds| NOW.saturating_add(Duration::from_secs(seconds));
     let mut rng = rng(4);
-    let offer = begin_enrollment(&store, &policy, "alice", NOW, &mut rng).unwrap();
+    let late = begin_enrollment(&store, &policy, "alice", NOW, &mut rng).unwrap();
+    let unused = begin_enrollment(&store, &policy, "alice", NOW, &mut rng).unwrap();
+    assert_eq!(late.expires_at, after(60));
+    let stored = store.list(ENROLLMENT_KIND, "alice").unwrap();
+    assert_eq!(stored.len(), 2);
+    for (_, record) in &stored {
+        assert_eq!(record.expires_at, Some(after(60 + 300)));
+    }
+
+    // Redeemed at its expiry: refused as expired, and spent.
+    clock.set(after(60));
     let phone = DeviceKey::generate(&mut rng);
-    let at_expiry = NOW.saturating_add(Duration::from_secs(60));
     let message = phone
-        .registration_message(&offer.uri, "phone", Platform::Ios, None, at_expiry)
+        .registration_message(&late.uri, "phone", Platform::Ios, None, after(60))
         .unwrap();
-    let result = register_device(&store, &policy, &message, at_expiry);
+    let result = register_device(&store, &policy, &message, after(60));
     assert_eq!(
         result.as_ref().map_err(|e| e.reason()).err(),
         Some("enrollment_expired")
     );
     assert!(list_devices(&store, "alice").unwrap().is_empty());
-    // An expired enrollment nobody used is removed when the account begins another.
-    let _unused = begin_enrollment(&store, &policy, "alice", NOW, &mut rng).unwrap();
+
+    // The unused one: still in the store up to the end of the grace …
+    clock.set(after(359));
     assert_eq!(store.list(ENROLLMENT_KIND, "alice").unwrap().len(), 1);
-    let _fresh = begin_enrollment(&store, &policy, "alice", at_expiry, &mut rng).unwrap();
+    // … then gone from the store, though nothing was called since.
+    clock.set(after(360));
+    assert!(store.list(ENROLLMENT_KIND, "alice").unwrap().is_empty());
+    assert!(store.is_empty());
+    assert_eq!(store.purge_expired().unwrap(), 1);
+    let message = phone
+        .registration_message(&unused.uri, "phone", Platform::Ios, None, after(360))
+        .unwrap();
     assert_eq!(
-        store.list(ENROLLMENT_KIND, "alice").unwrap().len(),
-        1,
-        "the expired one went"
+        rejected(register_device(&store, &policy, &message, after(360))),
+        PushError::EnrollmentNotFound
     );
 }
 
 #[test]
 fn one_key_registers_once_across_accounts() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = policy();
     let mut rng = rng(5);
     let phone = DeviceKey::generate(&mut rng);
@@ -222,7 +241,7 @@ fn one_key_registers_once_across_accounts() {
 
 #[test]
 fn device_limit_and_removal() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let policy = PushPolicy {
         max_devices: 2,
         ..policy()
@@ -272,7 +291,7 @@ fn device_limit_and_removal() {
 
 #[test]
 fn issuer_and_account_must_fit_the_uri() {
-    let store = MemoryStore::new();
+    let store = common::store();
     let mut rng = rng(7);
     let bad = [
         (PushPolicy::new(""), "alice".to_owned()),
@@ -301,7 +320,7 @@ fn one_token_registers_one_device_however_many_race() {
     const THREADS: usize = 16;
     let policy = policy();
     for round in 0..10 {
-        let store = MemoryStore::new();
+        let store = common::store();
         let mut rng = rng(100 + round);
         let offer = begin_enrollment(&store, &policy, "alice", NOW, &mut rng).unwrap();
         let messages: Vec<String> = (0..THREADS)
@@ -342,7 +361,7 @@ fn one_token_registers_one_device_however_many_race() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_helpers_give_the_same_answers() {
-    let store = std::sync::Arc::new(MemoryStore::new());
+    let store = std::sync::Arc::new(common::store());
     let policy = policy();
     let mut rng = rng(8);
     let offer = mfa_push::begin_enrollment_async(&*store, &policy, "carol", NOW, &mut rng)

@@ -595,3 +595,100 @@ fn no_device_no_challenge() {
     let refused = rejection(scene.try_start_with(&long, NOW));
     assert!(matches!(refused, PushError::InvalidRequest(_)));
 }
+
+/// `unlock` clears the wrong-number throttle whatever policy counted it: here one that locks after
+/// two wrong numbers.
+#[test]
+fn unlock_clears_a_throttle_counted_under_any_policy() {
+    let throttle = ThrottlePolicy {
+        max_consecutive_failures: 2,
+        ..ThrottlePolicy::default()
+    };
+    assert_ne!(throttle, ThrottlePolicy::default());
+    let mut scene = Scene::new(
+        PushPolicy {
+            throttle,
+            ..uncapped()
+        },
+        14,
+    );
+    for transaction in ["t1", "t2"] {
+        let started = scene.start(transaction, NOW);
+        assert_eq!(
+            rejection(scene.wrong(&started, NOW)),
+            PushError::WrongNumber
+        );
+    }
+    let started = scene.start("t3", NOW);
+    let locked = scene.approve(&started, NOW);
+    assert!(matches!(
+        locked,
+        Err(AttemptError::Throttled(Throttled::LockedOut {
+            failures: 2
+        }))
+    ));
+    mfa_push::unlock(&scene.store, "alice").unwrap();
+    let status = scene
+        .policy
+        .throttle
+        .status(&scene.store, &state_key("alice"), NOW)
+        .unwrap();
+    assert_eq!(status, ThrottleStatus::Open { failures: 0 });
+    // The challenge the lock held back is still there, and now answered.
+    assert!(scene.approve(&started, NOW).is_ok());
+}
+
+/// The server side's JSON gives times in Unix milliseconds (mfa-core's `UnixTime`), the phone's
+/// in Unix seconds, as the README's wire format says.
+#[test]
+fn time_units_are_milliseconds_for_the_service_and_seconds_for_the_phone() {
+    let mut scene = Scene::new(policy(), 15);
+    let now = UnixTime::from_millis(1_800_000_000_250);
+    assert_eq!(now, NOW.saturating_add(Duration::from_millis(250)));
+    let started = scene.start("t", now);
+    let json = serde_json::to_value(&started).unwrap();
+    assert_eq!(
+        (&json["created_at"], &json["expires_at"]),
+        (
+            &serde_json::json!(1_800_000_000_250_u64),
+            &serde_json::json!(1_800_000_060_250_u64)
+        )
+    );
+    let poll = scene.phone.request_pending(now).unwrap();
+    let views = pending_challenges(&scene.store, &scene.policy, &poll, now).unwrap();
+    let json = serde_json::to_value(&views[0]).unwrap();
+    assert_eq!(
+        (&json["created_at"], &json["expires_at"]),
+        (
+            &serde_json::json!(1_800_000_000_u64),
+            &serde_json::json!(1_800_000_060_u64)
+        )
+    );
+    let approved = scene.approve(&started, now).unwrap();
+    let json = serde_json::to_value(approved.credential()).unwrap();
+    assert_eq!(
+        json["approved_at"],
+        serde_json::json!(1_800_000_000_250_u64)
+    );
+    let device = find_device(&scene.store, &scene.device.device_id)
+        .unwrap()
+        .unwrap();
+    let json = serde_json::to_value(&device).unwrap();
+    assert_eq!(
+        (&json["created_at"], &json["last_used_at"]),
+        (
+            &serde_json::json!(1_800_000_000_000_u64),
+            &serde_json::json!(1_800_000_000_250_u64)
+        )
+    );
+    let event = PushEvent::PushCapReached {
+        account: "alice".into(),
+        pushes: 3,
+        next_push_at: now,
+    };
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(
+        json["next_push_at"],
+        serde_json::json!(1_800_000_000_250_u64)
+    );
+}

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mfa_core::{MemoryStore, UnixTime};
+use mfa_core::{ManualClock, MemoryStore, UnixTime};
 use mfa_push::{
     Answer, ChallengeContext, ChallengeRequest, DeviceKey, IgnoreEvents, Platform, PushOutcome,
     PushPolicy, begin_enrollment, register_device, start_challenge, take_outcome, verify_response,
@@ -74,7 +74,7 @@ impl Drop for Shown {
 fn readme_examples_are_what_the_code_produces() {
     let mut readme = Shown::default();
     let mut shown = |what: &str, text: &str| readme.check(what, text);
-    let store = MemoryStore::new();
+    let store = MemoryStore::with_clock(ManualClock::new(NOW));
     let policy = PushPolicy::new("Example");
     let mut rng = Counting(0);
     let phone = rfc7515_device();

@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use mfa_core::{AttemptError, MemoryStore, UnixTime, Verified};
+use mfa_core::{AttemptError, ManualClock, MemoryStore, UnixTime, Verified};
 use mfa_push::{
     Answer, ChallengeRequest, DeviceKey, EnrollmentUri, EventLog, Platform, PushApproval,
     PushDevice, PushError, PushOutcome, PushPolicy, StartedChallenge,
@@ -15,6 +15,18 @@ pub const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
+}
+
+/// A store that judges record expiry by a manual clock standing at `start` (never by the
+/// system clock: a test means the same thing whatever the date), and that clock.
+pub fn store_at(start: UnixTime) -> (MemoryStore, ManualClock) {
+    let clock = ManualClock::new(start);
+    (MemoryStore::with_clock(clock.clone()), clock)
+}
+
+/// A store whose clock stands at [`NOW`] (for tests that never move it).
+pub fn store() -> MemoryStore {
+    store_at(NOW).0
 }
 
 pub fn policy() -> PushPolicy {
@@ -38,6 +50,17 @@ pub fn enroll(
     (phone, device)
 }
 
+/// A number as wide as the one `started` shows, but not it.
+pub fn wrong_number(started: &StartedChallenge) -> String {
+    let shown = started.number.expose_digits();
+    let zeros = "0".repeat(shown.len());
+    if shown == zeros {
+        format!("{}1", &zeros[1..])
+    } else {
+        zeros
+    }
+}
+
 /// The rejection in `result`.
 pub fn rejection<T: Debug>(result: Result<T, AttemptError<PushError>>) -> PushError {
     match result {
@@ -46,9 +69,13 @@ pub fn rejection<T: Debug>(result: Result<T, AttemptError<PushError>>) -> PushEr
     }
 }
 
-/// One store with "alice" enrolled on one phone; every event goes to `events`.
+/// One store with "alice" enrolled on one phone; every event goes to `events`. The store's
+/// clock is set to the `now` of each call made through the scene, as a server and its store
+/// read one clock.
 pub struct Scene {
     pub store: MemoryStore,
+    /// The store's clock.
+    pub clock: ManualClock,
     pub policy: PushPolicy,
     pub rng: StdRng,
     pub phone: DeviceKey,
@@ -58,11 +85,12 @@ pub struct Scene {
 
 impl Scene {
     pub fn new(policy: PushPolicy, seed: u64) -> Self {
-        let store = MemoryStore::new();
+        let (store, clock) = store_at(NOW);
         let mut rng = rng(seed);
         let (phone, device) = enroll(&store, &policy, "alice", &mut rng);
         Self {
             store,
+            clock,
             policy,
             rng,
             phone,
@@ -76,6 +104,7 @@ impl Scene {
         request: &ChallengeRequest,
         now: UnixTime,
     ) -> Result<StartedChallenge, AttemptError<PushError>> {
+        self.clock.set(now);
         mfa_push::start_challenge(
             &self.store,
             &self.policy,
@@ -106,6 +135,7 @@ impl Scene {
         now: UnixTime,
     ) -> Result<Verified<PushApproval>, AttemptError<PushError>> {
         let response = phone.respond(&started.id, answer, now).expect("signed");
+        self.clock.set(now);
         mfa_push::verify_response(&self.store, &self.policy, &response, now, &self.events)
     }
 
@@ -137,12 +167,22 @@ impl Scene {
         self.answer(started, &Answer::approve(digits).expect("digits"), now)
     }
 
+    /// Answers with a wrong number (of the right width).
+    pub fn wrong(
+        &self,
+        started: &StartedChallenge,
+        now: UnixTime,
+    ) -> Result<Verified<PushApproval>, AttemptError<PushError>> {
+        self.typed(started, &wrong_number(started), now)
+    }
+
     pub fn outcome(
         &self,
         started: &StartedChallenge,
         transaction: &str,
         now: UnixTime,
     ) -> Result<PushOutcome, AttemptError<PushError>> {
+        self.clock.set(now);
         mfa_push::take_outcome(&self.store, "alice", &started.id, transaction, now)
     }
 }
