@@ -4,8 +4,8 @@ use core::fmt;
 use core::time::Duration;
 
 use mfa_core::{
-    AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, Store, UnixTime, block_on,
-    load_async, put_until_async, take_async, update_async,
+    AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, Store, ThrottleStatus, UnixTime,
+    block_on, load_async, put_until_async, take_async, update_async,
 };
 use serde::{Deserialize, Serialize};
 
@@ -163,7 +163,8 @@ pub struct StartedChallenge {
 /// [`AttemptError::NotEnrolled`] if the account has no device; [`AttemptError::Rejected`] with
 /// [`PushError::FraudLocked`], [`PushError::DenialCapReached`], [`PushError::PushCapReached`]
 /// (these two with [`PushError::retry_after`]) or [`PushError::InvalidRequest`];
-/// [`AttemptError::Store`] if the store fails.
+/// [`AttemptError::Throttled`] while wrong numbers keep the account's answers throttled (no push
+/// is sent that could not be approved); [`AttemptError::Store`] if the store fails.
 pub fn start_challenge<S: Store + ?Sized, R: CryptoRng + ?Sized>(
     store: &S,
     policy: &PushPolicy,
@@ -199,6 +200,15 @@ pub async fn start_challenge_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized
     let devices = list_devices_async(store, account).await?;
     if devices.is_empty() {
         return Err(AttemptError::NotEnrolled);
+    }
+    // While wrong numbers keep the account's answers throttled, a push could not be approved:
+    // sending one would only disturb the user. Say when answers are accepted again instead.
+    if let ThrottleStatus::Throttled(throttled) = policy
+        .throttle
+        .status_async(store, &state_key(account), now)
+        .await?
+    {
+        return Err(AttemptError::Throttled(throttled));
     }
     let id = ChallengeId::generate(rng);
     let (number, choices) = request.mode.draw(rng);

@@ -251,30 +251,39 @@ fn judge(
         now,
         ..
     } = *answering;
+    let typed = match &response.answer {
+        // A push the user did not ask for is a sign of attack whenever it is reported: a fraud
+        // report counts even when the challenge has expired (the user saw it late), as long as
+        // its record could be taken here.
+        Answer::ReportFraud => {
+            return Err(PushError::FraudReported(Box::new(FraudReport {
+                account: device.account.clone(),
+                device_id: device.device_id.clone(),
+                device_name: device.name.clone(),
+                challenge: response.challenge.clone(),
+                context: challenge.context.clone(),
+                started_at: challenge.created_at,
+                reported_at: now,
+            })));
+        }
+        Answer::Deny => None,
+        Answer::Approve(typed) => Some(typed),
+    };
     if state.current.as_ref() != Some(&response.challenge) {
         return Err(PushError::Superseded);
+    }
+    // Defence in depth: push locked for fraud while this challenge was pending (start_challenge
+    // refuses new ones), so nothing is approved until an operator unlocks.
+    if state.fraud_locked_at.is_some() {
+        return Err(PushError::FraudLocked);
     }
     if now >= challenge.expires_at {
         return Err(PushError::Expired);
     }
-    match &response.answer {
-        Answer::Deny => Err(PushError::Denied),
-        Answer::ReportFraud => Err(PushError::FraudReported(Box::new(FraudReport {
-            account: device.account.clone(),
-            device_id: device.device_id.clone(),
-            device_name: device.name.clone(),
-            challenge: response.challenge.clone(),
-            context: challenge.context.clone(),
-            started_at: challenge.created_at,
-            reported_at: now,
-        }))),
-        Answer::Approve(typed) => {
-            if challenge.number.matches(typed) {
-                Ok(challenge.mode)
-            } else {
-                Err(PushError::WrongNumber)
-            }
-        }
+    match typed {
+        None => Err(PushError::Denied),
+        Some(typed) if challenge.number.matches(typed) => Ok(challenge.mode),
+        Some(_) => Err(PushError::WrongNumber),
     }
 }
 
@@ -288,6 +297,9 @@ fn approve(
 ) -> Result<Verified<PushState>, PushError> {
     if state.current.as_ref() != Some(&answering.response.challenge) {
         return Err(PushError::Superseded);
+    }
+    if state.fraud_locked_at.is_some() {
+        return Err(PushError::FraudLocked);
     }
     let evidence = evidence(mode, answering.now, &answering.device.device_id);
     let outcome = Outcome {

@@ -20,6 +20,8 @@ struct Guesses {
     at: Vec<u64>,
     /// How many answers the throttle refused as too soon.
     too_soon: u32,
+    /// How many pushes the throttle held back (no push is sent while an answer would be refused).
+    held_back: u32,
     /// When the throttle's lock refused an answer, in seconds after the start.
     locked_at: Option<u64>,
 }
@@ -46,6 +48,7 @@ fn guess_as_fast_as_allowed(policy: PushPolicy, seconds: u64) -> Guesses {
     let mut guesses = Guesses {
         at: Vec::new(),
         too_soon: 0,
+        held_back: 0,
         locked_at: None,
     };
     let mut now = NOW;
@@ -55,6 +58,16 @@ fn guess_as_fast_as_allowed(policy: PushPolicy, seconds: u64) -> Guesses {
             Err(AttemptError::Rejected(PushError::PushCapReached { retry_after })) => {
                 now = now.saturating_add(retry_after);
                 continue;
+            }
+            // No push is sent while the answer would be throttled: wait as told.
+            Err(AttemptError::Throttled(Throttled::TooSoon { retry_after })) => {
+                guesses.held_back += 1;
+                now = now.saturating_add(retry_after);
+                continue;
+            }
+            Err(AttemptError::Throttled(Throttled::LockedOut { .. })) => {
+                guesses.locked_at = Some(seconds_after_start(now));
+                break;
             }
             Err(other) => panic!("start refused: {other:?}"),
         };
@@ -117,11 +130,11 @@ fn under_the_defaults_the_push_cap_bounds_guessing_first() {
     assert_eq!(guesses.before(HOUR), 11);
     assert_eq!(guesses.before(DAY), 34);
     assert_eq!(guesses.between(DAY, 2 * DAY), 24);
-    // The throttle's lock (100 consecutive wrong numbers) is the second line: reached on the
-    // 101st answer, an hour after the 100th.
+    // The throttle's lock (100 consecutive wrong numbers) is the second line: once the 100th
+    // wrong number is in, no further push is sent at all.
     assert_eq!(guesses.at.len(), 100);
     assert_eq!(guesses.at.last(), Some(&321_910));
-    assert_eq!(guesses.locked_at, Some(321_910 + HOUR));
+    assert_eq!(guesses.locked_at, Some(321_910));
 
     readme_says(
         "| wrong numbers checked at | 0, 0, 0, 10, 30, 70, 150, 310, 630, 1270, 2550, 5110 s, then one an hour |",
@@ -141,7 +154,11 @@ fn with_the_push_cap_off_the_throttle_bounds_guessing() {
         ..policy()
     };
     let guesses = guess_as_fast_as_allowed(policy, 5 * DAY);
-    assert!(guesses.too_soon > 0, "now the throttle refuses");
+    assert_eq!(
+        guesses.too_soon, 0,
+        "no answer is throttled: the push is held back first"
+    );
+    assert!(guesses.held_back > 0, "now the throttle holds pushes back");
     // 5 free failures, then 1 s doubling to 15 minutes.
     assert_eq!(
         guesses.at[..18],

@@ -193,20 +193,65 @@ fn a_wrong_number_spends_the_challenge_and_counts_toward_the_throttle() {
         rejection(scene.typed(&started, short, clock.now())),
         PushError::WrongNumber
     );
-    let started = scene.start("t3", clock.now());
-    let throttled = scene.approve(&started, clock.now());
+    // The second failure makes the next answer wait, so no push is sent before then.
     assert!(matches!(
-        throttled,
+        scene.try_start("t3", clock.now()),
         Err(AttemptError::Throttled(Throttled::TooSoon { .. }))
     ));
-    // A throttled answer leaves the challenge in place: after the wait, the right number works
-    // and clears the count.
+    // After the wait, the right number works and clears the count.
     clock.advance(Duration::from_secs(1));
+    let started = scene.start("t3", clock.now());
     assert!(scene.approve(&started, clock.now()).is_ok());
     assert_eq!(
         status(&scene, clock.now()),
         ThrottleStatus::Open { failures: 0 }
     );
+}
+
+#[test]
+fn a_late_fraud_report_still_locks() {
+    // Seen late: the challenge expired, but its record is still in the store (within the grace).
+    let mut scene = Scene::new(policy(), 41);
+    let started = scene.start("t1", NOW);
+    let late = started.expires_at.saturating_add(Duration::from_secs(30));
+    let error = rejection(scene.answer(&started, &Answer::ReportFraud, late));
+    assert_eq!(
+        error.fraud_report().map(|r| &r.challenge),
+        Some(&started.id)
+    );
+    assert!(matches!(
+        scene.events.take().as_slice(),
+        [PushEvent::FraudReported(_)]
+    ));
+    assert_eq!(
+        rejection(scene.try_start("t2", late)),
+        PushError::FraudLocked
+    );
+}
+
+#[test]
+fn no_push_while_wrong_numbers_keep_answers_throttled() {
+    let mut throttled = policy();
+    throttled.throttle.free_failures = 0;
+    throttled.throttle.initial_delay = Duration::from_secs(10);
+    let mut scene = Scene::new(throttled, 43);
+    let started = scene.start("t1", NOW);
+    assert_eq!(
+        rejection(scene.wrong(&started, NOW)),
+        PushError::WrongNumber
+    );
+    // The next answer would be refused as too soon, so no push is sent until it would be heard.
+    let wait = match scene.try_start("t2", at(1)) {
+        Err(AttemptError::Throttled(Throttled::TooSoon { retry_after })) => retry_after,
+        other => panic!("expected a throttled start, got {other:?}"),
+    };
+    assert_eq!(
+        wait,
+        scene.policy.throttle.delay_after(1) - Duration::from_secs(1)
+    );
+    let later = at(1).saturating_add(wait);
+    let started = scene.start("t3", later);
+    assert!(scene.approve(&started, later).is_ok());
 }
 
 #[test]
@@ -619,10 +664,9 @@ fn unlock_clears_a_throttle_counted_under_any_policy() {
             PushError::WrongNumber
         );
     }
-    let started = scene.start("t3", NOW);
-    let locked = scene.approve(&started, NOW);
+    // Locked: no push is even sent.
     assert!(matches!(
-        locked,
+        scene.try_start("t3", NOW),
         Err(AttemptError::Throttled(Throttled::LockedOut {
             failures: 2
         }))
@@ -634,7 +678,7 @@ fn unlock_clears_a_throttle_counted_under_any_policy() {
         .status(&scene.store, &state_key("alice"), NOW)
         .unwrap();
     assert_eq!(status, ThrottleStatus::Open { failures: 0 });
-    // The challenge the lock held back is still there, and now answered.
+    let started = scene.start("t4", NOW);
     assert!(scene.approve(&started, NOW).is_ok());
 }
 

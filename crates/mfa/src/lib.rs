@@ -21,9 +21,9 @@ pub use mfa_backup as backup;
 #[cfg(feature = "webauthn")]
 pub use mfa_webauthn as webauthn;
 
-/// Push approval with number matching (feature `push`; the device side with `push-device`).
-#[cfg(feature = "push")]
-pub use mfa_push as push;
 /// SMS and voice one-time codes with send limits (feature `oob`, not on by default).
 #[cfg(feature = "oob")]
 pub use mfa_oob as oob;
+/// Push approval with number matching (feature `push`; the device side with `push-device`).
+#[cfg(feature = "push")]
+pub use mfa_push as push;
