@@ -66,7 +66,10 @@ pub enum PushOutcome {
 /// 5. behind the wrong-number throttle ([`PushPolicy::throttle`], per account), the challenge is
 ///    *taken* (atomically loaded and deleted: of concurrent answers, one gets it; a replay finds
 ///    nothing) from the device's own account;
-/// 6. it must still be the pending one ([`PushError::Superseded`]) and not expired
+/// 6. a fraud report goes straight to step 7, even for an expired challenge whose record the
+///    store still holds; any other answer must still be the pending one
+///    ([`PushError::Superseded`]), push must not be fraud-locked ([`PushError::FraudLocked`]), and
+///    the challenge not expired
 ///    ([`PushError::Expired`]; the store keeps the record for a grace of
 ///    [`PushPolicy::clock_skew`] past its expiry, see [`PushPolicy::store_expiry`], and after
 ///    that the account's state still tells a pending challenge's late answer `expired`);
