@@ -1,0 +1,268 @@
+//! The PostgreSQL backend against a real server. Needs `MFA_POSTGRES_URL`; without it every test
+//! prints a notice and passes. Run them with `bash .ci/services cargo test -p mfa-store`.
+#![cfg(feature = "postgres")]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mfa_core::{AsyncStore, RecordKey, Store, StoreError, SwapOutcome, conformance};
+use mfa_store::blocking::Blocking;
+use mfa_store::postgres::{PostgresOptions, PostgresStore};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// The server's URL, or `None` (after a notice) when the tests should be skipped.
+fn url() -> Option<String> {
+    match std::env::var("MFA_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "notice: MFA_POSTGRES_URL is not set, PostgreSQL test skipped \
+                 (run `bash .ci/services cargo test -p mfa-store`)"
+            );
+            None
+        }
+    }
+}
+
+/// A schema no other test or run uses.
+fn fresh_schema(test: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("t_{test}_{}_{nanos}_{n}", std::process::id())
+}
+
+fn options(test: &str) -> PostgresOptions {
+    PostgresOptions::default().schema(fresh_schema(test))
+}
+
+fn blocking_store(url: String, options: PostgresOptions) -> Blocking<PostgresStore> {
+    Blocking::open(async move { PostgresStore::connect_with(&url, options).await }).unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn passes_the_core_conformance_checks() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url, options("core"));
+    conformance::run_all(&store, "postgres");
+}
+
+#[test]
+fn concurrent_passkey_replays_have_one_winner() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url, options("passkey"));
+    mfa_webauthn::testing::concurrent_passkey_replays_have_one_winner(
+        &store,
+        "postgres",
+        &mut StdRng::seed_from_u64(12),
+    );
+}
+
+/// Many tokio tasks (no blocking adapter) redeem one record at once: one wins each round.
+#[test]
+fn concurrent_async_takers_have_one_winner() {
+    let Some(url) = url() else { return };
+    let runtime = runtime();
+    runtime.block_on(async {
+        let store = Arc::new(
+            PostgresStore::connect_with(&url, options("async_take"))
+                .await
+                .unwrap(),
+        );
+        for round in 0..5_u32 {
+            let key = RecordKey::new("challenge", "alice", format!("r{round}"));
+            mfa_core::put_async(&*store, &key, &round).await.unwrap();
+            let barrier = Arc::new(tokio::sync::Barrier::new(32));
+            let tasks: Vec<_> = (0..32)
+                .map(|_| {
+                    let (store, key, barrier) =
+                        (Arc::clone(&store), key.clone(), Arc::clone(&barrier));
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        mfa_core::take_async::<_, u32>(&*store, &key).await.unwrap()
+                    })
+                })
+                .collect();
+            let mut winners = 0;
+            for task in tasks {
+                if task.await.unwrap() == Some(round) {
+                    winners += 1;
+                }
+            }
+            assert_eq!(winners, 1, "round {round}");
+        }
+    });
+}
+
+/// Nodes starting at once on a fresh schema all come up (one applies each migration), and a
+/// second start finds the schema current.
+#[test]
+fn concurrent_first_starts_migrate_once() {
+    let Some(url) = url() else { return };
+    let runtime = runtime();
+    runtime.block_on(async {
+        let options = options("migrate");
+        let starts: Vec<_> = (0..8)
+            .map(|_| {
+                let (url, options) = (url.clone(), options.clone());
+                tokio::spawn(async move { PostgresStore::connect_with(&url, options).await })
+            })
+            .collect();
+        let mut stores = Vec::new();
+        for start in starts {
+            stores.push(start.await.unwrap().unwrap());
+        }
+        let key = RecordKey::new("k", "a", "1");
+        mfa_core::insert_new_async(&stores[0], &key, &1_u8)
+            .await
+            .unwrap();
+        let seen: Option<u8> = mfa_core::load_async(&stores[7], &key).await.unwrap();
+        assert_eq!(seen, Some(1));
+        let again = PostgresStore::connect_with(&url, options).await.unwrap();
+        again.migrate().await.unwrap();
+    });
+}
+
+/// A database migrated by a newer build is refused rather than written with an old layout.
+#[test]
+fn refuses_a_schema_newer_than_it_knows() {
+    let Some(url) = url() else { return };
+    let runtime = runtime();
+    runtime.block_on(async {
+        let options = options("newer");
+        let store = PostgresStore::connect_with(&url, options.clone())
+            .await
+            .unwrap();
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let future = i32::try_from(PostgresStore::schema_version()).unwrap() + 1;
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {}.mfa_schema_version (version) VALUES ($1)",
+                    store.schema()
+                ),
+                &[&future],
+            )
+            .await
+            .unwrap();
+        let error = PostgresStore::connect_with(&url, options)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("newer than this build knows"),
+            "{error}"
+        );
+    });
+}
+
+/// Schemas are separate stores: the same key in two of them is two records.
+#[test]
+fn schemas_do_not_share_records() {
+    let Some(url) = url() else { return };
+    let first = blocking_store(url.clone(), options("tenant_a"));
+    let second = blocking_store(url, options("tenant_b"));
+    let key = RecordKey::new("totp", "alice", "phone");
+    mfa_core::insert_new(&first, &key, &"a").unwrap();
+    assert!(first.load(&key).unwrap().is_some());
+    assert!(second.load(&key).unwrap().is_none());
+    mfa_core::insert_new(&second, &key, &"b").unwrap();
+    assert_eq!(
+        mfa_core::load::<_, String>(&first, &key)
+            .unwrap()
+            .as_deref(),
+        Some("a")
+    );
+}
+
+/// A row that breaks the crate's invariants reads as a typed error, not a panic.
+#[test]
+fn a_tampered_row_is_an_error() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url.clone(), options("tampered"));
+    let key = RecordKey::new("totp", "alice", "phone");
+    mfa_core::insert_new(&store, &key, &7_u32).unwrap();
+    let schema = store.get_ref().schema().to_owned();
+    store
+        .block_on(move |_| async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+            tokio::spawn(connection);
+            client
+                .execute(
+                    &format!("UPDATE {schema}.mfa_records SET version = -5"),
+                    &[],
+                )
+                .await
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(matches!(store.load(&key), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        store.list("totp", "alice"),
+        Err(StoreError::Corrupt { .. })
+    ));
+    // The value itself is garbage to the decoder too: still an error.
+    assert!(matches!(
+        mfa_core::load::<_, String>(&store, &key),
+        Err(StoreError::Corrupt { .. })
+    ));
+    // A version no BIGINT holds is a plain conflict.
+    assert_eq!(
+        store
+            .compare_and_swap(&key, Some(mfa_core::Version::new(u64::MAX)), Some(b"x"))
+            .unwrap(),
+        SwapOutcome::Conflict
+    );
+}
+
+#[test]
+fn a_bad_schema_name_or_url_is_an_error() {
+    let Some(url) = url() else { return };
+    let runtime = runtime();
+    runtime.block_on(async {
+        let bad_schema = PostgresOptions::default().schema("Robert'); DROP TABLE students;--");
+        assert!(matches!(
+            PostgresStore::connect_with(&url, bad_schema).await,
+            Err(StoreError::Unavailable(_))
+        ));
+        assert!(matches!(
+            PostgresStore::connect("postgres://[").await,
+            Err(StoreError::Unavailable(_))
+        ));
+    });
+}
+
+/// The async trait is what the blocking adapter forwards to; both see the same rows.
+#[test]
+fn blocking_and_async_views_agree() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url, options("views"));
+    let key = RecordKey::new("k", "a", "1");
+    let SwapOutcome::Committed(version) = store.compare_and_swap(&key, None, Some(b"v")).unwrap()
+    else {
+        panic!("insert must commit");
+    };
+    let loaded = store
+        .block_on(move |store| async move { AsyncStore::load(&*store, &key).await })
+        .unwrap()
+        .unwrap();
+    assert_eq!(loaded.version, version);
+    assert_eq!(loaded.value.as_slice(), b"v");
+}
