@@ -224,7 +224,9 @@ impl RedisStore {
     /// As [`connect`](Self::connect).
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
         let client = Client::open(url).map_err(unavailable)?;
+        // A lost connection is opened again, up to six tries a second or less apart.
         let config = ConnectionManagerConfig::new()
+            .set_max_delay(Duration::from_secs(1))
             .set_connection_timeout(Some(options.timeout))
             .set_response_timeout(Some(options.timeout));
         let connection = ConnectionManager::new_with_config(client, config)

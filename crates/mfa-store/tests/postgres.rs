@@ -1,6 +1,10 @@
 //! The PostgreSQL backend against a real server. Needs `MFA_POSTGRES_URL`; without it every test
 //! prints a notice and passes. Run them with `bash .ci/services cargo test -p mfa-store`.
 #![cfg(feature = "postgres")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap; tests may unwrap (STYLE.md)"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

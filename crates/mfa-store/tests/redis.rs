@@ -1,0 +1,326 @@
+//! The Redis backend against a real server. Needs `MFA_REDIS_URL`; without it every test prints
+//! a notice and passes. Run them with `bash .ci/services cargo test -p mfa-store`.
+#![cfg(feature = "redis")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap; tests may unwrap (STYLE.md)"
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use mfa_core::{AsyncStore, RecordKey, Store, StoreError, SwapOutcome, Version, conformance};
+use mfa_store::blocking::Blocking;
+use mfa_store::redis::{RedisOptions, RedisStore};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// The server's URL, or `None` (after a notice) when the tests should be skipped.
+fn url() -> Option<String> {
+    match std::env::var("MFA_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!(
+                "notice: MFA_REDIS_URL is not set, Redis test skipped \
+                 (run `bash .ci/services cargo test -p mfa-store`)"
+            );
+            None
+        }
+    }
+}
+
+/// A key prefix no other test or run uses.
+fn fresh_prefix(test: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("test:{test}:{}:{nanos}:{n}:", std::process::id())
+}
+
+fn options(test: &str) -> RedisOptions {
+    RedisOptions::default().prefix(fresh_prefix(test))
+}
+
+fn blocking_store(url: String, options: RedisOptions) -> Blocking<RedisStore> {
+    Blocking::open(async move { RedisStore::connect_with(&url, options).await }).unwrap()
+}
+
+/// Runs one raw command on the server, beside the store (to tamper with or inspect its keys).
+fn raw<T: redis::FromRedisValue + Send + 'static>(
+    store: &Blocking<RedisStore>,
+    url: &str,
+    command: redis::Cmd,
+) -> T {
+    let url = url.to_owned();
+    store
+        .block_on(move |_| async move {
+            let client = redis::Client::open(url).unwrap();
+            let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+            Ok(command.query_async(&mut connection).await.unwrap())
+        })
+        .unwrap()
+}
+
+#[test]
+fn passes_the_core_conformance_checks() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url, options("core"));
+    conformance::run_all(&store, "redis");
+}
+
+#[test]
+fn concurrent_passkey_replays_have_one_winner() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url, options("passkey"));
+    mfa_webauthn::testing::concurrent_passkey_replays_have_one_winner(
+        &store,
+        "redis",
+        &mut StdRng::seed_from_u64(12),
+    );
+}
+
+/// Many tokio tasks on one multiplexed connection (no blocking adapter) redeem one record at
+/// once: one wins each round.
+#[test]
+fn concurrent_async_takers_have_one_winner() {
+    let Some(url) = url() else { return };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = Arc::new(
+            RedisStore::connect_with(&url, options("async_take"))
+                .await
+                .unwrap(),
+        );
+        for round in 0..5_u32 {
+            let key = RecordKey::new("challenge", "alice", format!("r{round}"));
+            mfa_core::put_async(&*store, &key, &round).await.unwrap();
+            let barrier = Arc::new(tokio::sync::Barrier::new(32));
+            let tasks: Vec<_> = (0..32)
+                .map(|_| {
+                    let (store, key, barrier) =
+                        (Arc::clone(&store), key.clone(), Arc::clone(&barrier));
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        mfa_core::take_async::<_, u32>(&*store, &key).await.unwrap()
+                    })
+                })
+                .collect();
+            let mut winners = 0;
+            for task in tasks {
+                if task.await.unwrap() == Some(round) {
+                    winners += 1;
+                }
+            }
+            assert_eq!(winners, 1, "round {round}");
+        }
+    });
+}
+
+/// Prefixes are separate stores: the same key under two of them is two records.
+#[test]
+fn prefixes_do_not_share_records() {
+    let Some(url) = url() else { return };
+    let first = blocking_store(url.clone(), options("tenant_a"));
+    let second = blocking_store(url, options("tenant_b"));
+    let key = RecordKey::new("challenge", "alice", "c1");
+    mfa_core::insert_new(&first, &key, &"a").unwrap();
+    assert!(second.load(&key).unwrap().is_none());
+    assert!(second.list("challenge", "alice").unwrap().is_empty());
+    assert!(second.find_by_id("challenge", "c1").unwrap().is_empty());
+    mfa_core::insert_new(&second, &key, &"b").unwrap();
+    assert_eq!(
+        mfa_core::load::<_, String>(&first, &key)
+            .unwrap()
+            .as_deref(),
+        Some("a")
+    );
+}
+
+/// The version counter rolled back (a restart that lost its last writes): new versions still
+/// differ from every one given before, because they never fall below the server's clock.
+#[test]
+fn versions_are_not_reused_after_the_counter_rolls_back() {
+    let Some(url) = url() else { return };
+    let prefix = fresh_prefix("rollback");
+    let counter = format!("{prefix}version");
+    let store = blocking_store(url.clone(), RedisOptions::default().prefix(prefix));
+    let key = RecordKey::new("k", "a", "1");
+    let mut given = Vec::new();
+    let mut current = None;
+    for value in 0..20_u8 {
+        let SwapOutcome::Committed(version) = store
+            .compare_and_swap(&key, current, Some(&[value]))
+            .unwrap()
+        else {
+            panic!("write {value} must commit");
+        };
+        given.push(version);
+        current = Some(version);
+    }
+    let () = raw(&store, &url, redis::cmd("DEL").arg(&counter).clone());
+    let deleted = store.compare_and_swap(&key, current, None).unwrap();
+    let SwapOutcome::Committed(deleted) = deleted else {
+        panic!("delete must commit");
+    };
+    let SwapOutcome::Committed(recreated) = store.compare_and_swap(&key, None, Some(b"x")).unwrap()
+    else {
+        panic!("re-create must commit");
+    };
+    for version in [deleted, recreated] {
+        assert!(
+            !given.contains(&version),
+            "version {version:?} was given before"
+        );
+    }
+    assert!(recreated > deleted && deleted > *given.last().unwrap());
+}
+
+/// Values, versions and index entries that the crate never writes read as typed errors.
+#[test]
+fn tampered_entries_are_errors() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url.clone(), options("tampered"));
+    let prefix = store.get_ref().prefix().to_owned();
+    let key = RecordKey::new("totp", "alice", "phone");
+    mfa_core::insert_new(&store, &key, &7_u32).unwrap();
+    let record = format!("{prefix}r:{}", key.flat());
+    let () = raw(
+        &store,
+        &url,
+        redis::cmd("HSET")
+            .arg(&record)
+            .arg("v")
+            .arg("not a number")
+            .clone(),
+    );
+    assert!(matches!(store.load(&key), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        store.list("totp", "alice"),
+        Err(StoreError::Corrupt { .. })
+    ));
+    let () = raw(
+        &store,
+        &url,
+        redis::cmd("HSET")
+            .arg(&record)
+            .arg("v")
+            .arg("1")
+            .arg("e")
+            .arg("soon")
+            .clone(),
+    );
+    assert!(matches!(store.load(&key), Err(StoreError::Corrupt { .. })));
+    let () = raw(
+        &store,
+        &url,
+        redis::cmd("HSET")
+            .arg(&record)
+            .arg("e")
+            .arg("")
+            .arg("d")
+            .arg("\u{ff}garbage")
+            .clone(),
+    );
+    assert!(matches!(
+        mfa_core::load::<_, u32>(&store, &key),
+        Err(StoreError::Corrupt { .. })
+    ));
+    // An index member that is no record key.
+    let other = RecordKey::new("totp", "bob", "x");
+    mfa_core::insert_new(&store, &other, &1_u32).unwrap();
+    let index = format!("{prefix}l:{}", RecordKey::new("totp", "bob", "").flat());
+    let bogus_record = format!("{prefix}r:not-a-key");
+    let () = raw(
+        &store,
+        &url,
+        redis::cmd("HSET")
+            .arg(&bogus_record)
+            .arg("v")
+            .arg("1")
+            .arg("d")
+            .arg("")
+            .arg("e")
+            .arg("")
+            .clone(),
+    );
+    let _: u32 = raw(
+        &store,
+        &url,
+        redis::cmd("SADD").arg(&index).arg("not-a-key").clone(),
+    );
+    assert!(matches!(
+        store.list("totp", "bob"),
+        Err(StoreError::Corrupt { .. })
+    ));
+}
+
+/// A record that vanished behind the store's back (its TTL ran out) drops out of the indexes.
+#[test]
+fn index_entries_of_vanished_records_are_dropped() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url.clone(), options("vanished"));
+    let prefix = store.get_ref().prefix().to_owned();
+    let kept = RecordKey::new("push", "alice", "kept");
+    let gone = RecordKey::new("push", "alice", "gone");
+    mfa_core::insert_new(&store, &kept, &1_u8).unwrap();
+    mfa_core::insert_new(&store, &gone, &2_u8).unwrap();
+    let _: u32 = raw(
+        &store,
+        &url,
+        redis::cmd("DEL")
+            .arg(format!("{prefix}r:{}", gone.flat()))
+            .clone(),
+    );
+    let listed: Vec<RecordKey> = store
+        .list("push", "alice")
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(listed, [kept.clone()].as_slice());
+    assert!(store.find_by_id("push", "gone").unwrap().is_empty());
+    let index = format!("{prefix}l:{}", RecordKey::new("push", "alice", "").flat());
+    let members: Vec<String> = raw(&store, &url, redis::cmd("SMEMBERS").arg(&index).clone());
+    assert_eq!(members, [kept.flat()]);
+}
+
+#[test]
+fn a_bad_url_or_unreachable_server_is_an_error() {
+    assert!(matches!(
+        Blocking::open(async { RedisStore::connect("not a url").await }),
+        Err(StoreError::Unavailable(_))
+    ));
+    // Port 1 on localhost: nothing listens there.
+    let options = RedisOptions::default().timeout(core::time::Duration::from_secs(2));
+    assert!(matches!(
+        Blocking::open(
+            async move { RedisStore::connect_with("redis://127.0.0.1:1/", options).await }
+        ),
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+/// A version that was never given conflicts, whatever its size.
+#[test]
+fn unknown_versions_conflict() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url, options("unknown"));
+    let key = RecordKey::new("k", "a", "1");
+    assert_eq!(
+        store
+            .compare_and_swap(&key, Some(Version::new(u64::MAX)), Some(b"x"))
+            .unwrap(),
+        SwapOutcome::Conflict
+    );
+    let loaded = store
+        .block_on(move |store| async move { AsyncStore::load(&*store, &key).await })
+        .unwrap();
+    assert!(loaded.is_none());
+}
