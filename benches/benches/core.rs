@@ -4,8 +4,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mfa_core::{
-    Evidence, MemoryStore, Method, RecordKey, Store, SwapOutcome, UnixTime, Verified, insert_new,
-    verify_and_commit,
+    Evidence, MemoryStore, Method, NewRecord, RecordKey, Store, SwapOutcome, UnixTime, Verified,
+    insert_new, verify_and_commit,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +25,11 @@ fn commit_helper(c: &mut Criterion) {
         b.iter(|| {
             let record = store.load(&key).expect("load").expect("present");
             let outcome = store
-                .compare_and_swap(&key, Some(record.version), Some(&record.value))
+                .compare_and_swap(
+                    &key,
+                    Some(record.version),
+                    Some(NewRecord::new(&record.value)),
+                )
                 .expect("cas");
             assert!(matches!(outcome, SwapOutcome::Committed(_)));
         });

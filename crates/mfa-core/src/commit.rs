@@ -28,10 +28,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
+use crate::clock::UnixTime;
 use crate::error::Rejection;
 use crate::evidence::Verified;
 use crate::store::{
-    AsyncStore, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, Version, decode, encode,
+    AsyncStore, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, Version,
+    decode, encode,
 };
 use crate::throttle::Throttled;
 
@@ -139,8 +141,11 @@ impl<E: std::error::Error + 'static> std::error::Error for AttemptError<E> {
 pub enum Change<T> {
     /// Leave it as it is.
     Keep,
-    /// Store this value (create or replace).
+    /// Store this value (create or replace), keeping the record's expiry: a record that expires
+    /// still expires at the same instant, a new record never expires.
     Put(T),
+    /// Store this value (create or replace), expiring at the given instant.
+    PutUntil(T, UnixTime),
     /// Remove the record.
     Delete,
 }
@@ -148,7 +153,10 @@ pub enum Change<T> {
 /// What the cycle writes, already encoded.
 enum Plan {
     Keep,
+    /// Write, keeping the loaded record's expiry.
     Write(Zeroizing<Vec<u8>>),
+    /// Write with this expiry.
+    WriteUntil(Zeroizing<Vec<u8>>, UnixTime),
     Delete,
 }
 
@@ -170,20 +178,18 @@ where
             None => None,
         };
         let (plan, result) = step(current.as_ref())?;
-        let new_value = match plan {
+        let kept_expiry = loaded.as_ref().and_then(|record| record.expires_at);
+        let (new_value, expires_at) = match plan {
             Plan::Keep => return Ok(result),
             Plan::Delete if expected.is_none() => return Ok(result),
-            Plan::Delete => None,
-            Plan::Write(bytes) => Some(bytes),
+            Plan::Delete => (None, None),
+            Plan::Write(bytes) => (Some(bytes), kept_expiry),
+            Plan::WriteUntil(bytes, expiry) => (Some(bytes), Some(expiry)),
         };
-        match store
-            .compare_and_swap(
-                key,
-                expected,
-                new_value.as_ref().map(|bytes| bytes.as_slice()),
-            )
-            .await?
-        {
+        let new = new_value
+            .as_ref()
+            .map(|bytes| NewRecord::new(bytes).with_expiry(expires_at));
+        match store.compare_and_swap(key, expected, new).await? {
             SwapOutcome::Committed(_) => return Ok(result),
             SwapOutcome::Conflict => continue,
         }
@@ -241,6 +247,9 @@ where
         let plan = match change {
             Change::Keep => Plan::Keep,
             Change::Put(value) => Plan::Write(encode(key, &value)?),
+            Change::PutUntil(value, expires_at) => {
+                Plan::WriteUntil(encode(key, &value)?, expires_at)
+            }
             Change::Delete => Plan::Delete,
         };
         Ok((plan, result))
@@ -290,8 +299,64 @@ where
     S: AsyncStore + ?Sized,
     T: Serialize,
 {
+    insert(store, key, value, None).await
+}
+
+/// Stores `value` under `key`, expiring at `expires_at`, only if no live record exists there
+/// yet (async): an enrollment token, a pending enrollment. An expired record counts as absent.
+///
+/// # Errors
+/// As [`insert_new_async`].
+pub async fn insert_new_until_async<S, T>(
+    store: &S,
+    key: &RecordKey,
+    value: &T,
+    expires_at: UnixTime,
+) -> Result<(), StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize,
+{
+    insert(store, key, value, Some(expires_at)).await
+}
+
+/// Stores `value` under `key`, expiring at `expires_at`, only if no live record exists there
+/// yet; see [`insert_new_until_async`].
+///
+/// # Errors
+/// As [`insert_new_async`].
+pub fn insert_new_until<S, T>(
+    store: &S,
+    key: &RecordKey,
+    value: &T,
+    expires_at: UnixTime,
+) -> Result<(), StoreError>
+where
+    S: Store + ?Sized,
+    T: Serialize,
+{
+    block_on(insert_new_until_async(
+        &BlockingStore(store),
+        key,
+        value,
+        expires_at,
+    ))
+}
+
+/// Insert-if-absent with an optional expiry: the body of the `insert_new` helpers.
+async fn insert<S, T>(
+    store: &S,
+    key: &RecordKey,
+    value: &T,
+    expires_at: Option<UnixTime>,
+) -> Result<(), StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize,
+{
     let bytes = encode(key, value)?;
-    match store.compare_and_swap(key, None, Some(&bytes)).await? {
+    let new = NewRecord::new(&bytes).with_expiry(expires_at);
+    match store.compare_and_swap(key, None, Some(new)).await? {
         SwapOutcome::Committed(_) => Ok(()),
         SwapOutcome::Conflict => Err(StoreError::AlreadyExists { key: key.flat() }),
     }
@@ -374,11 +439,68 @@ where
     S: AsyncStore + ?Sized,
     T: Serialize,
 {
+    replace(store, key, value, None).await
+}
+
+/// Stores `value` under `key`, expiring at `expires_at`, replacing whatever was there (async):
+/// a challenge that must be answered in time. From `expires_at` on, it reads as absent (so
+/// [`take_async`] finds nothing) on every backend.
+///
+/// # Errors
+/// As [`update_async`].
+pub async fn put_until_async<S, T>(
+    store: &S,
+    key: &RecordKey,
+    value: &T,
+    expires_at: UnixTime,
+) -> Result<(), StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize,
+{
+    replace(store, key, value, Some(expires_at)).await
+}
+
+/// Stores `value` under `key`, expiring at `expires_at`, replacing whatever was there; see
+/// [`put_until_async`].
+///
+/// # Errors
+/// As [`update_async`].
+pub fn put_until<S, T>(
+    store: &S,
+    key: &RecordKey,
+    value: &T,
+    expires_at: UnixTime,
+) -> Result<(), StoreError>
+where
+    S: Store + ?Sized,
+    T: Serialize,
+{
+    block_on(put_until_async(
+        &BlockingStore(store),
+        key,
+        value,
+        expires_at,
+    ))
+}
+
+/// Unconditional replacement with an optional expiry: the body of the `put` helpers.
+async fn replace<S, T>(
+    store: &S,
+    key: &RecordKey,
+    value: &T,
+    expires_at: Option<UnixTime>,
+) -> Result<(), StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize,
+{
     let bytes = encode(key, value)?;
+    let new = NewRecord::new(&bytes).with_expiry(expires_at);
     for _ in 0..MAX_COMMIT_ATTEMPTS {
         // Whatever is there is replaced, readable or not: only its version matters.
         let expected = store.load(key).await?.map(|record| record.version);
-        match store.compare_and_swap(key, expected, Some(&bytes)).await? {
+        match store.compare_and_swap(key, expected, Some(new)).await? {
             SwapOutcome::Committed(_) => return Ok(()),
             SwapOutcome::Conflict => continue,
         }
@@ -666,9 +788,9 @@ impl<S: Store + ?Sized> AsyncStore for BlockingStore<'_, S> {
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new_value: Option<&[u8]>,
+        new: Option<NewRecord<'_>>,
     ) -> Result<SwapOutcome, StoreError> {
-        self.0.compare_and_swap(key, expected, new_value)
+        self.0.compare_and_swap(key, expected, new)
     }
 
     async fn list(
@@ -681,6 +803,10 @@ impl<S: Store + ?Sized> AsyncStore for BlockingStore<'_, S> {
 
     async fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
         self.0.find_by_id(kind, id)
+    }
+
+    async fn purge_expired(&self) -> Result<u64, StoreError> {
+        self.0.purge_expired()
     }
 }
 
@@ -825,7 +951,8 @@ mod tests {
     fn corrupt_record_is_reported_not_panicked() {
         let store = MemoryStore::new();
         let key = RecordKey::new("k", "a", "1");
-        let _ = Store::compare_and_swap(&store, &key, None, Some(&[0xff, 0x00])).unwrap();
+        let _ = Store::compare_and_swap(&store, &key, None, Some(NewRecord::new(&[0xff, 0x00])))
+            .unwrap();
         let error = load::<_, OneShot>(&store, &key).unwrap_err();
         assert!(matches!(error, StoreError::Corrupt { .. }));
         assert!(error.to_string().contains("k/a/1"));
@@ -842,7 +969,7 @@ mod tests {
             &self,
             _: &RecordKey,
             _: Option<Version>,
-            _: Option<&[u8]>,
+            _: Option<NewRecord<'_>>,
         ) -> Result<SwapOutcome, StoreError> {
             Ok(SwapOutcome::Conflict)
         }
@@ -866,7 +993,9 @@ mod tests {
             &store.0,
             &key,
             None,
-            Some(&encode(&key, &OneShot { used: false }).unwrap()),
+            Some(NewRecord::new(
+                &encode(&key, &OneShot { used: false }).unwrap(),
+            )),
         )
         .unwrap();
         let mut runs = 0;

@@ -5,15 +5,24 @@
 //! ```
 //! let store = mfa_core::MemoryStore::new();
 //! mfa_core::conformance::run_all(&store, "conformance-doc");
+//!
+//! // With a clock the checks can move, expiry too.
+//! let clock = mfa_core::ManualClock::new(mfa_core::UnixTime::from_secs(1_700_000_000));
+//! let store = mfa_core::MemoryStore::with_clock(clock.clone());
+//! mfa_core::conformance::run_all_with_clock(&store, &clock, "conformance-doc");
 //! ```
 
+use core::time::Duration;
 use std::sync::Barrier;
 use std::thread;
 
-use crate::clock::UnixTime;
-use crate::commit::{AttemptError, insert_new, load, put, take, verify_challenge_and_commit};
+use crate::clock::{Clock, ManualClock, UnixTime};
+use crate::commit::{
+    AttemptError, Change, insert_new, insert_new_until, load, put, put_until, take, update,
+    verify_and_commit, verify_challenge_and_commit,
+};
 use crate::evidence::{Evidence, Method, Verified};
-use crate::store::{RecordKey, Store, SwapOutcome};
+use crate::store::{NewRecord, RecordKey, Store, SwapOutcome};
 
 /// How many threads the concurrency checks start at once.
 pub const THREADS: usize = 16;
@@ -28,6 +37,16 @@ pub fn run_all<S: Store>(store: &S, namespace: &str) {
     list_and_find_by_id_see_exactly_the_live_records(store, namespace);
     concurrent_takes_have_one_winner(store, namespace);
     concurrent_answers_to_one_challenge_have_one_winner(store, namespace);
+}
+
+/// [`run_all`], then the checks that need to move the store's clock ([`expiry_hides_records`]):
+/// `store` must judge expiry by `clock`.
+///
+/// # Panics
+/// When the store breaks one of the rules.
+pub fn run_all_with_clock<S: Store>(store: &S, clock: &ManualClock, namespace: &str) {
+    run_all(store, namespace);
+    expiry_hides_records(store, clock, namespace);
 }
 
 /// Insert-if-absent, update at the current version, refusal of a stale version, delete, and a
@@ -45,19 +64,19 @@ pub fn compare_and_swap_follows_versions<S: Store>(store: &S, namespace: &str) {
         store.load(&key).expect("load").is_none(),
         "fresh key must be empty"
     );
-    let v1 = committed(store.compare_and_swap(&key, None, Some(b"one")));
+    let v1 = committed(store.compare_and_swap(&key, None, Some(NewRecord::new(b"one"))));
     assert_eq!(
         store
-            .compare_and_swap(&key, None, Some(b"dup"))
+            .compare_and_swap(&key, None, Some(NewRecord::new(b"dup")))
             .expect("cas"),
         SwapOutcome::Conflict,
         "insert-if-absent over an existing record must conflict"
     );
-    let v2 = committed(store.compare_and_swap(&key, Some(v1), Some(b"two")));
+    let v2 = committed(store.compare_and_swap(&key, Some(v1), Some(NewRecord::new(b"two"))));
     assert_ne!(v1, v2, "every write gets a new version");
     assert_eq!(
         store
-            .compare_and_swap(&key, Some(v1), Some(b"stale"))
+            .compare_and_swap(&key, Some(v1), Some(NewRecord::new(b"stale")))
             .expect("cas"),
         SwapOutcome::Conflict,
         "a stale version must conflict"
@@ -70,7 +89,7 @@ pub fn compare_and_swap_follows_versions<S: Store>(store: &S, namespace: &str) {
         store.load(&key).expect("load").is_none(),
         "deleted record must be gone"
     );
-    let v3 = committed(store.compare_and_swap(&key, None, Some(b"three")));
+    let v3 = committed(store.compare_and_swap(&key, None, Some(NewRecord::new(b"three"))));
     assert!(
         v3 != v1 && v3 != v2,
         "a re-created record must not reuse a version"
@@ -231,5 +250,133 @@ pub fn concurrent_answers_to_one_challenge_have_one_winner<S: Store>(store: &S, 
             before.saturating_add(1),
             "one use recorded per challenge"
         );
+    }
+}
+
+/// Expiry, judged by `clock` (the store must read its time from it; the check only moves it
+/// forward): a record is live until its expiry instant and absent from then on for
+/// [`Store::load`], [`Store::list`], [`Store::find_by_id`] and [`take`]; a compare-and-swap
+/// expecting its old version conflicts, while insert-if-absent over it commits with a fresh
+/// version; [`update`] and [`verify_and_commit`] keep a record's expiry; [`put`] without one
+/// clears it; [`Store::purge_expired`] removes only expired records.
+///
+/// # Panics
+/// When the store breaks one of those rules (or fails).
+pub fn expiry_hides_records<S: Store>(store: &S, clock: &ManualClock, namespace: &str) {
+    let kind = "conformance_expiry";
+    let start = clock.now();
+    let at = |secs: u64| start.saturating_add(Duration::from_secs(secs));
+    let short = RecordKey::new(kind, namespace, "short");
+    let long = RecordKey::new(kind, namespace, "long");
+    let forever = RecordKey::new(kind, namespace, "forever");
+    put_until(store, &short, &1_u32, at(10)).expect("put_until");
+    insert_new_until(store, &long, &2_u32, at(100)).expect("insert_new_until");
+    put(store, &forever, &3_u32).expect("put");
+    let short_version = store.load(&short).expect("load").expect("live").version;
+    assert_eq!(
+        store.load(&short).expect("load").and_then(|r| r.expires_at),
+        Some(at(10)),
+        "a record reports its expiry"
+    );
+
+    // One second before expiry everything is there; at the instant of expiry it is gone.
+    clock.set(at(9));
+    assert_eq!(load::<_, u32>(store, &short).expect("load"), Some(1));
+    // An update keeps the expiry, as does a verified commit.
+    update(store, &short, |n: Option<&u32>| {
+        (Change::Put(n.copied().unwrap_or(0) + 10), ())
+    })
+    .expect("update");
+    let verified = verify_and_commit(store, &short, |n: &u32| {
+        let evidence = Evidence::new(Method::BackupCode, at(9), "short");
+        Ok::<_, ()>(Verified::new(evidence, n + 100))
+    });
+    assert!(verified.is_ok(), "verify_and_commit on a live record");
+    let record = store.load(&short).expect("load").expect("live");
+    assert_eq!(
+        record.expires_at,
+        Some(at(10)),
+        "update and verify_and_commit keep the expiry"
+    );
+    let short_version_before_expiry = record.version;
+    assert_ne!(short_version, short_version_before_expiry);
+
+    clock.set(at(10));
+    assert!(
+        store.load(&short).expect("load").is_none(),
+        "expired at its expiry instant"
+    );
+    assert_eq!(
+        take::<_, u32>(store, &short).expect("take"),
+        None,
+        "an expired record cannot be taken"
+    );
+    let listed: Vec<RecordKey> = store
+        .list(kind, namespace)
+        .expect("list")
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        listed,
+        [forever.clone(), long.clone()],
+        "list leaves expired records out"
+    );
+    assert!(
+        store.find_by_id(kind, "short").expect("find").is_empty(),
+        "find_by_id leaves expired records out"
+    );
+    assert_eq!(
+        store.find_by_id(kind, "long").expect("find"),
+        std::slice::from_ref(&long)
+    );
+    assert_eq!(
+        store
+            .compare_and_swap(
+                &short,
+                Some(short_version_before_expiry),
+                Some(NewRecord::new(b"revived"))
+            )
+            .expect("cas"),
+        SwapOutcome::Conflict,
+        "a compare-and-swap expecting an expired record's version conflicts"
+    );
+    let SwapOutcome::Committed(recreated) = store
+        .compare_and_swap(&short, None, Some(NewRecord::new(b"fresh")))
+        .expect("cas")
+    else {
+        panic!("insert-if-absent over an expired record must commit");
+    };
+    assert!(
+        recreated != short_version && recreated != short_version_before_expiry,
+        "re-created over an expired record: a fresh version"
+    );
+    let record = store.load(&short).expect("load").expect("re-created");
+    assert_eq!(record.value.as_slice(), b"fresh");
+    assert_eq!(
+        record.expires_at, None,
+        "the new record has its own (no) expiry"
+    );
+
+    // An expired enrollment does not block a new one; a live one does.
+    insert_new_until(store, &long, &5_u32, at(200))
+        .expect_err("a live record blocks insert_new_until");
+    clock.set(at(100));
+    insert_new_until(store, &long, &6_u32, at(200)).expect("expired: insert_new_until commits");
+    assert_eq!(load::<_, u32>(store, &long).expect("load"), Some(6));
+    // `put` without an expiry makes the record permanent.
+    put(store, &long, &7_u32).expect("put");
+    clock.set(at(300));
+    assert_eq!(load::<_, u32>(store, &long).expect("load"), Some(7));
+
+    // Purging removes only what has expired.
+    put_until(store, &short, &8_u32, at(301)).expect("put_until");
+    clock.set(at(400));
+    let _purged = store.purge_expired().expect("purge_expired");
+    assert!(store.load(&short).expect("load").is_none());
+    assert_eq!(load::<_, u32>(store, &long).expect("load"), Some(7));
+    assert_eq!(load::<_, u32>(store, &forever).expect("load"), Some(3));
+    for key in [&short, &long, &forever] {
+        let _gone = take::<_, u32>(store, key).expect("take");
     }
 }

@@ -13,8 +13,9 @@ pub mod throttle;
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use commit::{
     AttemptError, BlockingStore, Change, MAX_COMMIT_ATTEMPTS, block_on, insert_new,
-    insert_new_async, list, list_async, load, load_async, put, put_async, take, take_async, update,
-    update_async, verify_and_commit, verify_and_commit_async, verify_challenge_and_commit,
+    insert_new_async, insert_new_until, insert_new_until_async, list, list_async, load, load_async,
+    put, put_async, put_until, put_until_async, take, take_async, update, update_async,
+    verify_and_commit, verify_and_commit_async, verify_challenge_and_commit,
     verify_challenge_and_commit_async,
 };
 pub use error::Rejection;
@@ -22,6 +23,7 @@ pub use evidence::{AuthenticatorProperties, CredentialId, Evidence, Method, Veri
 pub use rand_core::CryptoRng;
 pub use secret::SecretBytes;
 pub use store::{
-    AsyncStore, MemoryStore, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, Version,
+    AsyncStore, MemoryStore, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome,
+    Version, is_live,
 };
 pub use throttle::{ThrottlePolicy, ThrottleState, ThrottleStatus, Throttled};

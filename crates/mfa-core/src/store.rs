@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::clock::{Clock, SystemClock, UnixTime};
+
 /// Identifies one record: what kind of state, whose, and which credential.
 ///
 /// For example `("totp", "alice", "phone")` or `("throttle", "alice", "totp/phone")`. None of the
@@ -114,14 +116,17 @@ impl Version {
     }
 }
 
-/// A record as loaded: its version and its encoded value (zeroized on drop, since credential
-/// state may hold secrets).
+/// A record as loaded: its version, its encoded value (zeroized on drop, since credential
+/// state may hold secrets) and when it expires.
 #[derive(Clone)]
 pub struct StoredRecord {
     /// The version to pass back to [`Store::compare_and_swap`].
     pub version: Version,
     /// The encoded value.
     pub value: Zeroizing<Vec<u8>>,
+    /// When the record stops existing (`None`: never). A backend never returns a record whose
+    /// expiry has passed (see [`is_live`]).
+    pub expires_at: Option<UnixTime>,
 }
 
 impl fmt::Debug for StoredRecord {
@@ -129,8 +134,71 @@ impl fmt::Debug for StoredRecord {
         f.debug_struct("StoredRecord")
             .field("version", &self.version)
             .field("len", &self.value.len())
+            .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
+}
+
+/// What a compare-and-swap writes: the encoded value and, optionally, when the record expires.
+///
+/// ```
+/// use mfa_core::{NewRecord, UnixTime};
+///
+/// let forever = NewRecord::new(b"enrolled credential");
+/// let expiry = UnixTime::from_secs(1_700_000_060);
+/// let challenge = NewRecord::new(b"challenge").with_expiry(Some(expiry));
+/// assert_eq!(forever.expires_at, None);
+/// assert_eq!(challenge.expires_at, Some(expiry));
+/// ```
+#[derive(Clone, Copy)]
+pub struct NewRecord<'a> {
+    /// The encoded value.
+    pub value: &'a [u8],
+    /// When the record stops existing (`None`: never). From that instant on, every backend reads
+    /// it as absent.
+    pub expires_at: Option<UnixTime>,
+}
+
+impl<'a> NewRecord<'a> {
+    /// A record that never expires.
+    #[must_use]
+    pub const fn new(value: &'a [u8]) -> Self {
+        Self {
+            value,
+            expires_at: None,
+        }
+    }
+
+    /// The same record, expiring at `expires_at` (`None`: never).
+    #[must_use]
+    pub const fn with_expiry(self, expires_at: Option<UnixTime>) -> Self {
+        Self {
+            value: self.value,
+            expires_at,
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for NewRecord<'a> {
+    fn from(value: &'a [u8]) -> Self {
+        Self::new(value)
+    }
+}
+
+impl fmt::Debug for NewRecord<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewRecord")
+            .field("len", &self.value.len())
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Whether a record expiring at `expires_at` still exists at `now`: the rule every backend
+/// applies. A record expires *at* its expiry instant: live while `now < expires_at`.
+#[must_use]
+pub fn is_live(expires_at: Option<UnixTime>, now: UnixTime) -> bool {
+    expires_at.is_none_or(|expiry| now < expiry)
 }
 
 /// The outcome of a compare-and-swap.
@@ -197,15 +265,18 @@ impl std::error::Error for StoreError {
 /// Two operations; everything else (verify-then-commit, throttling) is built on them in
 /// [`crate::commit`] and [`crate::throttle`].
 pub trait Store: Send + Sync {
-    /// Loads a record, or `None` if there is none.
+    /// Loads a record, or `None` if there is none (or it has expired).
     ///
     /// # Errors
     /// [`StoreError`] if the backend fails.
     fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError>;
 
     /// Atomically: if the record's current version is `expected` (`None`: the record must not
-    /// exist), replace its value with `new_value` (`None`: delete it) and return the new version;
-    /// otherwise change nothing and return [`SwapOutcome::Conflict`].
+    /// exist), replace it with `new` (value and expiry; `None`: delete it) and return the new
+    /// version; otherwise change nothing and return [`SwapOutcome::Conflict`].
+    ///
+    /// An expired record counts as absent: `expected: None` over it commits (with a fresh
+    /// version), `expected: Some(_)` conflicts.
     ///
     /// # Errors
     /// [`StoreError`] if the backend fails. A version mismatch is not an error.
@@ -213,10 +284,10 @@ pub trait Store: Send + Sync {
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new_value: Option<&[u8]>,
+        new: Option<NewRecord<'_>>,
     ) -> Result<SwapOutcome, StoreError>;
 
-    /// Every record of `kind` held by `account` ("list my methods"), in key order.
+    /// Every live record of `kind` held by `account` ("list my methods"), in key order.
     ///
     /// # Errors
     /// [`StoreError`] if the backend fails.
@@ -226,10 +297,22 @@ pub trait Store: Send + Sync {
     /// The keys of every record of `kind` with this `id`, whatever the account, in key order:
     /// the lookup behind username-less sign-in (a WebAuthn credential id names its owner) and
     /// the check that an id is not registered twice. A backend keeps an index for it.
+    /// Expired records are left out.
     ///
     /// # Errors
     /// [`StoreError`] if the backend fails.
     fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError>;
+
+    /// Deletes every expired record for good and says how many went. Expired records already
+    /// read as absent; this only reclaims their space, so call it now and then (a timer, a cron
+    /// job), never for correctness. The default removes nothing and returns 0: right for a
+    /// backend whose records expire by themselves (Redis TTLs).
+    ///
+    /// # Errors
+    /// [`StoreError`] if the backend fails.
+    fn purge_expired(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }
 
 /// The async twin of [`Store`], for backends whose I/O is asynchronous. Futures are `Send`, so
@@ -252,7 +335,7 @@ pub trait AsyncStore: Send + Sync {
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new_value: Option<&[u8]>,
+        new: Option<NewRecord<'_>>,
     ) -> impl Future<Output = Result<SwapOutcome, StoreError>> + Send;
 
     /// Every record of `kind` held by `account`, as [`Store::list`].
@@ -274,6 +357,15 @@ pub trait AsyncStore: Send + Sync {
         kind: &str,
         id: &str,
     ) -> impl Future<Output = Result<Vec<RecordKey>, StoreError>> + Send;
+
+    /// Deletes every expired record for good, as [`Store::purge_expired`] (whose default, 0 and
+    /// nothing removed, this shares).
+    ///
+    /// # Errors
+    /// [`StoreError`] if the backend fails.
+    fn purge_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        core::future::ready(Ok(0))
+    }
 }
 
 macro_rules! forward_store {
@@ -286,9 +378,9 @@ macro_rules! forward_store {
                 &self,
                 key: &RecordKey,
                 expected: Option<Version>,
-                new_value: Option<&[u8]>,
+                new: Option<NewRecord<'_>>,
             ) -> Result<SwapOutcome, StoreError> {
-                (**self).compare_and_swap(key, expected, new_value)
+                (**self).compare_and_swap(key, expected, new)
             }
             fn list(
                 &self,
@@ -299,6 +391,9 @@ macro_rules! forward_store {
             }
             fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
                 (**self).find_by_id(kind, id)
+            }
+            fn purge_expired(&self) -> Result<u64, StoreError> {
+                (**self).purge_expired()
             }
         }
     )*};
@@ -318,9 +413,9 @@ macro_rules! forward_async_store {
                 &self,
                 key: &RecordKey,
                 expected: Option<Version>,
-                new_value: Option<&[u8]>,
+                new: Option<NewRecord<'_>>,
             ) -> impl Future<Output = Result<SwapOutcome, StoreError>> + Send {
-                (**self).compare_and_swap(key, expected, new_value)
+                (**self).compare_and_swap(key, expected, new)
             }
             fn list(
                 &self,
@@ -336,6 +431,9 @@ macro_rules! forward_async_store {
             ) -> impl Future<Output = Result<Vec<RecordKey>, StoreError>> + Send {
                 (**self).find_by_id(kind, id)
             }
+            fn purge_expired(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
+                (**self).purge_expired()
+            }
         }
     )*};
 }
@@ -348,32 +446,72 @@ forward_async_store!(&S, Box<S>, Arc<S>);
 /// so it is also fine to use from async code. Listing an account's records is a range scan;
 /// [`Store::find_by_id`] scans every record of the kind (fine for tests and small services; the
 /// durable backends index it).
-#[derive(Default)]
+///
+/// Expiry is judged by the store's clock ([`SystemClock`] unless given another with
+/// [`with_clock`](Self::with_clock)); an expired record reads as absent at once and its memory is
+/// reclaimed when it is overwritten or by [`Store::purge_expired`].
 pub struct MemoryStore {
     records: Mutex<BTreeMap<RecordKey, StoredRecord>>,
     next_version: AtomicU64,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_clock(SystemClock)
+    }
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store on the system clock.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// How many records are stored.
+    /// An empty store that judges expiry by `clock` (a [`ManualClock`](crate::ManualClock) in
+    /// tests, so records can expire without waiting).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mfa_core::{ManualClock, MemoryStore, RecordKey, UnixTime, load, put_until};
+    ///
+    /// let clock = ManualClock::new(UnixTime::from_secs(1_000));
+    /// let store = MemoryStore::with_clock(clock.clone());
+    /// let key = RecordKey::new("challenge", "alice", "c1");
+    /// put_until(&store, &key, &"nonce", UnixTime::from_secs(1_060))?;
+    /// assert!(load::<_, String>(&store, &key)?.is_some());
+    /// clock.advance(Duration::from_secs(60));
+    /// assert!(load::<_, String>(&store, &key)?.is_none()); // expired: reads as absent
+    /// # Ok::<(), mfa_core::StoreError>(())
+    /// ```
     #[must_use]
-    pub fn len(&self) -> usize {
-        self.records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+    pub fn with_clock(clock: impl Clock + 'static) -> Self {
+        Self {
+            records: Mutex::default(),
+            next_version: AtomicU64::new(0),
+            clock: Arc::new(clock),
+        }
     }
 
-    /// Whether the store is empty.
+    /// How many live (unexpired) records are stored.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        let now = self.clock.now();
+        self.lock()
+            .values()
+            .filter(|record| is_live(record.expires_at, now))
+            .count()
+    }
+
+    /// Whether the store holds no live record.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<RecordKey, StoredRecord>> {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn fresh_version(&self) -> Version {
@@ -390,35 +528,45 @@ impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
             .field("records", &self.len())
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
 
 impl Store for MemoryStore {
     fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
-        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(records.get(key).cloned())
+        let now = self.clock.now();
+        let records = self.lock();
+        Ok(records
+            .get(key)
+            .filter(|record| is_live(record.expires_at, now))
+            .cloned())
     }
 
     fn compare_and_swap(
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new_value: Option<&[u8]>,
+        new: Option<NewRecord<'_>>,
     ) -> Result<SwapOutcome, StoreError> {
-        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        let current = records.get(key).map(|record| record.version);
+        let now = self.clock.now();
+        let mut records = self.lock();
+        let current = records
+            .get(key)
+            .filter(|record| is_live(record.expires_at, now))
+            .map(|record| record.version);
         if current != expected {
             return Ok(SwapOutcome::Conflict);
         }
         let version = self.fresh_version();
-        match new_value {
-            Some(value) => {
+        match new {
+            Some(new) => {
                 records.insert(
                     key.clone(),
                     StoredRecord {
                         version,
-                        value: Zeroizing::new(value.to_vec()),
+                        value: Zeroizing::new(new.value.to_vec()),
+                        expires_at: new.expires_at,
                     },
                 );
             }
@@ -434,25 +582,37 @@ impl Store for MemoryStore {
         kind: &str,
         account: &str,
     ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
-        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = self.clock.now();
+        let records = self.lock();
         // Keys order by kind, then account, then id: one account's records of a kind are a range.
         let start = RecordKey::new(kind, account, "");
         Ok(records
             .range(start..)
             .take_while(|(key, _)| key.kind() == kind && key.account() == account)
+            .filter(|(_, record)| is_live(record.expires_at, now))
             .map(|(key, record)| (key.clone(), record.clone()))
             .collect())
     }
 
     fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
-        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = self.clock.now();
+        let records = self.lock();
         let start = RecordKey::new(kind, "", "");
         Ok(records
             .range(start..)
             .take_while(|(key, _)| key.kind() == kind)
-            .filter(|(key, _)| key.id() == id)
+            .filter(|(key, record)| key.id() == id && is_live(record.expires_at, now))
             .map(|(key, _)| key.clone())
             .collect())
+    }
+
+    fn purge_expired(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let mut records = self.lock();
+        let before = records.len();
+        records.retain(|_, record| is_live(record.expires_at, now));
+        let purged = before.saturating_sub(records.len());
+        Ok(u64::try_from(purged).unwrap_or(u64::MAX))
     }
 }
 
@@ -465,9 +625,9 @@ impl AsyncStore for MemoryStore {
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new_value: Option<&[u8]>,
+        new: Option<NewRecord<'_>>,
     ) -> Result<SwapOutcome, StoreError> {
-        Store::compare_and_swap(self, key, expected, new_value)
+        Store::compare_and_swap(self, key, expected, new)
     }
 
     async fn list(
@@ -480,6 +640,10 @@ impl AsyncStore for MemoryStore {
 
     async fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
         Store::find_by_id(self, kind, id)
+    }
+
+    async fn purge_expired(&self) -> Result<u64, StoreError> {
+        Store::purge_expired(self)
     }
 }
 
@@ -526,24 +690,25 @@ mod tests {
         let key = RecordKey::new("k", "alice", "1");
         assert!(Store::load(&store, &key).unwrap().is_none());
         let SwapOutcome::Committed(v1) =
-            Store::compare_and_swap(&store, &key, None, Some(b"one")).unwrap()
+            Store::compare_and_swap(&store, &key, None, Some(NewRecord::new(b"one"))).unwrap()
         else {
             panic!("first insert must commit");
         };
         // A second "insert if absent" conflicts.
         assert_eq!(
-            Store::compare_and_swap(&store, &key, None, Some(b"dup")).unwrap(),
+            Store::compare_and_swap(&store, &key, None, Some(NewRecord::new(b"dup"))).unwrap(),
             SwapOutcome::Conflict
         );
         let SwapOutcome::Committed(v2) =
-            Store::compare_and_swap(&store, &key, Some(v1), Some(b"two")).unwrap()
+            Store::compare_and_swap(&store, &key, Some(v1), Some(NewRecord::new(b"two"))).unwrap()
         else {
             panic!("update at the current version must commit");
         };
         assert_ne!(v1, v2);
         // A stale version conflicts and writes nothing.
         assert_eq!(
-            Store::compare_and_swap(&store, &key, Some(v1), Some(b"stale")).unwrap(),
+            Store::compare_and_swap(&store, &key, Some(v1), Some(NewRecord::new(b"stale")))
+                .unwrap(),
             SwapOutcome::Conflict
         );
         assert_eq!(
@@ -557,7 +722,7 @@ mod tests {
         ));
         assert!(store.is_empty());
         let SwapOutcome::Committed(v3) =
-            Store::compare_and_swap(&store, &key, None, Some(b"three")).unwrap()
+            Store::compare_and_swap(&store, &key, None, Some(NewRecord::new(b"three"))).unwrap()
         else {
             panic!("re-create must commit");
         };
@@ -565,10 +730,36 @@ mod tests {
     }
 
     #[test]
+    fn memory_store_passes_the_conformance_checks_with_expiry() {
+        let clock = crate::ManualClock::new(UnixTime::from_secs(1_700_000_000));
+        let store = MemoryStore::with_clock(clock.clone());
+        crate::conformance::run_all_with_clock(&store, &clock, "memory");
+    }
+
+    #[test]
+    fn purge_counts_only_expired_records() {
+        let clock = crate::ManualClock::new(UnixTime::from_secs(100));
+        let store = MemoryStore::with_clock(clock.clone());
+        for (id, expiry) in [("a", Some(150)), ("b", Some(200)), ("c", None)] {
+            let key = RecordKey::new("k", "alice", id);
+            let new = NewRecord::new(b"v").with_expiry(expiry.map(UnixTime::from_secs));
+            let _ = Store::compare_and_swap(&store, &key, None, Some(new)).unwrap();
+        }
+        assert_eq!(Store::purge_expired(&store).unwrap(), 0);
+        clock.set(UnixTime::from_secs(150));
+        assert_eq!(store.len(), 2, "len counts live records");
+        assert_eq!(Store::purge_expired(&store).unwrap(), 1);
+        clock.set(UnixTime::from_secs(1_000));
+        assert_eq!(Store::purge_expired(&store).unwrap(), 1);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
     fn debug_shows_no_values() {
         let store = MemoryStore::new();
         let key = RecordKey::new("k", "a", "1");
-        let _ = Store::compare_and_swap(&store, &key, None, Some(b"secret-value")).unwrap();
+        let _ = Store::compare_and_swap(&store, &key, None, Some(NewRecord::new(b"secret-value")))
+            .unwrap();
         let record = Store::load(&store, &key).unwrap().unwrap();
         let shown = format!("{record:?} {store:?}");
         assert!(!shown.contains("secret"));

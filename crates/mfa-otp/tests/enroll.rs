@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use mfa_core::{
-    AttemptError, Clock, ManualClock, MemoryStore, Method, RecordKey, Store, StoreError,
+    AttemptError, Clock, ManualClock, MemoryStore, Method, NewRecord, RecordKey, Store, StoreError,
     StoredRecord, SwapOutcome, ThrottlePolicy, ThrottleStatus, Throttled, UnixTime, Version,
     insert_new, list, load,
 };
@@ -505,7 +505,7 @@ impl Store for Flaky {
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new_value: Option<&[u8]>,
+        new_value: Option<NewRecord<'_>>,
     ) -> Result<SwapOutcome, StoreError> {
         let failing = match *self.fail.lock().unwrap() {
             Fail::Nothing => false,

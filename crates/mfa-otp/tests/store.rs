@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use ciborium::Value;
 use mfa_core::{
-    AttemptError, Clock, ManualClock, MemoryStore, RecordKey, Store, StoreError, SwapOutcome,
-    ThrottlePolicy, ThrottleStatus, Throttled, UnixTime, insert_new, load, verify_and_commit,
+    AttemptError, Clock, ManualClock, MemoryStore, NewRecord, RecordKey, Store, StoreError,
+    SwapOutcome, ThrottlePolicy, ThrottleStatus, Throttled, UnixTime, insert_new, load,
+    verify_and_commit,
 };
 use mfa_otp::{
     Hotp, HotpCredential, HotpParams, OtpError, OtpSecret, Totp, TotpCredential, TotpParams,
@@ -290,7 +291,9 @@ fn tampered_cbor(record: &impl Serialize, path: &[&str], value: Value) -> Vec<u8
 
 /// Stores raw bytes under `key`, bypassing every type.
 fn put_raw(store: &MemoryStore, key: &RecordKey, bytes: &[u8]) {
-    let outcome = store.compare_and_swap(key, None, Some(bytes)).unwrap();
+    let outcome = store
+        .compare_and_swap(key, None, Some(NewRecord::new(bytes)))
+        .unwrap();
     assert!(matches!(outcome, SwapOutcome::Committed(_)));
 }
 

@@ -15,7 +15,9 @@ use core::fmt;
 use core::future::Future;
 use std::sync::Arc;
 
-use mfa_core::{AsyncStore, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, Version};
+use mfa_core::{
+    AsyncStore, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, Version,
+};
 use tokio::runtime::{Builder, Handle, Runtime};
 use zeroize::Zeroizing;
 
@@ -138,19 +140,16 @@ impl<S: AsyncStore + 'static> Store for Blocking<S> {
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new_value: Option<&[u8]>,
+        new: Option<NewRecord<'_>>,
     ) -> Result<SwapOutcome, StoreError> {
         let key = key.clone();
         // The task may outlive this call's borrows, so it gets its own copy (wiped when done).
-        let new_value = new_value.map(|value| Zeroizing::new(value.to_vec()));
+        let new = new.map(|new| (Zeroizing::new(new.value.to_vec()), new.expires_at));
         self.block_on(|store| async move {
-            store
-                .compare_and_swap(
-                    &key,
-                    expected,
-                    new_value.as_ref().map(|value| value.as_slice()),
-                )
-                .await
+            let new = new
+                .as_ref()
+                .map(|(value, expires_at)| NewRecord::new(value).with_expiry(*expires_at));
+            store.compare_and_swap(&key, expected, new).await
         })
     }
 
@@ -166,6 +165,10 @@ impl<S: AsyncStore + 'static> Store for Blocking<S> {
     fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
         let (kind, id) = (kind.to_owned(), id.to_owned());
         self.block_on(|store| async move { store.find_by_id(&kind, &id).await })
+    }
+
+    fn purge_expired(&self) -> Result<u64, StoreError> {
+        self.block_on(|store| async move { store.purge_expired().await })
     }
 }
 

@@ -1,6 +1,11 @@
-//! Durable stores behind mfa-core's store traits (store-net's temporary skeleton; store-core's
-//! layout replaces it on merge).
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -8,3 +13,10 @@ pub mod blocking;
 pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
+
+#[cfg(feature = "blocking")]
+pub use blocking::Blocking;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
+#[cfg(feature = "redis")]
+pub use redis::{RedisOptions, RedisStore};

@@ -28,31 +28,36 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use mfa_core::{
-    AsyncStore, Clock, RecordKey, StoreError, StoredRecord, SwapOutcome, SystemClock, UnixTime,
-    Version,
+    AsyncStore, Clock, NewRecord, RecordKey, StoreError, StoredRecord, SwapOutcome, SystemClock,
+    UnixTime, Version,
 };
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use zeroize::Zeroizing;
 
-/// The schema migrations, in order: migration `n` (1-based) is `MIGRATIONS[n - 1]`. `{schema}`
-/// stands for the configured schema. Never edit one that has shipped; append a new one.
-const MIGRATIONS: &[&str] = &[
-    // 1: records, their version sequence, and the two indexes behind `find_by_id` and purging.
+/// The numbered schema migrations (as SQLite's), applied in order, each once, inside one
+/// transaction each; `{schema}` stands for the configured schema. Never edit a released
+/// migration: add the next number.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
     "CREATE SEQUENCE {schema}.mfa_record_version;
      CREATE TABLE {schema}.mfa_records (
-         kind TEXT NOT NULL,
-         account TEXT NOT NULL,
-         id TEXT NOT NULL,
-         version BIGINT NOT NULL,
-         value BYTEA NOT NULL,
+         kind       TEXT   NOT NULL,
+         account    TEXT   NOT NULL,
+         id         TEXT   NOT NULL,
+         version    BIGINT NOT NULL,
+         value      BYTEA  NOT NULL,
          expires_at BIGINT,
          PRIMARY KEY (kind, account, id)
      );
      CREATE INDEX mfa_records_by_id ON {schema}.mfa_records (kind, id);
-     CREATE INDEX mfa_records_by_expiry ON {schema}.mfa_records (expires_at);",
-];
+     CREATE INDEX mfa_records_by_expiry ON {schema}.mfa_records (expires_at)
+         WHERE expires_at IS NOT NULL;",
+)];
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: i64 = 1;
 
 /// How a [`PostgresStore`] connects and where it keeps its tables.
 #[derive(Clone)]
@@ -261,17 +266,30 @@ impl PostgresStore {
         &self.schema
     }
 
-    /// The schema version this build creates (the number of the last migration).
-    #[must_use]
-    pub fn schema_version() -> u32 {
-        u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+    /// The schema version the database is at (the newest migration applied; 0 before any).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] if the query fails.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT COALESCE(MAX(version), 0) FROM {}.mfa_schema_migrations",
+                    self.schema
+                ),
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        row.try_get(0).map_err(unavailable)
     }
 
-    /// Brings the schema up to [`schema_version`](Self::schema_version): creates the schema and
-    /// the version table if missing, then applies each migration not yet recorded, each in a
-    /// transaction of its own. Safe when several nodes start at once (a migration's row in
-    /// `mfa_schema_version` is claimed first, so exactly one node applies it and the others wait
-    /// for its commit). Called by every constructor.
+    /// Brings the schema up to [`SCHEMA_VERSION`]: creates the schema and the migrations table if
+    /// missing, then applies each migration not yet recorded, each in a transaction of its own.
+    /// Safe when several nodes start at once (a migration's row in `mfa_schema_migrations` is
+    /// claimed first, so exactly one node applies it and the others wait for its commit). Called
+    /// by every constructor.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] if a statement fails, or if the database was migrated by a
@@ -316,36 +334,35 @@ impl PostgresStore {
         }
         client
             .batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {schema}.mfa_schema_version (
-                     version INTEGER PRIMARY KEY,
-                     applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP
+                "CREATE TABLE IF NOT EXISTS {schema}.mfa_schema_migrations (
+                     version    BIGINT PRIMARY KEY,
+                     applied_at BIGINT NOT NULL
                  )"
             ))
             .await?;
-        let newest: Option<i32> = client
+        let current: i64 = client
             .query_one(
-                &format!("SELECT max(version) FROM {schema}.mfa_schema_version"),
+                &format!("SELECT COALESCE(MAX(version), 0) FROM {schema}.mfa_schema_migrations"),
                 &[],
             )
             .await?
             .try_get(0)?;
-        let known = Self::schema_version();
-        if let Some(newest) = newest
-            && u32::try_from(newest).is_ok_and(|newest| newest > known)
-        {
+        if current > SCHEMA_VERSION {
             return Err(MigrateError::Store(unavailable(Message(format!(
-                "schema {schema} is at version {newest}, newer than this build knows ({known})"
+                "the database schema {schema} is version {current}, newer than this build's \
+                 {SCHEMA_VERSION}: upgrade mfa-store"
             )))));
         }
-        for (number, migration) in (1_i32..).zip(MIGRATIONS) {
+        let applied_at = millis(self.clock.now());
+        for (number, migration) in MIGRATIONS {
             let transaction = client.transaction().await?;
             let claimed = transaction
                 .execute(
                     &format!(
-                        "INSERT INTO {schema}.mfa_schema_version (version) VALUES ($1) \
-                         ON CONFLICT DO NOTHING"
+                        "INSERT INTO {schema}.mfa_schema_migrations (version, applied_at) \
+                         VALUES ($1, $2) ON CONFLICT DO NOTHING"
                     ),
-                    &[&number],
+                    &[number, &applied_at],
                 )
                 .await?;
             if claimed == 0 {
@@ -360,31 +377,14 @@ impl PostgresStore {
         }
         Ok(())
     }
+}
 
-    /// Deletes every expired record for good and returns how many went: one indexed `DELETE`.
-    /// Expired records already read as absent; call this now and then to reclaim their space.
-    ///
-    /// # Errors
-    /// [`StoreError::Unavailable`] if the statement fails.
-    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let now = millis(self.clock.now());
-        let client = self.pool.get().await.map_err(unavailable)?;
-        let statement = client
-            .prepare_cached(&self.sql.purge_expired)
-            .await
-            .map_err(unavailable)?;
-        client
-            .execute(&statement, &[&now])
-            .await
-            .map_err(unavailable)
-    }
-
-    /// The one compare-and-swap, with an optional expiry for the new value.
-    async fn swap(
+impl AsyncStore for PostgresStore {
+    async fn compare_and_swap(
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new: Option<(&[u8], Option<UnixTime>)>,
+        new: Option<NewRecord<'_>>,
     ) -> Result<SwapOutcome, StoreError> {
         let now = millis(self.clock.now());
         let (kind, account, id) = (key.kind(), key.account(), key.id());
@@ -398,13 +398,13 @@ impl PostgresStore {
         };
         let client = self.pool.get().await.map_err(unavailable)?;
         let row = match (expected, new) {
-            (None, Some((value, expires_at))) => {
+            (None, Some(NewRecord { value, expires_at })) => {
                 let expires_at = expires_at.map(millis);
                 let params: [&(dyn ToSql + Sync); 6] =
                     [&kind, &account, &id, &now, &value, &expires_at];
                 query_opt(&client, &self.sql.insert, &params).await?
             }
-            (Some(expected), Some((value, expires_at))) => {
+            (Some(expected), Some(NewRecord { value, expires_at })) => {
                 let expires_at = expires_at.map(millis);
                 let params: [&(dyn ToSql + Sync); 7] =
                     [&kind, &account, &id, &now, &expected, &value, &expires_at];
@@ -427,30 +427,7 @@ impl PostgresStore {
             }
         }
     }
-}
 
-async fn query_opt(
-    client: &deadpool_postgres::Client,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Option<tokio_postgres::Row>, StoreError> {
-    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
-    client
-        .query_opt(&statement, params)
-        .await
-        .map_err(unavailable)
-}
-
-async fn query(
-    client: &deadpool_postgres::Client,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
-    client.query(&statement, params).await.map_err(unavailable)
-}
-
-impl AsyncStore for PostgresStore {
     async fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
         let now = millis(self.clock.now());
         let client = self.pool.get().await.map_err(unavailable)?;
@@ -459,16 +436,6 @@ impl AsyncStore for PostgresStore {
             None => Ok(None),
             Some(row) => record_from_row(key, &row, 0).map(Some),
         }
-    }
-
-    async fn compare_and_swap(
-        &self,
-        key: &RecordKey,
-        expected: Option<Version>,
-        new_value: Option<&[u8]>,
-    ) -> Result<SwapOutcome, StoreError> {
-        self.swap(key, expected, new_value.map(|value| (value, None)))
-            .await
     }
 
     async fn list(
@@ -513,6 +480,41 @@ impl AsyncStore for PostgresStore {
         keys.sort();
         Ok(keys)
     }
+
+    /// One indexed `DELETE` of every expired row.
+    async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let now = millis(self.clock.now());
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let statement = client
+            .prepare_cached(&self.sql.purge_expired)
+            .await
+            .map_err(unavailable)?;
+        client
+            .execute(&statement, &[&now])
+            .await
+            .map_err(unavailable)
+    }
+}
+
+async fn query_opt(
+    client: &deadpool_postgres::Client,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<tokio_postgres::Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+    client
+        .query_opt(&statement, params)
+        .await
+        .map_err(unavailable)
+}
+
+async fn query(
+    client: &deadpool_postgres::Client,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    let statement = client.prepare_cached(sql).await.map_err(unavailable)?;
+    client.query(&statement, params).await.map_err(unavailable)
 }
 
 /// Reads `version, value, expires_at` from `row`, starting at column `first`.
@@ -525,12 +527,23 @@ fn record_from_row(
     let value: Vec<u8> = row
         .try_get(first + 1)
         .map_err(|error| corrupt(key, &error))?;
-    let _expires_at: Option<i64> = row
+    let expires_at: Option<i64> = row
         .try_get(first + 2)
         .map_err(|error| corrupt(key, &error))?;
+    let expires_at = match expires_at.map(u64::try_from) {
+        None => None,
+        Some(Ok(millis)) => Some(UnixTime::from_millis(millis)),
+        Some(Err(_)) => {
+            return Err(StoreError::Corrupt {
+                key: key.flat(),
+                reason: "negative expiry".to_owned(),
+            });
+        }
+    };
     Ok(StoredRecord {
         version: version_from_db(key, version)?,
         value: Zeroizing::new(value),
+        expires_at,
     })
 }
 

@@ -41,8 +41,8 @@ use core::time::Duration;
 use std::sync::Arc;
 
 use mfa_core::{
-    AsyncStore, Clock, RecordKey, StoreError, StoredRecord, SwapOutcome, SystemClock, UnixTime,
-    Version,
+    AsyncStore, Clock, NewRecord, RecordKey, StoreError, StoredRecord, SwapOutcome, SystemClock,
+    UnixTime, Version, is_live,
 };
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
@@ -263,59 +263,12 @@ impl RedisStore {
         format!("{}i:{}", self.prefix, RecordKey::new(kind, "", id).flat())
     }
 
-    /// The one compare-and-swap, with an optional expiry for the new value.
-    async fn swap(
-        &self,
-        key: &RecordKey,
-        expected: Option<Version>,
-        new: Option<(&[u8], Option<UnixTime>)>,
-    ) -> Result<SwapOutcome, StoreError> {
-        let now = self.clock.now();
-        let flat = key.flat();
-        let expected = expected
-            .map(|version| version.get().to_string())
-            .unwrap_or_default();
-        let (operation, value, expires_at) = match new {
-            Some((value, expires_at)) => ("put", value, expires_at),
-            None => ("del", &[][..], None),
-        };
-        let ttl = expires_at.map_or(0, |expiry| {
-            let left = expiry.saturating_since(now).saturating_add(EXPIRY_GRACE);
-            u64::try_from(left.as_millis()).unwrap_or(u64::MAX)
-        });
-        let mut connection = self.connection.clone();
-        let reply: Option<String> = self
-            .swap
-            .key(self.record_key(&flat))
-            .key(format!("{}version", self.prefix))
-            .key(self.list_index(key.kind(), key.account()))
-            .key(self.find_index(key.kind(), key.id()))
-            .arg(expected)
-            .arg(operation)
-            .arg(value)
-            .arg(
-                expires_at
-                    .map(|expiry| expiry.as_millis().to_string())
-                    .unwrap_or_default(),
-            )
-            .arg(now.as_millis())
-            .arg(ttl)
-            .arg(&flat)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(unavailable)?;
-        match reply {
-            None => Ok(SwapOutcome::Conflict),
-            Some(version) => Ok(SwapOutcome::Committed(parse_version(key, &version)?)),
-        }
-    }
-
-    /// The live records named by one index set: (key, version, value, expiry).
+    /// The live records named by one index set, in key order (values left empty unless asked for).
     async fn scan_index(
         &self,
         index: String,
         with_values: bool,
-    ) -> Result<Vec<(RecordKey, StoredRecord, Option<UnixTime>)>, StoreError> {
+    ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
         let mut connection = self.connection.clone();
         let reply: Vec<Vec<u8>> = self
             .scan_index
@@ -349,10 +302,11 @@ impl RedisStore {
             let record = StoredRecord {
                 version,
                 value: Zeroizing::new(value),
+                expires_at,
             };
-            records.push((key, record, expires_at));
+            records.push((key, record));
         }
-        records.sort_by(|(a, ..), (b, ..)| a.cmp(b));
+        records.sort_by(|(a, _), (b, _)| a.cmp(b));
         Ok(records)
     }
 }
@@ -374,12 +328,13 @@ impl AsyncStore for RedisStore {
         };
         let value = Zeroizing::new(value);
         let expires_at = parse_expiry(key, expiry.as_deref().unwrap_or_default())?;
-        if expires_at.is_some_and(|expiry| self.clock.now() >= expiry) {
+        if !is_live(expires_at, self.clock.now()) {
             return Ok(None);
         }
         Ok(Some(StoredRecord {
             version: parse_version(key, &version)?,
             value,
+            expires_at,
         }))
     }
 
@@ -387,10 +342,46 @@ impl AsyncStore for RedisStore {
         &self,
         key: &RecordKey,
         expected: Option<Version>,
-        new_value: Option<&[u8]>,
+        new: Option<NewRecord<'_>>,
     ) -> Result<SwapOutcome, StoreError> {
-        self.swap(key, expected, new_value.map(|value| (value, None)))
+        let now = self.clock.now();
+        let flat = key.flat();
+        let expected = expected
+            .map(|version| version.get().to_string())
+            .unwrap_or_default();
+        let (operation, value, expires_at) = match new {
+            Some(new) => ("put", new.value, new.expires_at),
+            None => ("del", &[][..], None),
+        };
+        let ttl = expires_at.map_or(0, |expiry| {
+            let left = expiry.saturating_since(now).saturating_add(EXPIRY_GRACE);
+            u64::try_from(left.as_millis()).unwrap_or(u64::MAX)
+        });
+        let mut connection = self.connection.clone();
+        let reply: Option<String> = self
+            .swap
+            .key(self.record_key(&flat))
+            .key(format!("{}version", self.prefix))
+            .key(self.list_index(key.kind(), key.account()))
+            .key(self.find_index(key.kind(), key.id()))
+            .arg(expected)
+            .arg(operation)
+            .arg(value)
+            .arg(
+                expires_at
+                    .map(|expiry| expiry.as_millis().to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(now.as_millis())
+            .arg(ttl)
+            .arg(&flat)
+            .invoke_async(&mut connection)
             .await
+            .map_err(unavailable)?;
+        match reply {
+            None => Ok(SwapOutcome::Conflict),
+            Some(version) => Ok(SwapOutcome::Committed(parse_version(key, &version)?)),
+        }
     }
 
     async fn list(
@@ -398,13 +389,7 @@ impl AsyncStore for RedisStore {
         kind: &str,
         account: &str,
     ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
-        let records = self
-            .scan_index(self.list_index(kind, account), true)
-            .await?;
-        Ok(records
-            .into_iter()
-            .map(|(key, record, _expires_at)| (key, record))
-            .collect())
+        self.scan_index(self.list_index(kind, account), true).await
     }
 
     async fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {

@@ -9,9 +9,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use mfa_core::{AsyncStore, RecordKey, Store, StoreError, SwapOutcome, conformance};
+use mfa_core::{
+    AsyncStore, ManualClock, NewRecord, RecordKey, Store, StoreError, SwapOutcome, UnixTime,
+    conformance,
+};
 use mfa_store::blocking::Blocking;
-use mfa_store::postgres::{PostgresOptions, PostgresStore};
+use mfa_store::postgres::{PostgresOptions, PostgresStore, SCHEMA_VERSION};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -57,10 +60,11 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn passes_the_core_conformance_checks() {
+fn passes_the_core_conformance_checks_with_expiry() {
     let Some(url) = url() else { return };
-    let store = blocking_store(url, options("core"));
-    conformance::run_all(&store, "postgres");
+    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+    let store = blocking_store(url, options("core").clock(clock.clone()));
+    conformance::run_all_with_clock(&store, &clock, "postgres");
 }
 
 #[test]
@@ -153,11 +157,12 @@ fn refuses_a_schema_newer_than_it_knows() {
             .await
             .unwrap();
         tokio::spawn(connection);
-        let future = i32::try_from(PostgresStore::schema_version()).unwrap() + 1;
+        assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+        let future = SCHEMA_VERSION + 1;
         client
             .execute(
                 &format!(
-                    "INSERT INTO {}.mfa_schema_version (version) VALUES ($1)",
+                    "INSERT INTO {}.mfa_schema_migrations (version, applied_at) VALUES ($1, 0)",
                     store.schema()
                 ),
                 &[&future],
@@ -168,7 +173,7 @@ fn refuses_a_schema_newer_than_it_knows() {
             .await
             .unwrap_err();
         assert!(
-            error.to_string().contains("newer than this build knows"),
+            error.to_string().contains("newer than this build's"),
             "{error}"
         );
     });
@@ -230,7 +235,11 @@ fn a_tampered_row_is_an_error() {
     // A version no BIGINT holds is a plain conflict.
     assert_eq!(
         store
-            .compare_and_swap(&key, Some(mfa_core::Version::new(u64::MAX)), Some(b"x"))
+            .compare_and_swap(
+                &key,
+                Some(mfa_core::Version::new(u64::MAX)),
+                Some(NewRecord::new(b"x"))
+            )
             .unwrap(),
         SwapOutcome::Conflict
     );
@@ -259,7 +268,9 @@ fn blocking_and_async_views_agree() {
     let Some(url) = url() else { return };
     let store = blocking_store(url, options("views"));
     let key = RecordKey::new("k", "a", "1");
-    let SwapOutcome::Committed(version) = store.compare_and_swap(&key, None, Some(b"v")).unwrap()
+    let SwapOutcome::Committed(version) = store
+        .compare_and_swap(&key, None, Some(NewRecord::new(b"v")))
+        .unwrap()
     else {
         panic!("insert must commit");
     };
@@ -269,4 +280,33 @@ fn blocking_and_async_views_agree() {
         .unwrap();
     assert_eq!(loaded.version, version);
     assert_eq!(loaded.value.as_slice(), b"v");
+}
+
+/// `purge_expired` deletes exactly the expired rows, by the store's clock.
+#[test]
+fn purge_deletes_only_expired_rows() {
+    let Some(url) = url() else { return };
+    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+    let store = blocking_store(url, options("purge").clock(clock.clone()));
+    let at = |secs: u64| UnixTime::from_secs(1_700_000_000 + secs);
+    for (id, expiry) in [("a", Some(at(10))), ("b", Some(at(20))), ("c", None)] {
+        let key = RecordKey::new("challenge", "alice", id);
+        match expiry {
+            Some(expiry) => mfa_core::put_until(&store, &key, &id, expiry).unwrap(),
+            None => mfa_core::put(&store, &key, &id).unwrap(),
+        }
+    }
+    assert_eq!(store.purge_expired().unwrap(), 0);
+    clock.set(at(15));
+    assert_eq!(store.purge_expired().unwrap(), 1);
+    clock.set(at(1_000));
+    assert_eq!(store.purge_expired().unwrap(), 1);
+    assert_eq!(store.purge_expired().unwrap(), 0);
+    let left: Vec<RecordKey> = store
+        .list("challenge", "alice")
+        .unwrap()
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(left, [RecordKey::new("challenge", "alice", "c")]);
 }

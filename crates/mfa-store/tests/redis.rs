@@ -9,7 +9,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use mfa_core::{AsyncStore, RecordKey, Store, StoreError, SwapOutcome, Version, conformance};
+use mfa_core::{
+    AsyncStore, ManualClock, NewRecord, RecordKey, Store, StoreError, SwapOutcome, UnixTime,
+    Version, conformance,
+};
 use mfa_store::blocking::Blocking;
 use mfa_store::redis::{RedisOptions, RedisStore};
 use rand::SeedableRng;
@@ -65,10 +68,11 @@ fn raw<T: redis::FromRedisValue + Send + 'static>(
 }
 
 #[test]
-fn passes_the_core_conformance_checks() {
+fn passes_the_core_conformance_checks_with_expiry() {
     let Some(url) = url() else { return };
-    let store = blocking_store(url, options("core"));
-    conformance::run_all(&store, "redis");
+    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+    let store = blocking_store(url, options("core").clock(clock.clone()));
+    conformance::run_all_with_clock(&store, &clock, "redis");
 }
 
 #[test]
@@ -156,7 +160,7 @@ fn versions_are_not_reused_after_the_counter_rolls_back() {
     let mut current = None;
     for value in 0..20_u8 {
         let SwapOutcome::Committed(version) = store
-            .compare_and_swap(&key, current, Some(&[value]))
+            .compare_and_swap(&key, current, Some(NewRecord::new(&[value])))
             .unwrap()
         else {
             panic!("write {value} must commit");
@@ -169,7 +173,9 @@ fn versions_are_not_reused_after_the_counter_rolls_back() {
     let SwapOutcome::Committed(deleted) = deleted else {
         panic!("delete must commit");
     };
-    let SwapOutcome::Committed(recreated) = store.compare_and_swap(&key, None, Some(b"x")).unwrap()
+    let SwapOutcome::Committed(recreated) = store
+        .compare_and_swap(&key, None, Some(NewRecord::new(b"x")))
+        .unwrap()
     else {
         panic!("re-create must commit");
     };
@@ -315,7 +321,11 @@ fn unknown_versions_conflict() {
     let key = RecordKey::new("k", "a", "1");
     assert_eq!(
         store
-            .compare_and_swap(&key, Some(Version::new(u64::MAX)), Some(b"x"))
+            .compare_and_swap(
+                &key,
+                Some(Version::new(u64::MAX)),
+                Some(NewRecord::new(b"x"))
+            )
             .unwrap(),
         SwapOutcome::Conflict
     );
@@ -323,4 +333,32 @@ fn unknown_versions_conflict() {
         .block_on(move |store| async move { AsyncStore::load(&*store, &key).await })
         .unwrap();
     assert!(loaded.is_none());
+}
+
+/// Redis's own TTLs follow the logical expiry (remaining lifetime plus a second's grace); an
+/// index set lives as long as its longest-lived member, and for ever once a member does.
+#[test]
+fn native_ttls_follow_the_logical_expiry() {
+    let Some(url) = url() else { return };
+    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+    let store = blocking_store(url.clone(), options("ttl").clock(clock.clone()));
+    let prefix = store.get_ref().prefix().to_owned();
+    let pttl = |key: String| -> i64 { raw(&store, &url, redis::cmd("PTTL").arg(key).clone()) };
+    let index = format!("{prefix}l:{}", RecordKey::new("sms", "alice", "").flat());
+    let first = RecordKey::new("sms", "alice", "c1");
+    mfa_core::put_until(&store, &first, &1_u8, UnixTime::from_secs(1_700_000_060)).unwrap();
+    let record_ttl = pttl(format!("{prefix}r:{}", first.flat()));
+    assert!((60_000..=61_000).contains(&record_ttl), "{record_ttl}");
+    assert!((60_000..=61_000).contains(&pttl(index.clone())));
+    // A longer-lived member stretches the index's TTL; a shorter one leaves it.
+    let second = RecordKey::new("sms", "alice", "c2");
+    mfa_core::put_until(&store, &second, &2_u8, UnixTime::from_secs(1_700_000_300)).unwrap();
+    assert!((300_000..=301_000).contains(&pttl(index.clone())));
+    let third = RecordKey::new("sms", "alice", "c3");
+    mfa_core::put_until(&store, &third, &3_u8, UnixTime::from_secs(1_700_000_010)).unwrap();
+    assert!(pttl(index.clone()) > 290_000);
+    // A record without expiry makes its record and the index permanent.
+    mfa_core::put(&store, &first, &4_u8).unwrap();
+    assert_eq!(pttl(format!("{prefix}r:{}", first.flat())), -1);
+    assert_eq!(pttl(index), -1);
 }

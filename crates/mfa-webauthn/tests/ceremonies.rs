@@ -1119,7 +1119,7 @@ impl mfa_core::Store for RacingRegistration {
         &self,
         key: &RecordKey,
         expected: Option<mfa_core::Version>,
-        new_value: Option<&[u8]>,
+        new_value: Option<mfa_core::NewRecord<'_>>,
     ) -> Result<mfa_core::SwapOutcome, StoreError> {
         let inserting = expected.is_none() && new_value.is_some();
         if inserting
