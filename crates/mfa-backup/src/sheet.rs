@@ -41,7 +41,7 @@ pub fn render_sheet(
     push_line(&mut out, &format!("Account: {}", printable(account)));
     push_line(
         &mut out,
-        &format!("Issued:  {} (UTC)", civil_date(issued_at)),
+        &format!("Issued:  {} (UTC)", issued_at.utc_date()),
     );
     out.push_str(&rule);
     out.push('\n');
@@ -91,40 +91,19 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-/// `YYYY-MM-DD` of a time (UTC), from days since the epoch (the "days from civil" inverse).
-fn civil_date(time: UnixTime) -> String {
-    let days = time.as_secs() / 86_400;
-    // Shift the epoch to 0000-03-01 so leap days fall at the end of each 400-year era.
-    let z = days.saturating_add(719_468);
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn civil_dates() {
-        assert_eq!(civil_date(UnixTime::EPOCH), "1970-01-01");
-        assert_eq!(civil_date(UnixTime::from_secs(951_782_400)), "2000-02-29");
-        assert_eq!(civil_date(UnixTime::from_secs(951_868_800)), "2000-03-01");
-        assert_eq!(civil_date(UnixTime::from_secs(1_795_046_399)), "2026-11-18");
-        assert_eq!(civil_date(UnixTime::from_secs(4_102_444_800)), "2100-01-01");
+        assert_eq!(UnixTime::EPOCH.utc_date(), "1970-01-01");
+        assert_eq!(UnixTime::from_secs(951_782_400).utc_date(), "2000-02-29");
+        assert_eq!(UnixTime::from_secs(951_868_800).utc_date(), "2000-03-01");
+        assert_eq!(UnixTime::from_secs(1_795_046_399).utc_date(), "2026-11-18");
+        assert_eq!(UnixTime::from_secs(4_102_444_800).utc_date(), "2100-01-01");
         // Far future: no overflow, no panic.
-        let _far = civil_date(UnixTime::from_secs(u64::MAX));
+        let _far = UnixTime::from_secs(u64::MAX).utc_date();
     }
 
     #[test]

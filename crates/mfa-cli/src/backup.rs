@@ -1,6 +1,10 @@
-//! `mfa backup`: issue a set of backup codes into a JSON file, redeem one once, show what is left.
+//! `mfa backup`: issue a set of backup codes into a store, redeem one once, show what is left.
 //!
-//! The file holds the hashed set (`mfa_backup::BackupCodeSet` as JSON: salted hashes only, never a
+//! `--store` is a JSON file (as below) or a database (`sqlite:PATH`, `postgres://…`; see
+//! [`crate::stores`]), where the set is the record `("backup", ACCOUNT, "codes")` of mfa-backup,
+//! written with one atomic compare-and-swap, and every redemption is appended to the sign-in log.
+//!
+//! A JSON file holds the hashed set (`mfa_backup::BackupCodeSet` as JSON: salted hashes only, never a
 //! code). Every change is written to a temporary file in the same directory and renamed over the
 //! old one, so a reader sees the old set or the new one, never half of either; an OS lock on a
 //! file next to it (`FILE.lock`, left in place, released by the kernel even when `mfa` is killed)
@@ -16,17 +20,24 @@
 //! `ThrottlePolicy`); this command checks one code per invocation and keeps no failure count.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::{Args, Subcommand, ValueEnum};
 use mfa_backup::{
     Argon2idParams, BackupCode, BackupCodeError, BackupCodeSet, CodeFormat, HashParams,
-    IssuePolicy, Pbkdf2Params, RecoveryMode, render_sheet,
+    IssuePolicy, Pbkdf2Params, RecoveryMode, Redeemed, render_sheet,
 };
-use mfa_core::{Clock, Rejection, SystemClock};
+use mfa_core::{
+    AuditEvent, AuditResult, Clock, Method, Rejection, Store, StoreError, SwapOutcome, SystemClock,
+    UnixTime,
+};
 
 use crate::files::{StoreLock, write_atomically};
 use crate::outcome::{Failure, print_line, print_lines_strict};
+use crate::stores::{self, AuditContext, StoreSpec};
+
+/// The account a set belongs to when `--account` is not given.
+const DEFAULT_ACCOUNT: &str = "default";
 
 /// Subcommands of `mfa backup`.
 #[derive(Debug, Subcommand)]
@@ -81,9 +92,9 @@ pub(crate) enum HasherArg {
 /// Arguments of `mfa backup issue`.
 #[derive(Debug, Args)]
 pub(crate) struct IssueArgs {
-    /// The JSON file to write the hashed set to.
-    #[arg(long, value_name = "FILE")]
-    store: PathBuf,
+    /// Where to write the hashed set: a JSON file, or `sqlite:PATH` / `postgres://…`.
+    #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
+    store: StoreSpec,
     /// How many codes (1 to 100).
     #[arg(long, default_value_t = 10, value_name = "N")]
     count: usize,
@@ -91,7 +102,7 @@ pub(crate) struct IssueArgs {
     #[arg(long, value_enum, default_value = "default")]
     format: FormatArg,
     /// The account the set belongs to (bound into every hash).
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = DEFAULT_ACCOUNT)]
     account: String,
     /// The password hash for the stored set.
     #[arg(long, value_enum, default_value = "argon2id")]
@@ -113,20 +124,29 @@ pub(crate) struct IssueArgs {
 /// Arguments of `mfa backup redeem`.
 #[derive(Debug, Args)]
 pub(crate) struct RedeemArgs {
-    /// The JSON file holding the hashed set.
-    #[arg(long, value_name = "FILE")]
-    store: PathBuf,
+    /// Where the hashed set is: a JSON file, or `sqlite:PATH` / `postgres://…`.
+    #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
+    store: StoreSpec,
+    /// Whose set (a database holds many; default `default`). With a JSON file, the set's own
+    /// account unless given, and then it must match.
+    #[arg(long, value_name = "A")]
+    account: Option<String>,
     /// The code as typed (case, spaces and hyphens do not matter).
     #[arg(value_name = "CODE", allow_hyphen_values = true)]
     code: String,
+    #[command(flatten)]
+    context: AuditContext,
 }
 
 /// Arguments of `mfa backup status`.
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    /// The JSON file holding the hashed set.
-    #[arg(long, value_name = "FILE")]
-    store: PathBuf,
+    /// Where the hashed set is: a JSON file, or `sqlite:PATH` / `postgres://…`.
+    #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
+    store: StoreSpec,
+    /// Whose set (a database holds many; default `default`).
+    #[arg(long, value_name = "A")]
+    account: Option<String>,
 }
 
 /// Runs one `mfa backup` subcommand.
@@ -162,24 +182,45 @@ fn issue(args: &IssueArgs) -> Result<(), Failure> {
     let issued = policy
         .issue(&args.account, now, &mut rand::rng())
         .map_err(usage)?;
-    let json = encode(&issued.set)?;
-    let lock = StoreLock::acquire(&args.store)?;
-    // Shown first: the new set may replace the old one only once the user has its codes.
-    if args.sheet {
-        let sheet = render_sheet(&args.issuer, &args.account, now, &issued.codes);
-        print_lines_strict([sheet.trim_end()])?;
-    } else {
-        print_lines_strict(issued.codes.iter().map(BackupCode::expose_secret))?;
+    let show = || {
+        // Shown first: the new set may replace the old one only once the user has its codes.
+        if args.sheet {
+            let sheet = render_sheet(&args.issuer, &args.account, now, &issued.codes);
+            print_lines_strict([sheet.trim_end()])
+        } else {
+            print_lines_strict(issued.codes.iter().map(BackupCode::expose_secret))
+        }
+    };
+    match &args.store {
+        StoreSpec::JsonFile(path) => {
+            let json = encode(&issued.set)?;
+            let lock = StoreLock::acquire(path)?;
+            show()?;
+            write_atomically(lock.store(), json.as_bytes())
+        }
+        database => {
+            let store = stores::open(database)?;
+            show()?;
+            mfa_core::put(&*store, &mfa_backup::record_key(&args.account), &issued.set)
+                .map_err(|error| store_failure(database, &error))
+        }
     }
-    write_atomically(lock.store(), json.as_bytes())
 }
 
 fn redeem(args: &RedeemArgs) -> Result<(), Failure> {
+    match &args.store {
+        StoreSpec::JsonFile(path) => redeem_in_file(args, path),
+        database => redeem_in_database(args, database),
+    }
+}
+
+fn redeem_in_file(args: &RedeemArgs, path: &Path) -> Result<(), Failure> {
     let now = SystemClock.now();
-    let lock = StoreLock::acquire(&args.store)?;
+    let lock = StoreLock::acquire(path)?;
     let set = read_set(lock.store())?;
+    let account = args.account.as_deref().unwrap_or(set.account());
     let redeemed = set
-        .redeem(set.account(), &args.code, now, &mut rand::rng())
+        .redeem(account, &args.code, now, &mut rand::rng())
         .map_err(rejection)?;
     let json = encode(redeemed.verified.credential())?;
     let remaining = redeemed.remaining.to_string();
@@ -199,8 +240,125 @@ fn redeem(args: &RedeemArgs) -> Result<(), Failure> {
     }
 }
 
+/// Redeems in a database: the set is read, the code checked (and a saved recovery code's
+/// replacement printed) and the spent set committed by a compare-and-swap on the version read,
+/// so of concurrent redemptions of one code exactly one succeeds. Each outcome is logged.
+fn redeem_in_database(args: &RedeemArgs, spec: &StoreSpec) -> Result<(), Failure> {
+    let store = stores::open(spec)?;
+    let account = args.account.as_deref().unwrap_or(DEFAULT_ACCOUNT);
+    let now = SystemClock.now();
+    let outcome = redeem_once(&*store, spec, account, &args.code, now);
+    let event = match &outcome {
+        Ok(set_id) => AuditEvent::new(now, account, AuditResult::Success)
+            .with_method(Method::BackupCode)
+            .with_credential_id(set_id.as_str()),
+        Err(Logged { result, reason, .. }) => AuditEvent::new(now, account, *result)
+            .with_method(Method::BackupCode)
+            .with_reason(reason),
+    };
+    stores::record_audit(spec, &args.context.apply(event));
+    outcome.map(|_| ()).map_err(|logged| logged.failure)
+}
+
+/// A failed redemption, with what the sign-in log says about it.
+struct Logged {
+    failure: Failure,
+    result: AuditResult,
+    reason: &'static str,
+}
+
+impl Logged {
+    fn error(failure: Failure, reason: &'static str) -> Self {
+        Self {
+            failure,
+            result: AuditResult::Error,
+            reason,
+        }
+    }
+}
+
+/// One redemption against the database; on success, the set's id (printed output done).
+fn redeem_once(
+    store: &dyn Store,
+    spec: &StoreSpec,
+    account: &str,
+    code: &str,
+    now: UnixTime,
+) -> Result<String, Logged> {
+    let key = mfa_backup::record_key(account);
+    let stored = store
+        .load(&key)
+        .map_err(|error| Logged::error(store_failure(spec, &error), "store_unavailable"))?;
+    let Some(stored) = stored else {
+        return Err(Logged {
+            failure: Failure::Rejected(format!("no backup codes are issued for {account}")),
+            result: AuditResult::Failure,
+            reason: "not_enrolled",
+        });
+    };
+    let set: BackupCodeSet = mfa_core::decode(&key, &stored.value)
+        .map_err(|error| Logged::error(store_failure(spec, &error), "store_unavailable"))?;
+    let redeemed: Redeemed = set
+        .redeem(account, code, now, &mut rand::rng())
+        .map_err(|error| Logged {
+            reason: error.reason(),
+            result: AuditResult::Failure,
+            failure: rejection(error),
+        })?;
+    let remaining = redeemed.remaining.to_string();
+    // A saved recovery code's replacement reaches the user before the redemption is committed.
+    if let Some(replacement) = &redeemed.replacement {
+        print_lines_strict([remaining.as_str(), replacement.expose_secret()])
+            .map_err(|failure| Logged::error(failure, "output_failed"))?;
+    }
+    let bytes = mfa_core::encode(&key, redeemed.verified.credential())
+        .map_err(|error| Logged::error(store_failure(spec, &error), "store_unavailable"))?;
+    let new = mfa_core::NewRecord::new(&bytes).with_expiry(stored.expires_at);
+    match store.compare_and_swap(&key, Some(stored.version), Some(new)) {
+        Ok(SwapOutcome::Committed(_)) => {}
+        Ok(SwapOutcome::Conflict) => {
+            // Another redemption committed first: this one did not happen (try again).
+            return Err(Logged::error(
+                Failure::Usage(
+                    "the set changed while redeeming (another redemption committed first); \
+                     nothing was spent, try again"
+                        .into(),
+                ),
+                "contention",
+            ));
+        }
+        Err(error) => {
+            return Err(Logged::error(
+                store_failure(spec, &error),
+                "store_unavailable",
+            ));
+        }
+    }
+    if redeemed.replacement.is_none() {
+        print_line(&remaining).map_err(|failure| Logged::error(failure, "output_failed"))?;
+    }
+    Ok(redeemed.verified.credential().id().to_owned())
+}
+
+fn store_failure(spec: &StoreSpec, error: &StoreError) -> Failure {
+    Failure::Usage(format!("{spec}: {error}"))
+}
+
 fn status(args: &StatusArgs) -> Result<(), Failure> {
-    let set = read_set(&args.store)?;
+    let set = match &args.store {
+        StoreSpec::JsonFile(path) => read_set(path)?,
+        database => {
+            let account = args.account.as_deref().unwrap_or(DEFAULT_ACCOUNT);
+            let store = stores::open(database)?;
+            mfa_backup::load_set(&*store, &mfa_backup::record_key(account))
+                .map_err(|error| store_failure(database, &error))?
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "no backup codes are issued for {account} in {database}"
+                    ))
+                })?
+        }
+    };
     let status = serde_json::json!({
         "remaining": set.remaining(),
         "total": set.total(),

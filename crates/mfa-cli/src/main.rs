@@ -4,12 +4,12 @@
 //! 2 bad usage or malformed input (one line on stderr).
 #![forbid(unsafe_code)]
 
+mod audit;
 mod backup;
 mod files;
 mod otp;
 mod outcome;
 mod policy;
-#[allow(dead_code)] // The subcommands move onto it next; `mfa push` uses JsonFileStore.
 mod stores;
 mod webauthn;
 
@@ -46,6 +46,9 @@ enum Command {
     /// ("what if": allow, step up or block, with the trace).
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// The sign-in log of a database store: recent sign-ins of an account, retention purge.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Arguments of a subcommand whose factor has not landed yet.
@@ -64,6 +67,7 @@ fn run(command: Command) -> Result<(), Failure> {
             "`mfa push` is not available yet: it arrives with the push factor".into(),
         )),
         Command::Policy(command) => policy::run(command),
+        Command::Audit(command) => audit::run(command),
     }
 }
 

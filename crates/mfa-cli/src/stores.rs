@@ -8,19 +8,20 @@
 //! | `redis://…`, `rediss://…` | Redis (needs the `redis` cargo feature) |
 //!
 //! [`StoreSpec::parse`] reads the flag (a clap value parser); [`open`] turns it into a boxed
-//! [`Store`] (a JSON path becomes a [`JsonFileStore`]).
+//! [`Store`] (a JSON path becomes a [`JsonFileStore`]), [`open_audit`] into the sign-in log that
+//! lives with it (SQLite and PostgreSQL only).
 
 use core::fmt;
 use std::fs::File;
-use std::io::{self, Read as _};
+use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mfa_core::{
-    Clock, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, SystemClock,
-    UnixTime, Version, is_live,
+    AuditEvent, AuditSink, Clock, NewRecord, RecordKey, Store, StoreError, StoredRecord,
+    SwapOutcome, SystemClock, UnixTime, Version, is_live,
 };
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -127,9 +128,95 @@ pub(crate) fn open(spec: &StoreSpec) -> Result<Box<dyn Store>, Failure> {
     }
 }
 
+/// Opens the sign-in log that lives with the store `spec` names: `None` for a JSON file (no
+/// log) and for Redis (short-lived records only: the log belongs in SQL).
+///
+/// # Errors
+/// [`Failure::Usage`] when the database cannot be opened, or this build lacks its backend.
+pub(crate) fn open_audit(spec: &StoreSpec) -> Result<Option<Box<dyn AuditSink>>, Failure> {
+    let cannot = |error: StoreError| Failure::Usage(format!("cannot open {spec}: {error}"));
+    match spec {
+        StoreSpec::JsonFile(_) | StoreSpec::Redis(_) => Ok(None),
+        StoreSpec::Sqlite(path) => Ok(Some(Box::new(
+            mfa_store::SqliteAuditSink::open(path).map_err(cannot)?,
+        ))),
+        StoreSpec::Postgres(url) => remote::open_postgres_audit(url).map(Some).map_err(cannot),
+    }
+}
+
+/// Appends `event` to the sign-in log of `spec` if it has one. A log that cannot be written is
+/// reported on stderr but does not change the outcome: what was verified is already committed.
+pub(crate) fn record_audit(spec: &StoreSpec, event: &AuditEvent) {
+    let written = open_audit(spec).and_then(|sink| match sink {
+        Some(sink) => sink
+            .record(event)
+            .map_err(|error| Failure::Usage(error.to_string())),
+        None => Ok(()),
+    });
+    if let Err(Failure::Usage(message) | Failure::Rejected(message)) = written {
+        let _ignored = writeln!(
+            io::stderr(),
+            "mfa: warning: the sign-in log of {spec} was not written: {message}"
+        );
+    }
+}
+
+/// Where a sign-in came from, for the log (`--ip`, `--user-agent`, `--country`, `--device`).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub(crate) struct AuditContext {
+    /// For the sign-in log (database stores): the client's IP address.
+    #[arg(long, value_name = "IP")]
+    ip: Option<String>,
+    /// For the sign-in log: the client's user agent.
+    #[arg(long, value_name = "UA")]
+    user_agent: Option<String>,
+    /// For the sign-in log: the country the client's address maps to (e.g. NZ).
+    #[arg(long, value_name = "CC")]
+    country: Option<String>,
+    /// For the sign-in log: the device, as the service names it.
+    #[arg(long, value_name = "NAME")]
+    device: Option<String>,
+}
+
+impl AuditContext {
+    /// `event` with this context added.
+    pub(crate) fn apply(&self, mut event: AuditEvent) -> AuditEvent {
+        if let Some(ip) = &self.ip {
+            event = event.with_ip(ip.as_str());
+        }
+        if let Some(user_agent) = &self.user_agent {
+            event = event.with_user_agent(user_agent.as_str());
+        }
+        if let Some(country) = &self.country {
+            event = event.with_country(country.as_str());
+        }
+        if let Some(device) = &self.device {
+            event = event.with_device(device.as_str());
+        }
+        event
+    }
+}
+
 /// PostgreSQL and Redis: the delegation point the network backends plug into.
 mod remote {
-    use mfa_core::{Store, StoreError};
+    use mfa_core::{AuditSink, Store, StoreError};
+
+    /// Opens the sign-in log in a PostgreSQL database.
+    #[cfg(not(feature = "postgres"))]
+    pub(super) fn open_postgres_audit(_url: &str) -> Result<Box<dyn AuditSink>, StoreError> {
+        Err(StoreError::Unavailable(
+            "this mfa was built without PostgreSQL support (cargo feature `postgres`)".into(),
+        ))
+    }
+
+    /// Opens the sign-in log in a PostgreSQL database.
+    #[cfg(feature = "postgres")]
+    pub(super) fn open_postgres_audit(_url: &str) -> Result<Box<dyn AuditSink>, StoreError> {
+        // Wired by the PostgreSQL backend's work (its audit sink behind a blocking adapter).
+        Err(StoreError::Unavailable(
+            "the PostgreSQL sign-in log is not wired into the CLI yet".into(),
+        ))
+    }
 
     /// Opens a PostgreSQL store (behind a blocking adapter: the CLI is synchronous).
     #[cfg(not(feature = "postgres"))]

@@ -35,6 +35,13 @@
 //! new key must use one of them, at authentication the stored credential must; otherwise the
 //! ceremony is refused with `unsupported_algorithm` (exit 1). An unknown name exits 2.
 //!
+//! `register --store STORE --account A` also stores the credential in a store (a JSON records
+//! file, `sqlite:PATH`, `postgres://…`) as mfa-webauthn's record `("webauthn", A, ID)`; a
+//! credential id registered already (to anyone) is refused (exit 1).
+//! `authenticate --store STORE --account A` reads that record instead of `--credential FILE` and
+//! commits the updated credential with one atomic compare-and-swap (no `--update` needed); on a
+//! database store every outcome is appended to the sign-in log.
+//!
 //! Attestation certificate chains are not judged here (no trust roots are given), so their
 //! validity periods are not enforced either; the format's signatures and rules are.
 
@@ -43,7 +50,7 @@ use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use mfa_core::{Clock as _, Rejection as _, SystemClock};
+use mfa_core::{AttemptError, AuditEvent, Clock as _, Method, Rejection as _, SystemClock};
 use mfa_webauthn::attestation::AttestationType;
 use mfa_webauthn::response::MAX_USER_HANDLE_LEN;
 use mfa_webauthn::{
@@ -58,6 +65,7 @@ use serde_json::json;
 
 use crate::files::{StoreLock, write_atomically};
 use crate::outcome::{Failure, print_line};
+use crate::stores::{self, AuditContext, StoreSpec};
 
 /// The largest input read from stdin or a credential file (the library refuses more anyway).
 const MAX_INPUT: u64 = 64 * 1024;
@@ -112,6 +120,12 @@ pub(crate) struct RegisterArgs {
     /// recorded as the credential's owner.
     #[arg(long, value_name = "B64URL", allow_hyphen_values = true)]
     user_handle: Option<String>,
+    /// Also store the credential here (a JSON records file, `sqlite:PATH`, `postgres://…`).
+    #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse, requires = "account")]
+    store: Option<StoreSpec>,
+    /// With --store: the account the credential belongs to.
+    #[arg(long, value_name = "A", requires = "store")]
+    account: Option<String>,
 }
 
 /// Arguments of `mfa webauthn authenticate`.
@@ -121,8 +135,18 @@ pub(crate) struct AuthenticateArgs {
     ceremony: Ceremony,
     /// The stored credential (JSON as `register` prints it; `id`, `public_key_cose` and
     /// `sign_count` are required).
-    #[arg(long, value_name = "FILE")]
-    credential: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "store")]
+    credential: Option<PathBuf>,
+    /// Instead of --credential: the store `register --store` wrote the credential to; the
+    /// assertion's credential id picks the record, and the update is committed atomically.
+    #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse,
+          conflicts_with_all = ["credential", "update"], requires = "account")]
+    store: Option<StoreSpec>,
+    /// With --store: whose credential.
+    #[arg(long, value_name = "A", requires = "store")]
+    account: Option<String>,
+    #[command(flatten)]
+    context: AuditContext,
     /// The user identified beforehand (base64url user handle): the credential must be theirs.
     #[arg(long, value_name = "B64URL", allow_hyphen_values = true)]
     user_handle: Option<String>,
@@ -325,6 +349,18 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let registered = state
         .verify(&response, now, &RustCryptoVerifier, &options)
         .map_err(|e| reject(&e))?;
+    if let (Some(spec), Some(account)) = (&args.store, &args.account) {
+        let store = stores::open(spec)?;
+        match mfa_webauthn::register_credential(&*store, account, &registered.credential) {
+            Ok(_) => {}
+            Err(mfa_core::StoreError::AlreadyExists { key }) => {
+                return Err(Failure::Rejected(format!(
+                    "the credential id is registered already ({key}); nothing was stored"
+                )));
+            }
+            Err(error) => return Err(Failure::Usage(format!("{spec}: {error}"))),
+        }
+    }
     print_line(&to_json(&PrintedRegistration::new(&registered))?)?;
     if registered.credential.user_handle.is_none() {
         let _ignored = writeln!(
@@ -350,28 +386,29 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     let input = read_stdin()?;
     let response = AuthenticationResponse::from_json(&input)
         .map_err(|e| not_a_response("an assertion (AuthenticationResponseJSON)", &e))?;
+    if let (Some(spec), Some(account)) = (&args.store, &args.account) {
+        return authenticate_in_store(args, rp, challenge, owner, &response, spec, account);
+    }
+    let Some(credential_file) = &args.credential else {
+        return Err(Failure::Usage(
+            "--credential FILE or --store is required".into(),
+        ));
+    };
     // With --update, no other `mfa` run reads the credential until the updated one is written
     // (the lock is released when `lock` drops, at return).
     let lock = if args.update {
-        Some(StoreLock::acquire(&args.credential)?)
+        Some(StoreLock::acquire(credential_file)?)
     } else {
         None
     };
     // Read and write through the path the lock resolved, so every spelling is one file.
     let credential_path = lock
         .as_ref()
-        .map_or(args.credential.as_path(), StoreLock::store);
+        .map_or(credential_file.as_path(), StoreLock::store);
     let credential = read_credential(credential_path)?;
     check_credential_algorithm(c, &credential)?;
     let now = SystemClock.now();
-    // The caller named the credential, so the user is known: allow exactly that credential,
-    // and with --user-handle only if that user owns it.
-    let request = AuthenticationRequest {
-        allow_credentials: vec![CredentialDescriptor::new(credential.id.clone(), Vec::new())],
-        user_handle: owner,
-        user_verification: user_verification(c),
-        ..AuthenticationRequest::default()
-    };
+    let request = single_credential_request(c, &credential, owner);
     let (_, state) = rp.authentication_with_challenge(challenge, now, request);
     let verified = state
         .verify(&credential, &response, now, &RustCryptoVerifier)
@@ -382,6 +419,83 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
         bytes.push(b'\n');
         write_atomically(credential_path, &bytes)?;
     }
+    print_verified(&evidence, &updated)
+}
+
+/// `authenticate --store`: the credential is the record named by the assertion's credential id;
+/// the signature is checked once against it, and the new counter committed through mfa-core's
+/// `verify_and_commit` (so one assertion succeeds once, however many runs submit it). Each
+/// outcome goes to the sign-in log of a database store.
+fn authenticate_in_store(
+    args: &AuthenticateArgs,
+    rp: RelyingParty,
+    challenge: Challenge,
+    owner: Option<Base64UrlBytes>,
+    response: &AuthenticationResponse,
+    spec: &StoreSpec,
+    account: &str,
+) -> Result<(), Failure> {
+    let c = &args.ceremony;
+    let store = stores::open(spec)?;
+    let key = mfa_webauthn::record_key(account, &response.credential_id);
+    let now = SystemClock.now();
+    let log = |event: AuditEvent| {
+        if spec.is_database() {
+            stores::record_audit(spec, &args.context.apply(event));
+        }
+    };
+    let outcome = match mfa_core::load::<_, StoredCredential>(&*store, &key) {
+        Err(error) => return Err(Failure::Usage(format!("{spec}: {error}"))),
+        Ok(None) => Err(AttemptError::NotEnrolled),
+        Ok(Some(credential)) => {
+            check_credential_algorithm(c, &credential)?;
+            let request = single_credential_request(c, &credential, owner);
+            let (_, state) = rp.authentication_with_challenge(challenge, now, request);
+            match state.check(&credential, response, now, &RustCryptoVerifier) {
+                Ok(proof) => {
+                    mfa_core::verify_and_commit(&*store, &key, |current| proof.apply(current))
+                }
+                Err(rejection) => Err(AttemptError::Rejected(rejection)),
+            }
+        }
+    };
+    log(AuditEvent::for_attempt(
+        now,
+        account,
+        Method::WebAuthn,
+        key.id(),
+        &outcome,
+    ));
+    let verified = match outcome {
+        Ok(verified) => verified,
+        Err(AttemptError::Rejected(error)) => return Err(reject(&error)),
+        Err(AttemptError::NotEnrolled) => return Err(reject(&WebAuthnError::UnknownCredential)),
+        Err(error) => return Err(Failure::Usage(format!("{spec}: {error}"))),
+    };
+    let (evidence, updated) = verified.into_parts();
+    print_verified(&evidence, &updated)
+}
+
+/// The request for an assertion by exactly `credential`: the caller named it, so the user is
+/// known; with --user-handle (`owner`) only if that user owns it.
+fn single_credential_request(
+    c: &Ceremony,
+    credential: &StoredCredential,
+    owner: Option<Base64UrlBytes>,
+) -> AuthenticationRequest {
+    AuthenticationRequest {
+        allow_credentials: vec![CredentialDescriptor::new(credential.id.clone(), Vec::new())],
+        user_handle: owner,
+        user_verification: user_verification(c),
+        ..AuthenticationRequest::default()
+    }
+}
+
+/// The success line of `authenticate`.
+fn print_verified(
+    evidence: &mfa_core::Evidence,
+    updated: &StoredCredential,
+) -> Result<(), Failure> {
     let line = json!({
         "verified": true,
         "sign_count": updated.sign_count,

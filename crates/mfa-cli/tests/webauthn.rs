@@ -382,6 +382,41 @@ fn registered_file(
     (authenticator, file)
 }
 
+/// Starts `n` runs of `mfa args` and gives every one `input` before any is waited for, so they
+/// run at once (the input fits in a pipe buffer, so the writes do not block).
+fn run_at_once(args: &[String], input: &[u8], n: usize) -> Vec<Output> {
+    let mut children: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_mfa"))
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in &mut children {
+        let _ = child.stdin.take().unwrap().write_all(input);
+    }
+    children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect()
+}
+
+/// Exactly one run accepted the assertion; every other was refused as a replay.
+fn assert_one_winner_and_replays_refused(outputs: &[Output]) {
+    let winners = outputs
+        .iter()
+        .filter(|out| out.status.code() == Some(0))
+        .count();
+    assert_eq!(winners, 1);
+    for out in outputs.iter().filter(|out| out.status.code() != Some(0)) {
+        assert_refused(out, "counter_not_increased", "concurrent replay");
+    }
+}
+
 fn read_vector(name: &str) -> Value {
     serde_json::from_slice(&fs::read(data_dir().join(name)).unwrap()).unwrap()
 }
@@ -518,34 +553,8 @@ fn item15b_concurrent_updates_with_one_assertion_have_one_winner() {
         &file.display().to_string(),
         "--update",
     ]));
-    let mut children: Vec<_> = (0..8)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_mfa"))
-                .args(&args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    // Every process gets the assertion before any is waited for, so they run at once (the
-    // input fits in a pipe buffer, so the writes do not block).
-    for child in &mut children {
-        let _ = child.stdin.take().unwrap().write_all(&assertion);
-    }
-    let outputs: Vec<Output> = children
-        .into_iter()
-        .map(|child| child.wait_with_output().unwrap())
-        .collect();
-    let winners = outputs
-        .iter()
-        .filter(|out| out.status.code() == Some(0))
-        .count();
-    assert_eq!(winners, 1);
-    for out in outputs.iter().filter(|out| out.status.code() != Some(0)) {
-        assert_refused(out, "counter_not_increased", "concurrent replay");
-    }
+    let outputs = run_at_once(&args, &assertion, 8);
+    assert_one_winner_and_replays_refused(&outputs);
     let stored: StoredCredential = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
     assert_eq!(stored.sign_count, 1);
     let _ = fs::remove_dir_all(&dir);
@@ -765,4 +774,112 @@ fn item2_authenticate_user_handle_must_own_the_credential() {
         "an ownerless credential for alice",
     );
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// `register --store sqlite:… --account A` stores the credential; `authenticate --store` finds it
+/// by the assertion's credential id, commits the new counter atomically, refuses a replay, and
+/// both outcomes land in the sign-in log with the context given.
+#[test]
+fn store_register_and_authenticate_on_sqlite_with_the_sign_in_log() {
+    let dir = scratch("store-sqlite");
+    let store = format!("sqlite:{}", dir.join("mfa.sqlite3").display());
+    let (mut authenticator, registration) = soft_registration(21, OWNER_A);
+    let out = register_cli(&["--store", &store, "--account", "alice"], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    // The same credential id again is refused, for any account.
+    let again = register_cli(&["--store", &store, "--account", "bob"], &registration);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr_text(&again));
+    assert!(stderr_text(&again).contains("registered already"));
+
+    let assertion = soft_assertion(&mut authenticator);
+    let authenticate = |extra: &[&str]| {
+        let mut args = strings(&["webauthn", "authenticate"]);
+        args.extend(ceremony(&AUTH_CHALLENGE));
+        args.extend(strings(&["--store", &store, "--account", "alice"]));
+        args.extend(strings(extra));
+        mfa(&args, &assertion)
+    };
+    let first = authenticate(&["--ip", "198.51.100.4", "--country", "DE"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr_text(&first));
+    assert_eq!(stdout_json(&first)["sign_count"], 1);
+    assert_refused(&authenticate(&[]), "counter_not_increased", "replay");
+    // Another account has no such credential.
+    let mut args = strings(&["webauthn", "authenticate"]);
+    args.extend(ceremony(&AUTH_CHALLENGE));
+    args.extend(strings(&["--store", &store, "--account", "mallory"]));
+    assert_refused(
+        &mfa(&args, &assertion),
+        "unknown_credential",
+        "other account",
+    );
+
+    let log = mfa(
+        &strings(&[
+            "audit",
+            "recent",
+            "--store",
+            &store,
+            "--account",
+            "alice",
+            "--json",
+        ]),
+        b"",
+    );
+    assert_eq!(log.status.code(), Some(0), "{}", stderr_text(&log));
+    let events = stdout_json(&log)["events"].as_array().unwrap().clone();
+    let summary: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["result"].as_str().unwrap(),
+                e["reason"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [("failure", "counter_not_increased"), ("success", "-")],
+        "newest first"
+    );
+    assert_eq!(events[1]["method"], "webauthn");
+    assert_eq!(events[1]["ip"], "198.51.100.4");
+    assert_eq!(events[1]["country"], "DE");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Eight processes submit one assertion against the credential in one SQLite file: one wins.
+#[test]
+fn store_concurrent_authentications_have_one_winner() {
+    let dir = scratch("store-race");
+    let store = format!("sqlite:{}", dir.join("mfa.sqlite3").display());
+    let (mut authenticator, registration) = soft_registration(22, OWNER_A);
+    let out = register_cli(&["--store", &store, "--account", "alice"], &registration);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+    let assertion = soft_assertion(&mut authenticator);
+    let mut args = strings(&["webauthn", "authenticate"]);
+    args.extend(ceremony(&AUTH_CHALLENGE));
+    args.extend(strings(&["--store", &store, "--account", "alice"]));
+    let outputs = run_at_once(&args, &assertion, 8);
+    assert_one_winner_and_replays_refused(&outputs);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn store_flags_need_each_other() {
+    let (_, registration) = soft_registration(23, OWNER_A);
+    assert_usage_error(
+        &register_cli(&["--store", "sqlite:x.sqlite3"], &registration),
+        "--store without --account",
+    );
+    let mut args = strings(&["webauthn", "authenticate"]);
+    args.extend(ceremony(&AUTH_CHALLENGE));
+    assert_usage_error(&mfa(&args, b"{}"), "neither --credential nor --store");
+    args.extend(strings(&[
+        "--store",
+        "sqlite:x.sqlite3",
+        "--account",
+        "a",
+        "--update",
+    ]));
+    assert_usage_error(&mfa(&args, b"{}"), "--store with --update");
 }

@@ -74,6 +74,47 @@ impl UnixTime {
     pub fn saturating_since(self, earlier: Self) -> Duration {
         self.0.saturating_sub(earlier.0)
     }
+
+    /// The UTC calendar date, `YYYY-MM-DD` (proleptic Gregorian calendar).
+    #[must_use]
+    pub fn utc_date(self) -> String {
+        let (year, month, day) = civil_from_days(self.as_secs() / 86_400);
+        format!("{year:04}-{month:02}-{day:02}")
+    }
+
+    /// The UTC date and time to the second, `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339).
+    #[must_use]
+    pub fn utc_date_time(self) -> String {
+        let of_day = self.as_secs() % 86_400;
+        format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            self.utc_date(),
+            of_day / 3_600,
+            of_day % 3_600 / 60,
+            of_day % 60
+        )
+    }
+}
+
+/// The calendar date `days` after 1970-01-01: Howard Hinnant's days-to-civil algorithm
+/// ("chrono-Compatible Low-Level Date Algorithms"), for non-negative day counts. The epoch is
+/// shifted to 0000-03-01 so that leap days fall at the end of each 400-year era.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days.saturating_add(719_468);
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 impl fmt::Display for UnixTime {
@@ -210,6 +251,25 @@ mod tests {
         assert_eq!(t.as_secs(), 1 << 40);
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(serde_json::from_str::<UnixTime>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn utc_dates_match_known_instants() {
+        // Instants whose calendar dates are well known (not computed by this code).
+        let cases = [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (951_868_800, "2000-03-01T00:00:00Z"),
+            (1_700_000_000, "2023-11-14T22:13:20Z"),
+            (4_102_444_799, "2099-12-31T23:59:59Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(UnixTime::from_secs(secs).utc_date_time(), text);
+        }
+        assert_eq!(UnixTime::from_secs(951_782_400).utc_date(), "2000-02-29");
+        // The far future neither panics nor wraps.
+        let _far = UnixTime::from_secs(u64::MAX).utc_date_time();
     }
 
     #[test]

@@ -16,6 +16,7 @@ use core::time::Duration;
 use std::sync::Barrier;
 use std::thread;
 
+use crate::audit::{AuditEvent, AuditResult, AuditSink, RecentQuery};
 use crate::clock::{Clock, ManualClock, UnixTime};
 use crate::commit::{
     AttemptError, Change, insert_new, insert_new_until, load, put, put_until, take, update,
@@ -379,4 +380,104 @@ pub fn expiry_hides_records<S: Store>(store: &S, clock: &ManualClock, namespace:
     for key in [&short, &long, &forever] {
         let _gone = take::<_, u32>(store, key).expect("take");
     }
+}
+
+/// What every [`AuditSink`] must do, on events of accounts under `namespace` (use a fresh one
+/// per run on a shared backend): every field comes back as recorded; [`AuditSink::recent`]
+/// returns one account's events only, newest first (ties at one instant in the order of
+/// recording, reversed), in pages whose cursors walk every event once; the limit is clamped;
+/// [`AuditSink::purge_before`] removes exactly the events before the cutoff. Events are dated
+/// from `start` on (pick a time later than any other run's events if the backend is shared, so
+/// the purge check sees only its own).
+///
+/// # Panics
+/// When the sink breaks one of those rules (or fails).
+pub fn audit_sink_checks<A: AuditSink + ?Sized>(sink: &A, namespace: &str, start: UnixTime) {
+    let alice = format!("{namespace}-alice");
+    let bob = format!("{namespace}-bob");
+    let full = AuditEvent::new(start, &alice, AuditResult::Failure)
+        .with_method(Method::WebAuthn)
+        .with_credential_id("key-1/ä")
+        .with_reason("signature_invalid")
+        .with_ip("2001:db8::1")
+        .with_user_agent("Mozilla/5.0 'quoted' \"twice\"")
+        .with_country("NZ")
+        .with_device("YubiKey 5")
+        .with_policy_decision_id("decision-42");
+    sink.record(&full).expect("record");
+    let page = sink
+        .recent(&alice, &RecentQuery::first(10))
+        .expect("recent");
+    assert_eq!(page.events, [full], "every field comes back");
+    assert_eq!(page.next, None, "nothing older");
+
+    // 25 more events over 9 instants (ties!), interleaved with another account's.
+    for i in 0..25_u64 {
+        let at = start.saturating_add(Duration::from_secs(1 + i / 3));
+        let event = AuditEvent::new(at, &alice, AuditResult::Success)
+            .with_method(Method::Totp)
+            .with_credential_id(format!("step-{i}"));
+        sink.record(&event).expect("record");
+        sink.record(&AuditEvent::new(at, &bob, AuditResult::Blocked))
+            .expect("record");
+    }
+    let mut walked: Vec<AuditEvent> = Vec::new();
+    let mut query = RecentQuery::first(4);
+    for _ in 0..100 {
+        let page = sink.recent(&alice, &query).expect("recent");
+        assert!(page.events.len() <= 4, "a page holds at most the limit");
+        assert!(
+            page.events.iter().all(|event| event.account() == alice),
+            "one account's events only"
+        );
+        walked.extend(page.events);
+        match page.next {
+            Some(cursor) => query = RecentQuery::after_page(4, cursor),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = (0..25).rev().map(|i| format!("step-{i}")).collect();
+    expected.push("key-1/ä".to_owned());
+    let walked_ids: Vec<&str> = walked
+        .iter()
+        .map(|event| event.credential_id().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        walked_ids, expected,
+        "pages walk every event once, newest first, ties newest-recorded first"
+    );
+    let times: Vec<UnixTime> = walked.iter().map(AuditEvent::at).collect();
+    assert!(
+        times.windows(2).all(|pair| pair[0] >= pair[1]),
+        "newest first"
+    );
+
+    let zero = sink.recent(&alice, &RecentQuery::first(0)).expect("recent");
+    assert_eq!(zero.events.len(), 1, "a limit of 0 is clamped to 1");
+    assert!(zero.next.is_some());
+    let nobody = sink
+        .recent(&format!("{namespace}-nobody"), &RecentQuery::first(10))
+        .expect("recent");
+    assert!(nobody.events.is_empty() && nobody.next.is_none());
+
+    // Retention: everything before start + 5 s goes (alice: the first event and steps 0..=11;
+    // bob: 12 events), the rest stays.
+    let purged = sink
+        .purge_before(start.saturating_add(Duration::from_secs(5)))
+        .expect("purge");
+    assert!(
+        purged >= 25,
+        "purged {purged}, expected at least this run's 25"
+    );
+    let left = sink
+        .recent(&alice, &RecentQuery::first(100))
+        .expect("recent");
+    assert_eq!(left.events.len(), 13, "steps 12..=24 remain");
+    assert!(
+        left.events
+            .iter()
+            .all(|event| event.at() >= start.saturating_add(Duration::from_secs(5)))
+    );
+    let bob_left = sink.recent(&bob, &RecentQuery::first(100)).expect("recent");
+    assert_eq!(bob_left.events.len(), 13);
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod clock;
 pub mod commit;
 pub mod conformance;
@@ -10,6 +11,10 @@ pub mod secret;
 pub mod store;
 pub mod throttle;
 
+pub use audit::{
+    AsyncAuditSink, AuditCursor, AuditEvent, AuditPage, AuditResult, AuditSink, MemoryAuditSink,
+    RecentQuery, StoredAuditEvent,
+};
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use commit::{
     AttemptError, BlockingStore, Change, MAX_COMMIT_ATTEMPTS, block_on, insert_new,
@@ -24,6 +29,6 @@ pub use rand_core::CryptoRng;
 pub use secret::SecretBytes;
 pub use store::{
     AsyncStore, MemoryStore, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome,
-    Version, is_live,
+    Version, decode, encode, is_live,
 };
 pub use throttle::{ThrottlePolicy, ThrottleState, ThrottleStatus, Throttled};

@@ -647,11 +647,13 @@ impl AsyncStore for MemoryStore {
     }
 }
 
-/// Encodes a record value as CBOR. The buffer is zeroized on drop.
-pub(crate) fn encode<T: Serialize>(
-    key: &RecordKey,
-    value: &T,
-) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+/// Encodes a record value the way every helper of this crate stores it (CBOR, RFC 8949), for
+/// code that must write through [`Store::compare_and_swap`] itself (a command that shows a
+/// result before committing it). The buffer is zeroized on drop.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] if the value cannot be encoded.
+pub fn encode<T: Serialize>(key: &RecordKey, value: &T) -> Result<Zeroizing<Vec<u8>>, StoreError> {
     let mut bytes = Zeroizing::new(Vec::new());
     ciborium::into_writer(value, &mut *bytes).map_err(|error| StoreError::Corrupt {
         key: key.flat(),
@@ -660,8 +662,11 @@ pub(crate) fn encode<T: Serialize>(
     Ok(bytes)
 }
 
-/// Decodes a CBOR record value.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+/// Decodes a record value as every helper of this crate reads it (see [`encode`]).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] (naming `key`) if the bytes are not a valid `T`.
+pub fn decode<T: serde::de::DeserializeOwned>(
     key: &RecordKey,
     bytes: &[u8],
 ) -> Result<T, StoreError> {

@@ -2,8 +2,16 @@
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "sqlite")]
+pub mod audit;
+#[cfg(feature = "cipher")]
+pub mod cipher;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
+#[cfg(feature = "sqlite")]
+pub use audit::SqliteAuditSink;
+#[cfg(feature = "cipher")]
+pub use cipher::{CipherKey, StoreCipher};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 

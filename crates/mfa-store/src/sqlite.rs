@@ -41,9 +41,10 @@ use zeroize::Zeroizing;
 
 /// The numbered schema migrations, applied in order, each once, inside one transaction each.
 /// Never edit a released migration: add the next number.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE mfa_records (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE mfa_records (
              kind       TEXT    NOT NULL,
              account    TEXT    NOT NULL,
              id         TEXT    NOT NULL,
@@ -60,10 +61,32 @@ const MIGRATIONS: &[(i64, &str)] = &[(
              last INTEGER NOT NULL
          );
          INSERT INTO mfa_version_counter (only, last) VALUES (1, 0);",
-)];
+    ),
+    (
+        2,
+        // AUTOINCREMENT: a sequence number is never reused, even after a purge, so a page cursor
+        // handed out earlier never points at a different event.
+        "CREATE TABLE mfa_audit_events (
+             seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+             at                 INTEGER NOT NULL,
+             account            TEXT    NOT NULL,
+             method             TEXT,
+             credential_id      TEXT,
+             result             TEXT    NOT NULL,
+             reason             TEXT,
+             ip                 TEXT,
+             user_agent         TEXT,
+             country            TEXT,
+             device             TEXT,
+             policy_decision_id TEXT
+         );
+         CREATE INDEX mfa_audit_events_recent ON mfa_audit_events (account, at, seq);
+         CREATE INDEX mfa_audit_events_by_time ON mfa_audit_events (at);",
+    ),
+];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How a [`SqliteStore`] is opened: clock, busy timeout, pool size.
 ///
@@ -216,6 +239,11 @@ impl SqliteStore {
 
     fn now_millis(&self) -> i64 {
         millis(self.database.clock.now())
+    }
+
+    /// The shared database (pool and clock), for the audit sink on the same file.
+    pub(crate) fn database(&self) -> &Arc<Database> {
+        &self.database
     }
 }
 
@@ -453,7 +481,7 @@ impl ValueRefOwned {
 }
 
 /// Milliseconds since the epoch as SQLite stores them (saturating far beyond any real expiry).
-fn millis(time: UnixTime) -> i64 {
+pub(crate) fn millis(time: UnixTime) -> i64 {
     i64::try_from(time.as_millis()).unwrap_or(i64::MAX)
 }
 

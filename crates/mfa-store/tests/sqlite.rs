@@ -2,11 +2,18 @@
 //! only SQLite has (migrations, purge, many processes on one file, damaged rows).
 #![cfg(feature = "sqlite")]
 
+#[macro_use]
+mod suite;
+
 use core::time::Duration;
 
-use mfa_core::{ManualClock, NewRecord, RecordKey, Store, StoreError, SwapOutcome, UnixTime};
+use mfa_core::{
+    AuditEvent, AuditResult, AuditSink, ManualClock, NewRecord, RecentQuery, RecordKey, Store,
+    StoreError, SwapOutcome, UnixTime,
+};
 use mfa_store::sqlite::SCHEMA_VERSION;
-use mfa_store::{SqliteOptions, SqliteStore};
+use mfa_store::{SqliteAuditSink, SqliteOptions, SqliteStore};
+use suite::{Fixture, START};
 
 fn open(dir: &tempfile::TempDir, clock: &ManualClock) -> SqliteStore {
     SqliteStore::open_with(
@@ -16,14 +23,20 @@ fn open(dir: &tempfile::TempDir, clock: &ManualClock) -> SqliteStore {
     .expect("open")
 }
 
-#[test]
-fn core_conformance_checks_pass() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+/// A fresh file in a fresh temporary directory for each check.
+fn fixture() -> Option<Fixture<SqliteStore>> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = ManualClock::new(START);
     let store = open(&dir, &clock);
-    mfa_core::conformance::run_all_with_clock(&store, &clock, "sqlite");
-    store.integrity_check().unwrap();
+    Some(Fixture {
+        store,
+        clock,
+        namespace: "sqlite".to_owned(),
+        keep: Some(Box::new(dir)),
+    })
 }
+
+conformance_tests!(fixture);
 
 #[test]
 fn schema_is_migrated_once_and_a_newer_schema_is_refused() {
@@ -163,6 +176,128 @@ fn damaged_rows_are_errors_not_panics() {
     ));
 }
 
+/// Set in a child process of [`many_processes_share_one_file`]: the directory of the shared file.
+const CHILD_DIR: &str = "MFA_STORE_TEST_SQLITE_CHILD_DIR";
+const PROCESSES: usize = 4;
+const ROUNDS: usize = 20;
+const INCREMENTS: u64 = 50;
+
+/// Four processes open one new file at the same moment (so they also race to migrate it), then
+/// each increments a shared counter 50 times and tries to redeem each of 20 single-use records:
+/// the counter ends at exactly 200, each record is redeemed by exactly one process, the schema is
+/// migrated once, and the file passes `integrity_check`.
+///
+/// The children are this test binary run again on this test alone, told by [`CHILD_DIR`] to
+/// play the child's part.
+#[test]
+fn many_processes_share_one_file() {
+    if let Some(dir) = std::env::var_os(CHILD_DIR) {
+        return child_process(std::path::Path::new(&dir));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let children: Vec<std::process::Child> = (0..PROCESSES)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "many_processes_share_one_file", "--nocapture"])
+                .args(["--test-threads", "1"])
+                .env(CHILD_DIR, dir.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Let them go at once.
+    std::fs::write(dir.path().join("go"), b"").unwrap();
+    let mut wins = vec![0_usize; ROUNDS];
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "child failed: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // libtest's own "test … " may share a line with the first report.
+        for line in stdout.lines() {
+            if let Some((_, round)) = line.split_once("@won ") {
+                wins[round.trim().parse::<usize>().unwrap()] += 1;
+            }
+        }
+    }
+    assert_eq!(
+        wins,
+        vec![1; ROUNDS],
+        "each record redeemed by exactly one process"
+    );
+    let clock = ManualClock::new(START);
+    let store = open(&dir, &clock);
+    assert_eq!(
+        mfa_core::load::<_, u64>(&store, &RecordKey::new("counter", "shared", "n")).unwrap(),
+        Some(INCREMENTS * u64::try_from(PROCESSES).unwrap())
+    );
+    let migrations: i64 = raw(&dir)
+        .query_row("SELECT COUNT(*) FROM mfa_schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(migrations, SCHEMA_VERSION, "migrated once");
+    store.integrity_check().unwrap();
+}
+
+/// The child's part of [`many_processes_share_one_file`]: prints `@won N` for each record it
+/// redeemed.
+fn child_process(dir: &std::path::Path) {
+    // Wait (bounded) for the parent's signal, so that all children start together.
+    let go = dir.join("go");
+    for _ in 0..10_000 {
+        if go.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(go.exists(), "the parent never said go");
+    let store = SqliteStore::open(dir.join("mfa.sqlite3")).expect("open");
+    let counter = RecordKey::new("counter", "shared", "n");
+    for round in 0..ROUNDS {
+        let key = RecordKey::new("oneshot", "shared", format!("r{round}"));
+        match mfa_core::insert_new(&store, &key, &false) {
+            Ok(()) | Err(StoreError::AlreadyExists { .. }) => {}
+            Err(error) => panic!("insert: {error}"),
+        }
+        let redeemed = mfa_core::verify_and_commit(&store, &key, |used: &bool| {
+            if *used {
+                return Err("used");
+            }
+            let evidence = mfa_core::Evidence::new(mfa_core::Method::BackupCode, START, "oneshot");
+            Ok(mfa_core::Verified::new(evidence, true))
+        });
+        match redeemed {
+            Ok(_) => println!("@won {round}"),
+            Err(mfa_core::AttemptError::Rejected("used")) => {}
+            Err(error) => panic!("redeem: {error}"),
+        }
+        for _ in 0..INCREMENTS / u64::try_from(ROUNDS).expect("small") {
+            increment(&store, &counter);
+        }
+    }
+    for _ in 0..INCREMENTS % u64::try_from(ROUNDS).expect("small") {
+        increment(&store, &counter);
+    }
+}
+
+fn increment(store: &SqliteStore, key: &RecordKey) {
+    loop {
+        match mfa_core::update(store, key, |n: Option<&u64>| {
+            (mfa_core::Change::Put(n.copied().unwrap_or(0) + 1), ())
+        }) {
+            Ok(()) => return,
+            Err(StoreError::Contention { .. }) => {}
+            Err(error) => panic!("update: {error}"),
+        }
+    }
+}
+
 /// A second, raw connection to the store's file, for inspecting and damaging it.
 fn raw(dir: &tempfile::TempDir) -> rusqlite::Connection {
     let connection = rusqlite::Connection::open(dir.path().join("mfa.sqlite3")).expect("open");
@@ -176,4 +311,130 @@ fn rows(dir: &tempfile::TempDir) -> i64 {
     raw(dir)
         .query_row("SELECT COUNT(*) FROM mfa_records", [], |r| r.get(0))
         .expect("count")
+}
+
+#[test]
+fn audit_sink_passes_the_audit_conformance_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, &ManualClock::new(START));
+    let sink = SqliteAuditSink::for_store(&store);
+    mfa_core::conformance::audit_sink_checks(&sink, "sqlite", START);
+    store.integrity_check().unwrap();
+}
+
+#[test]
+fn audit_events_survive_reopening_and_many_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mfa.sqlite3");
+    let sink = SqliteAuditSink::open(&path).unwrap();
+    let barrier = std::sync::Barrier::new(8);
+    std::thread::scope(|scope| {
+        for t in 0..8_u64 {
+            let (sink, barrier) = (&sink, &barrier);
+            scope.spawn(move || {
+                barrier.wait();
+                for i in 0..25_u64 {
+                    let at = UnixTime::from_secs(1_000 + i);
+                    let event = AuditEvent::new(at, "alice", AuditResult::Success)
+                        .with_device(format!("t{t}-{i}"));
+                    sink.record(&event).unwrap();
+                }
+            });
+        }
+    });
+    drop(sink);
+    let sink = SqliteAuditSink::open(&path).unwrap();
+    let all = sink.recent("alice", &RecentQuery::first(1_000)).unwrap();
+    assert_eq!(all.events.len(), 200, "no event lost");
+    let devices: std::collections::HashSet<&str> =
+        all.events.iter().filter_map(AuditEvent::device).collect();
+    assert_eq!(devices.len(), 200, "none recorded twice");
+}
+
+#[test]
+fn recent_sign_ins_use_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let _sink = SqliteAuditSink::open(dir.path().join("mfa.sqlite3")).unwrap();
+    for (sql, index) in [
+        (
+            "SELECT seq FROM mfa_audit_events WHERE account = 'a'
+             AND (at < 5 OR (at = 5 AND seq < 3)) ORDER BY at DESC, seq DESC LIMIT 21",
+            "mfa_audit_events_recent",
+        ),
+        (
+            "DELETE FROM mfa_audit_events WHERE at < 5",
+            "mfa_audit_events_by_time",
+        ),
+    ] {
+        let plan: Vec<String> = raw(&dir)
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains(index)),
+            "{sql}: {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{sql}: no sort step: {plan:?}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_audit_row_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SqliteAuditSink::open(dir.path().join("mfa.sqlite3")).unwrap();
+    sink.record(&AuditEvent::new(START, "alice", AuditResult::Success))
+        .unwrap();
+    for damage in [
+        "UPDATE mfa_audit_events SET result = 'maybe'",
+        "UPDATE mfa_audit_events SET result = 'success', method = 'telepathy'",
+        "UPDATE mfa_audit_events SET method = NULL, at = -1",
+    ] {
+        raw(&dir).execute(damage, []).unwrap();
+        assert!(
+            matches!(
+                sink.recent("alice", &RecentQuery::first(5)),
+                Err(StoreError::Corrupt { .. })
+            ),
+            "{damage}"
+        );
+    }
+}
+
+#[test]
+fn a_file_of_schema_version_1_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START);
+    let key = RecordKey::new("totp", "alice", "phone");
+    mfa_core::insert_new(&open(&dir, &clock), &key, &"enrolled before the upgrade").unwrap();
+    // Wind the file back to what version 1 created.
+    raw(&dir)
+        .execute_batch(
+            "DROP TABLE mfa_audit_events;
+             DELETE FROM mfa_schema_migrations WHERE version >= 2;",
+        )
+        .unwrap();
+    let store = open(&dir, &clock);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(
+        mfa_core::load::<_, String>(&store, &key)
+            .unwrap()
+            .as_deref(),
+        Some("enrolled before the upgrade")
+    );
+    let sink = SqliteAuditSink::for_store(&store);
+    sink.record(&AuditEvent::new(START, "alice", AuditResult::Success))
+        .unwrap();
+    assert_eq!(
+        sink.recent("alice", &RecentQuery::first(5))
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
 }
