@@ -1,4 +1,5 @@
-//! A blocking [`Store`] over any [`AsyncStore`], driven on a tokio runtime.
+//! A blocking [`Store`] over any [`AsyncStore`] (and a blocking [`AuditSink`] over any
+//! [`AsyncAuditSink`]), driven on a tokio runtime.
 //!
 //! The network backends ([`PostgresStore`](crate::postgres::PostgresStore),
 //! [`RedisStore`](crate::redis::RedisStore)) are async. [`Blocking`] makes one usable where a
@@ -16,7 +17,8 @@ use core::future::Future;
 use std::sync::Arc;
 
 use mfa_core::{
-    AsyncStore, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, Version,
+    AsyncAuditSink, AsyncStore, AuditEvent, AuditPage, AuditSink, NewRecord, RecentQuery,
+    RecordKey, Store, StoreError, StoredRecord, SwapOutcome, UnixTime, Version,
 };
 use tokio::runtime::{Builder, Handle, Runtime};
 use zeroize::Zeroizing;
@@ -62,7 +64,7 @@ impl<S: fmt::Debug> fmt::Debug for Blocking<S> {
     }
 }
 
-impl<S: AsyncStore + 'static> Blocking<S> {
+impl<S: Send + Sync + 'static> Blocking<S> {
     /// Wraps `store` with a runtime of its own (two worker threads, I/O and timers enabled).
     /// Build the store inside that runtime if it connects eagerly: see [`open`](Self::open).
     ///
@@ -108,7 +110,18 @@ impl<S: AsyncStore + 'static> Blocking<S> {
         }
     }
 
-    /// The async store inside, for the calls [`Store`] does not have.
+    /// Another async value (an audit sink beside the store, say) driven on the same runtime,
+    /// which it keeps alive too.
+    #[must_use]
+    pub fn wrap<T>(&self, other: T) -> Blocking<T> {
+        Blocking {
+            store: Arc::new(other),
+            handle: self.handle.clone(),
+            owned_runtime: self.owned_runtime.clone(),
+        }
+    }
+
+    /// The async value inside, for the calls [`Store`] does not have.
     #[must_use]
     pub fn get_ref(&self) -> &S {
         &self.store
@@ -172,6 +185,22 @@ impl<S: AsyncStore + 'static> Store for Blocking<S> {
     }
 }
 
+impl<S: AsyncAuditSink + 'static> AuditSink for Blocking<S> {
+    fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let event = event.clone();
+        self.block_on(|sink| async move { sink.record(&event).await })
+    }
+
+    fn recent(&self, account: &str, query: &RecentQuery) -> Result<AuditPage, StoreError> {
+        let (account, query) = (account.to_owned(), query.clone());
+        self.block_on(|sink| async move { sink.recent(&account, &query).await })
+    }
+
+    fn purge_before(&self, cutoff: UnixTime) -> Result<u64, StoreError> {
+        self.block_on(|sink| async move { sink.purge_before(cutoff).await })
+    }
+}
+
 fn owned_runtime() -> Result<Runtime, StoreError> {
     Builder::new_multi_thread()
         .worker_threads(2)
@@ -211,6 +240,13 @@ mod tests {
     fn passes_the_core_conformance_checks_over_a_memory_store() {
         let store = Blocking::new(MemoryStore::new()).unwrap();
         conformance::run_all(&store, "blocking");
+    }
+
+    #[test]
+    fn passes_the_audit_sink_checks_over_a_memory_sink() {
+        let store = Blocking::new(MemoryStore::new()).unwrap();
+        let log = store.wrap(mfa_core::MemoryAuditSink::new());
+        conformance::audit_sink_checks(&log, "blocking", UnixTime::from_secs(1_700_000_000));
     }
 
     #[test]

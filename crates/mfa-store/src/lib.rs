@@ -25,6 +25,6 @@ pub mod redis;
 #[cfg(feature = "blocking")]
 pub use blocking::Blocking;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{PostgresAuditSink, PostgresOptions, PostgresStore};
 #[cfg(feature = "redis")]
 pub use redis::{RedisOptions, RedisStore};

@@ -28,8 +28,9 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use mfa_core::{
-    AsyncStore, Clock, NewRecord, RecordKey, StoreError, StoredRecord, SwapOutcome, SystemClock,
-    UnixTime, Version,
+    AsyncAuditSink, AsyncStore, AuditCursor, AuditEvent, AuditPage, AuditResult, Clock, Method,
+    NewRecord, RecentQuery, RecordKey, StoreError, StoredAuditEvent, StoredRecord, SwapOutcome,
+    SystemClock, UnixTime, Version,
 };
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -39,25 +40,50 @@ use zeroize::Zeroizing;
 /// The numbered schema migrations (as SQLite's), applied in order, each once, inside one
 /// transaction each; `{schema}` stands for the configured schema. Never edit a released
 /// migration: add the next number.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE SEQUENCE {schema}.mfa_record_version;
-     CREATE TABLE {schema}.mfa_records (
-         kind       TEXT   NOT NULL,
-         account    TEXT   NOT NULL,
-         id         TEXT   NOT NULL,
-         version    BIGINT NOT NULL,
-         value      BYTEA  NOT NULL,
-         expires_at BIGINT,
-         PRIMARY KEY (kind, account, id)
-     );
-     CREATE INDEX mfa_records_by_id ON {schema}.mfa_records (kind, id);
-     CREATE INDEX mfa_records_by_expiry ON {schema}.mfa_records (expires_at)
-         WHERE expires_at IS NOT NULL;",
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        // Records, their version sequence, and the indexes behind `find_by_id` and purging.
+        "CREATE SEQUENCE {schema}.mfa_record_version;
+         CREATE TABLE {schema}.mfa_records (
+             kind       TEXT   NOT NULL,
+             account    TEXT   NOT NULL,
+             id         TEXT   NOT NULL,
+             version    BIGINT NOT NULL,
+             value      BYTEA  NOT NULL,
+             expires_at BIGINT,
+             PRIMARY KEY (kind, account, id)
+         );
+         CREATE INDEX mfa_records_by_id ON {schema}.mfa_records (kind, id);
+         CREATE INDEX mfa_records_by_expiry ON {schema}.mfa_records (expires_at)
+             WHERE expires_at IS NOT NULL;",
+    ),
+    (
+        2,
+        // The sign-in log (`PostgresAuditSink`). An identity column: a sequence number is never
+        // reused, even after a purge, so a page cursor handed out earlier never points at a
+        // different event.
+        "CREATE TABLE {schema}.mfa_audit_events (
+             seq                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+             at                 BIGINT NOT NULL,
+             account            TEXT   NOT NULL,
+             method             TEXT,
+             credential_id      TEXT,
+             result             TEXT   NOT NULL,
+             reason             TEXT,
+             ip                 TEXT,
+             user_agent         TEXT,
+             country            TEXT,
+             device             TEXT,
+             policy_decision_id TEXT
+         );
+         CREATE INDEX mfa_audit_events_recent ON {schema}.mfa_audit_events (account, at, seq);
+         CREATE INDEX mfa_audit_events_by_time ON {schema}.mfa_audit_events (at);",
+    ),
+];
 
 /// The newest schema version this build knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How a [`PostgresStore`] connects and where it keeps its tables.
 #[derive(Clone)]
@@ -493,6 +519,195 @@ impl AsyncStore for PostgresStore {
             .execute(&statement, &[&now])
             .await
             .map_err(unavailable)
+    }
+}
+
+/// The sign-in log in PostgreSQL: an [`AsyncAuditSink`] in the same database and schema as a
+/// [`PostgresStore`] (table `mfa_audit_events`, created by the store's migrations), with the
+/// same query and purge as [`SqliteAuditSink`](crate::SqliteAuditSink): every field a column,
+/// "recent sign-ins of this account, newest first" an index range scan on `(account, at, seq)`
+/// with a keyset cursor, the retention purge a range delete on `at`. For a blocking
+/// [`AuditSink`](mfa_core::AuditSink), wrap it in [`Blocking`](crate::Blocking).
+///
+/// ```no_run
+/// use mfa_core::{AsyncAuditSink, AuditEvent, AuditResult, Method, RecentQuery, UnixTime};
+/// use mfa_store::{PostgresAuditSink, PostgresStore};
+///
+/// # async fn demo() -> Result<(), mfa_core::StoreError> {
+/// let store = PostgresStore::connect("postgres://mfa@db.internal/mfa").await?;
+/// let log = PostgresAuditSink::for_store(&store); // same pool, same schema
+/// let at = UnixTime::from_secs(1_700_000_000);
+/// log.record(&AuditEvent::new(at, "alice", AuditResult::Success).with_method(Method::Totp))
+///     .await?;
+/// let page = log.recent("alice", &RecentQuery::first(20)).await?;
+/// assert_eq!(page.events.len(), 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PostgresAuditSink {
+    pool: Pool,
+    schema: Arc<str>,
+}
+
+impl fmt::Debug for PostgresAuditSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresAuditSink")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresAuditSink {
+    /// The log beside `store`'s records, sharing its connection pool.
+    #[must_use]
+    pub fn for_store(store: &PostgresStore) -> Self {
+        Self {
+            pool: store.pool.clone(),
+            schema: Arc::clone(&store.schema),
+        }
+    }
+
+    /// Connects as [`PostgresStore::connect_with`] does (creating or migrating the tables) and
+    /// returns the log of that database and schema.
+    ///
+    /// # Errors
+    /// As [`PostgresStore::connect_with`].
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        Ok(Self::for_store(
+            &PostgresStore::connect_with(url, options).await?,
+        ))
+    }
+}
+
+impl AsyncAuditSink for PostgresAuditSink {
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let sql = format!(
+            "INSERT INTO {}.mfa_audit_events (at, account, method, credential_id, result, \
+             reason, ip, user_agent, country, device, policy_decision_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            self.schema
+        );
+        let statement = client.prepare_cached(&sql).await.map_err(unavailable)?;
+        client
+            .execute(
+                &statement,
+                &[
+                    &millis(event.at()),
+                    &event.account(),
+                    &event.method().map(|method| method.as_str()),
+                    &event.credential_id(),
+                    &event.result().as_str(),
+                    &event.reason(),
+                    &event.ip(),
+                    &event.user_agent(),
+                    &event.country(),
+                    &event.device(),
+                    &event.policy_decision_id(),
+                ],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn recent(&self, account: &str, page: &RecentQuery) -> Result<AuditPage, StoreError> {
+        const COLUMNS: &str = "seq, at, account, method, credential_id, result, reason, ip, \
+                               user_agent, country, device, policy_decision_id";
+        let limit = page.clamped_limit();
+        // One more than asked: whether it exists says if there is a next page.
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let table = format!("{}.mfa_audit_events", self.schema);
+        let rows = match page.before {
+            None => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM {table} WHERE account = $1 \
+                     ORDER BY at DESC, seq DESC LIMIT $2"
+                );
+                let params: [&(dyn ToSql + Sync); 2] = [&account, &fetch];
+                query(&client, &sql, &params).await?
+            }
+            Some(cursor) => {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM {table} \
+                     WHERE account = $1 AND (at < $2 OR (at = $2 AND seq < $3)) \
+                     ORDER BY at DESC, seq DESC LIMIT $4"
+                );
+                let seq = i64::try_from(cursor.seq).unwrap_or(i64::MAX);
+                let params: [&(dyn ToSql + Sync); 4] = [&account, &millis(cursor.at), &seq, &fetch];
+                query(&client, &sql, &params).await?
+            }
+        };
+        let more = rows.len() > limit;
+        let mut events = Vec::with_capacity(limit);
+        let mut next = None;
+        for row in rows.iter().take(limit) {
+            let (seq, event) = audit_event_from_row(row)?;
+            next = Some(AuditCursor {
+                at: event.at(),
+                seq,
+            });
+            events.push(event);
+        }
+        Ok(AuditPage {
+            events,
+            next: if more { next } else { None },
+        })
+    }
+
+    async fn purge_before(&self, cutoff: UnixTime) -> Result<u64, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let sql = format!("DELETE FROM {}.mfa_audit_events WHERE at < $1", self.schema);
+        let params: [&(dyn ToSql + Sync); 1] = [&millis(cutoff)];
+        let statement = client.prepare_cached(&sql).await.map_err(unavailable)?;
+        client
+            .execute(&statement, &params)
+            .await
+            .map_err(unavailable)
+    }
+}
+
+/// One audit row (columns as `recent` selects them): its sequence number and the event.
+fn audit_event_from_row(row: &tokio_postgres::Row) -> Result<(u64, AuditEvent), StoreError> {
+    let unreadable = |error: tokio_postgres::Error| audit_corrupt(&error.to_string());
+    let seq: i64 = row.try_get(0).map_err(unreadable)?;
+    let at: i64 = row.try_get(1).map_err(unreadable)?;
+    let method: Option<String> = row.try_get(3).map_err(unreadable)?;
+    let result: String = row.try_get(5).map_err(unreadable)?;
+    let method = match method.as_deref() {
+        None => None,
+        Some(name) => Some(
+            Method::ALL
+                .into_iter()
+                .find(|method| method.as_str() == name)
+                .ok_or_else(|| audit_corrupt("an unknown method"))?,
+        ),
+    };
+    let event = AuditEvent::from_stored(StoredAuditEvent {
+        at: UnixTime::from_millis(
+            u64::try_from(at).map_err(|_| audit_corrupt("a time before the Unix epoch"))?,
+        ),
+        account: row.try_get(2).map_err(unreadable)?,
+        method,
+        credential_id: row.try_get(4).map_err(unreadable)?,
+        result: AuditResult::from_name(&result)
+            .ok_or_else(|| audit_corrupt("an unknown result"))?,
+        reason: row.try_get(6).map_err(unreadable)?,
+        ip: row.try_get(7).map_err(unreadable)?,
+        user_agent: row.try_get(8).map_err(unreadable)?,
+        country: row.try_get(9).map_err(unreadable)?,
+        device: row.try_get(10).map_err(unreadable)?,
+        policy_decision_id: row.try_get(11).map_err(unreadable)?,
+    });
+    let seq = u64::try_from(seq).map_err(|_| audit_corrupt("a negative sequence number"))?;
+    Ok((seq, event))
+}
+
+fn audit_corrupt(reason: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: "mfa_audit_events".into(),
+        reason: reason.into(),
     }
 }
 

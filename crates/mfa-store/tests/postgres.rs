@@ -6,18 +6,22 @@
     reason = "test helpers unwrap; tests may unwrap (STYLE.md)"
 )]
 
+#[macro_use]
+mod suite;
+
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 
 use mfa_core::{
-    AsyncStore, ManualClock, NewRecord, RecordKey, Store, StoreError, SwapOutcome, UnixTime,
-    conformance,
+    AsyncStore, AuditEvent, AuditResult, AuditSink, ManualClock, Method, NewRecord, RecentQuery,
+    RecordKey, Store, StoreError, SwapOutcome, UnixTime,
 };
 use mfa_store::blocking::Blocking;
-use mfa_store::postgres::{PostgresOptions, PostgresStore, SCHEMA_VERSION};
+use mfa_store::postgres::{PostgresAuditSink, PostgresOptions, PostgresStore, SCHEMA_VERSION};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use suite::{Fixture, START};
 
 /// The server's URL, or `None` when the tests should be skipped (said once per run, on stderr
 /// itself: the test harness would swallow a notice printed from a passing test).
@@ -57,31 +61,49 @@ fn blocking_store(url: String, options: PostgresOptions) -> Blocking<PostgresSto
     Blocking::open(async move { PostgresStore::connect_with(&url, options).await }).unwrap()
 }
 
+/// A fresh schema on the server, judged by a manual clock: the shared suite's fixture.
+fn fixture() -> Option<Fixture<Blocking<PostgresStore>>> {
+    let url = url()?;
+    let clock = ManualClock::new(START);
+    let store = blocking_store(url, options("suite").clock(clock.clone()));
+    Some(Fixture {
+        store,
+        clock,
+        namespace: "postgres".to_owned(),
+        keep: None,
+    })
+}
+
+conformance_tests!(fixture);
+
+/// The same suite through the cipher layer: what a service keeping sealed TOTP seeds in
+/// PostgreSQL runs.
+mod through_the_cipher {
+    use mfa_store::cipher::{CipherKey, StoreCipher};
+
+    use super::*;
+
+    fn fixture() -> Option<Fixture<StoreCipher<Blocking<PostgresStore>, StdRng>>> {
+        let super::Fixture {
+            store, clock, keep, ..
+        } = super::fixture()?;
+        Some(Fixture {
+            store: StoreCipher::new(store, CipherKey::new(1, &[7; 32]), StdRng::seed_from_u64(1)),
+            clock,
+            namespace: "postgres-cipher".to_owned(),
+            keep,
+        })
+    }
+
+    conformance_tests!(fixture);
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
-}
-
-#[test]
-fn passes_the_core_conformance_checks_with_expiry() {
-    let Some(url) = url() else { return };
-    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
-    let store = blocking_store(url, options("core").clock(clock.clone()));
-    conformance::run_all_with_clock(&store, &clock, "postgres");
-}
-
-#[test]
-fn concurrent_passkey_replays_have_one_winner() {
-    let Some(url) = url() else { return };
-    let store = blocking_store(url, options("passkey"));
-    mfa_webauthn::testing::concurrent_passkey_replays_have_one_winner(
-        &store,
-        "postgres",
-        &mut StdRng::seed_from_u64(12),
-    );
 }
 
 /// Many tokio tasks (no blocking adapter) redeem one record at once: one wins each round.
@@ -315,4 +337,53 @@ fn purge_deletes_only_expired_rows() {
         .map(|(key, _)| key)
         .collect();
     assert_eq!(left, [RecordKey::new("challenge", "alice", "c")]);
+}
+
+/// The sign-in log beside the records passes mfa-core's audit sink checks (through the blocking
+/// adapter, on the store's runtime).
+#[test]
+fn audit_sink_passes_the_audit_checks() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url, options("audit"));
+    let log = store.wrap(PostgresAuditSink::for_store(store.get_ref()));
+    mfa_core::conformance::audit_sink_checks(&log, "postgres", UnixTime::from_secs(1_700_000_000));
+}
+
+/// An audit row with a name the crate never writes reads as a typed error.
+#[test]
+fn a_tampered_audit_row_is_an_error() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url.clone(), options("audit_tampered"));
+    let log = store.wrap(PostgresAuditSink::for_store(store.get_ref()));
+    let at = UnixTime::from_secs(1_700_000_000);
+    log.record(&AuditEvent::new(at, "alice", AuditResult::Success).with_method(Method::Totp))
+        .unwrap();
+    let schema = store.get_ref().schema().to_owned();
+    for tamper in [
+        "UPDATE {schema}.mfa_audit_events SET result = 'maybe'",
+        "UPDATE {schema}.mfa_audit_events SET result = 'success', method = 'carrier_pigeon'",
+        "UPDATE {schema}.mfa_audit_events SET method = NULL, at = -1",
+    ] {
+        let sql = tamper.replace("{schema}", &schema);
+        let url = url.clone();
+        store
+            .block_on(move |_| async move {
+                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(Box::new(e)))
+            })
+            .unwrap();
+        assert!(
+            matches!(
+                log.recent("alice", &RecentQuery::first(10)),
+                Err(StoreError::Corrupt { .. })
+            ),
+            "{tamper}"
+        );
+    }
 }

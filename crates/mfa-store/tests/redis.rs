@@ -6,18 +6,22 @@
     reason = "test helpers unwrap; tests may unwrap (STYLE.md)"
 )]
 
+#[macro_use]
+mod suite;
+
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Once};
 
 use mfa_core::{
     AsyncStore, ManualClock, NewRecord, RecordKey, Store, StoreError, SwapOutcome, UnixTime,
-    Version, conformance,
+    Version,
 };
 use mfa_store::blocking::Blocking;
 use mfa_store::redis::{RedisOptions, RedisStore};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use suite::{Fixture, START};
 
 /// The server's URL, or `None` when the tests should be skipped (said once per run, on stderr
 /// itself: the test harness would swallow a notice printed from a passing test).
@@ -57,6 +61,42 @@ fn blocking_store(url: String, options: RedisOptions) -> Blocking<RedisStore> {
     Blocking::open(async move { RedisStore::connect_with(&url, options).await }).unwrap()
 }
 
+/// A fresh key prefix on the server, judged by a manual clock: the shared suite's fixture.
+fn fixture() -> Option<Fixture<Blocking<RedisStore>>> {
+    let url = url()?;
+    let clock = ManualClock::new(START);
+    let store = blocking_store(url, options("suite").clock(clock.clone()));
+    Some(Fixture {
+        store,
+        clock,
+        namespace: "redis".to_owned(),
+        keep: None,
+    })
+}
+
+conformance_tests!(fixture);
+
+/// The same suite through the cipher layer.
+mod through_the_cipher {
+    use mfa_store::cipher::{CipherKey, StoreCipher};
+
+    use super::*;
+
+    fn fixture() -> Option<Fixture<StoreCipher<Blocking<RedisStore>, StdRng>>> {
+        let super::Fixture {
+            store, clock, keep, ..
+        } = super::fixture()?;
+        Some(Fixture {
+            store: StoreCipher::new(store, CipherKey::new(1, &[7; 32]), StdRng::seed_from_u64(1)),
+            clock,
+            namespace: "redis-cipher".to_owned(),
+            keep,
+        })
+    }
+
+    conformance_tests!(fixture);
+}
+
 /// Runs one raw command on the server, beside the store (to tamper with or inspect its keys).
 fn raw<T: redis::FromRedisValue + Send + 'static>(
     store: &Blocking<RedisStore>,
@@ -71,25 +111,6 @@ fn raw<T: redis::FromRedisValue + Send + 'static>(
             Ok(command.query_async(&mut connection).await.unwrap())
         })
         .unwrap()
-}
-
-#[test]
-fn passes_the_core_conformance_checks_with_expiry() {
-    let Some(url) = url() else { return };
-    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
-    let store = blocking_store(url, options("core").clock(clock.clone()));
-    conformance::run_all_with_clock(&store, &clock, "redis");
-}
-
-#[test]
-fn concurrent_passkey_replays_have_one_winner() {
-    let Some(url) = url() else { return };
-    let store = blocking_store(url, options("passkey"));
-    mfa_webauthn::testing::concurrent_passkey_replays_have_one_winner(
-        &store,
-        "redis",
-        &mut StdRng::seed_from_u64(12),
-    );
 }
 
 /// Many tokio tasks on one multiplexed connection (no blocking adapter) redeem one record at
