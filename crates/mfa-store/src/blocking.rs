@@ -192,7 +192,7 @@ impl<S: AsyncAuditSink + 'static> AuditSink for Blocking<S> {
     }
 
     fn recent(&self, account: &str, query: &RecentQuery) -> Result<AuditPage, StoreError> {
-        let (account, query) = (account.to_owned(), query.clone());
+        let (account, query) = (account.to_owned(), *query);
         self.block_on(|sink| async move { sink.recent(&account, &query).await })
     }
 
