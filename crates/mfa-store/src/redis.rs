@@ -139,6 +139,7 @@ return out
 pub struct RedisOptions {
     prefix: String,
     timeout: Duration,
+    connect_retries: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -147,6 +148,7 @@ impl Default for RedisOptions {
         Self {
             prefix: "mfa:".to_owned(),
             timeout: Duration::from_secs(5),
+            connect_retries: 6,
             clock: Arc::new(SystemClock),
         }
     }
@@ -157,6 +159,7 @@ impl fmt::Debug for RedisOptions {
         f.debug_struct("RedisOptions")
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
+            .field("connect_retries", &self.connect_retries)
             .field("clock", &self.clock)
             .finish()
     }
@@ -176,6 +179,15 @@ impl RedisOptions {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// How many times a failed connection attempt is tried again, with growing pauses of at
+    /// most a second (default 6): when connecting, and whenever the connection is lost later. A
+    /// command-line tool that should fail fast takes 0.
+    #[must_use]
+    pub fn connect_retries(mut self, retries: usize) -> Self {
+        self.connect_retries = retries;
         self
     }
 
@@ -224,8 +236,8 @@ impl RedisStore {
     /// As [`connect`](Self::connect).
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Self, StoreError> {
         let client = Client::open(url).map_err(unavailable)?;
-        // A lost connection is opened again, up to six tries a second or less apart.
         let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(options.connect_retries)
             .set_max_delay(Duration::from_secs(1))
             .set_connection_timeout(Some(options.timeout))
             .set_response_timeout(Some(options.timeout));

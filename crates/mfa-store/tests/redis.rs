@@ -331,7 +331,9 @@ fn a_bad_url_or_unreachable_server_is_an_error() {
         Err(StoreError::Unavailable(_))
     ));
     // Port 1 on localhost: nothing listens there.
-    let options = RedisOptions::default().timeout(core::time::Duration::from_secs(2));
+    let options = RedisOptions::default()
+        .timeout(core::time::Duration::from_secs(2))
+        .connect_retries(0);
     assert!(matches!(
         Blocking::open(
             async move { RedisStore::connect_with("redis://127.0.0.1:1/", options).await }
