@@ -34,6 +34,8 @@ struct Tally {
     gave_up: u64,
     /// Redeems that failed otherwise (busy, unavailable).
     failed: u64,
+    /// The first of those failures, to say what it was.
+    first_failure: Option<String>,
 }
 
 impl Tally {
@@ -41,7 +43,10 @@ impl Tally {
         match outcome {
             Ok(()) => self.latencies.push(started.elapsed()),
             Err(StoreError::Contention { .. }) => self.gave_up += 1,
-            Err(_) => self.failed += 1,
+            Err(error) => {
+                self.failed += 1;
+                self.first_failure.get_or_insert_with(|| error.to_string());
+            }
         }
     }
 
@@ -49,6 +54,9 @@ impl Tally {
         self.latencies.extend(other.latencies);
         self.gave_up += other.gave_up;
         self.failed += other.failed;
+        if self.first_failure.is_none() {
+            self.first_failure = other.first_failure;
+        }
     }
 }
 
@@ -201,6 +209,9 @@ fn report(
         tally.gave_up,
         tally.failed,
     );
+    if let Some(failure) = &tally.first_failure {
+        println!("           first failure: {failure}");
+    }
     let redeems = u64::try_from(redeems).unwrap_or(u64::MAX);
     if counted == redeems {
         Ok(())
