@@ -69,6 +69,31 @@ fn embedded(c: &mut Criterion) {
     group.finish();
 }
 
+/// The group of one server backend: `baseline` (two bare round trips), then one redeem through
+/// the async store on `runtime`, then one through the blocking adapter `blocking`.
+fn server_group<S: AsyncStore + 'static>(
+    c: &mut Criterion,
+    backend: &str,
+    runtime: &Runtime,
+    (baseline_name, mut baseline): (&str, impl FnMut()),
+    store: &S,
+    blocking: &Blocking<S>,
+) {
+    runtime
+        .block_on(put_async(store, &key(), &0_u64))
+        .expect("put");
+    let mut group = c.benchmark_group(format!("store/redeem/{backend}"));
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(format!("baseline: {baseline_name}"), |b| {
+        b.iter(&mut baseline)
+    });
+    group.bench_function("async", |b| {
+        b.iter(|| runtime.block_on(redeem_async(store, &key())));
+    });
+    group.bench_function("blocking adapter", |b| b.iter(|| redeem(blocking, &key())));
+    group.finish();
+}
+
 fn postgres(c: &mut Criterion) {
     let Ok(url) = std::env::var("MFA_POSTGRES_URL") else {
         eprintln!("store/redeem/postgres: MFA_POSTGRES_URL is not set, skipped");
@@ -82,38 +107,33 @@ fn postgres(c: &mut Criterion) {
             PostgresOptions::default().schema(&schema),
         ))
         .expect("connect");
-    runtime
-        .block_on(put_async(&store, &key(), &0_u64))
-        .expect("put");
     let (client, connection) = runtime
         .block_on(tokio_postgres::connect(&url, tokio_postgres::NoTls))
         .expect("connect");
     runtime.spawn(connection);
-
-    let mut group = c.benchmark_group("store/redeem/postgres");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("baseline: two round trips (SELECT 1)", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..2 {
-                    client.query_one("SELECT 1", &[]).await.expect("select");
-                }
-            });
-        });
-    });
-    group.bench_function("async", |b| {
-        b.iter(|| runtime.block_on(redeem_async(&store, &key())));
-    });
     let blocking =
         Blocking::open({
-            let url = url.clone();
+            let (url, schema) = (url.clone(), schema.clone());
             async move {
                 PostgresStore::connect_with(&url, PostgresOptions::default().schema(schema)).await
             }
         })
         .expect("connect");
-    group.bench_function("blocking adapter", |b| b.iter(|| redeem(&blocking, &key())));
-    group.finish();
+    let select_twice = || {
+        runtime.block_on(async {
+            for _ in 0..2 {
+                client.query_one("SELECT 1", &[]).await.expect("select");
+            }
+        });
+    };
+    server_group(
+        c,
+        "postgres",
+        &runtime,
+        ("two round trips (SELECT 1)", select_twice),
+        &store,
+        &blocking,
+    );
     let dropped: Result<(), StoreError> = runtime.block_on(async {
         client
             .batch_execute(&format!(
@@ -139,9 +159,6 @@ fn redis(c: &mut Criterion) {
             RedisOptions::default().prefix(&prefix),
         ))
         .expect("connect");
-    runtime
-        .block_on(put_async(&store, &key(), &0_u64))
-        .expect("put");
     let mut connection = runtime
         .block_on(async {
             redis::Client::open(url.as_str())?
@@ -149,32 +166,30 @@ fn redis(c: &mut Criterion) {
                 .await
         })
         .expect("connect");
-
-    let mut group = c.benchmark_group("store/redeem/redis");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("baseline: two round trips (PING)", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                for _ in 0..2 {
-                    let _: String = redis::cmd("PING")
-                        .query_async(&mut connection)
-                        .await
-                        .expect("ping");
-                }
-            });
-        });
-    });
-    group.bench_function("async", |b| {
-        b.iter(|| runtime.block_on(redeem_async(&store, &key())));
-    });
     let blocking = Blocking::open({
-        let url = url.clone();
-        let prefix = prefix.clone();
+        let (url, prefix) = (url.clone(), prefix.clone());
         async move { RedisStore::connect_with(&url, RedisOptions::default().prefix(prefix)).await }
     })
     .expect("connect");
-    group.bench_function("blocking adapter", |b| b.iter(|| redeem(&blocking, &key())));
-    group.finish();
+    let mut ping = connection.clone();
+    let ping_twice = || {
+        runtime.block_on(async {
+            for _ in 0..2 {
+                let _: String = redis::cmd("PING")
+                    .query_async(&mut ping)
+                    .await
+                    .expect("ping");
+            }
+        });
+    };
+    server_group(
+        c,
+        "redis",
+        &runtime,
+        ("two round trips (PING)", ping_twice),
+        &store,
+        &blocking,
+    );
     // The four keys one record and its indexes take (see mfa_store::redis).
     let key = key();
     let keys = [

@@ -83,6 +83,14 @@ impl Scenario {
             Self::OneRecord => RecordKey::new("throughput", "one", "hot"),
         }
     }
+
+    /// Every record `workers` workers redeem.
+    fn keys(self, workers: usize) -> Vec<RecordKey> {
+        match self {
+            Self::Distinct => (0..workers).map(|worker| self.key(worker)).collect(),
+            Self::OneRecord => vec![self.key(0)],
+        }
+    }
 }
 
 /// One redeem: the counter goes up by one.
@@ -151,11 +159,9 @@ async fn run_tasks<S: AsyncStore + 'static>(
 
 /// The sum of the counters a scenario's workers wrote.
 fn counted<S: Store>(store: &S, scenario: Scenario, workers: usize) -> u64 {
-    let keys: Vec<RecordKey> = match scenario {
-        Scenario::Distinct => (0..workers).map(|w| scenario.key(w)).collect(),
-        Scenario::OneRecord => vec![scenario.key(0)],
-    };
-    keys.iter()
+    scenario
+        .keys(workers)
+        .iter()
         .map(|key| {
             mfa_core::load::<_, u64>(store, key)
                 .expect("load a counter")
@@ -165,12 +171,8 @@ fn counted<S: Store>(store: &S, scenario: Scenario, workers: usize) -> u64 {
 }
 
 async fn counted_async<S: AsyncStore>(store: &S, scenario: Scenario, workers: usize) -> u64 {
-    let keys: Vec<RecordKey> = match scenario {
-        Scenario::Distinct => (0..workers).map(|w| scenario.key(w)).collect(),
-        Scenario::OneRecord => vec![scenario.key(0)],
-    };
     let mut sum = 0_u64;
-    for key in &keys {
+    for key in &scenario.keys(workers) {
         let count: Option<u64> = mfa_core::load_async(store, key)
             .await
             .expect("load a counter");
@@ -223,6 +225,21 @@ fn report(
     }
 }
 
+/// Both scenarios on an async store, one after the other.
+async fn async_runs<S: AsyncStore + 'static>(
+    backend: &str,
+    store: Arc<S>,
+    settings: &Settings,
+) -> Result<(), String> {
+    let mut result = Ok(());
+    for scenario in Scenario::ALL {
+        let tally = run_tasks(Arc::clone(&store), scenario, settings).await;
+        let counted = counted_async(&*store, scenario, settings.workers).await;
+        result = result.and(report(backend, scenario, settings, tally, counted));
+    }
+    result
+}
+
 fn sqlite_runs(settings: &Settings) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("mfa-throughput-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -258,12 +275,7 @@ async fn postgres_runs(url: &str, settings: &Settings) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?,
     );
-    let mut result = Ok(());
-    for scenario in Scenario::ALL {
-        let tally = run_tasks(Arc::clone(&store), scenario, settings).await;
-        let counted = counted_async(&*store, scenario, settings.workers).await;
-        result = result.and(report("postgres", scenario, settings, tally, counted));
-    }
+    let result = async_runs("postgres", store, settings).await;
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .map_err(|e| e.to_string())?;
@@ -282,12 +294,7 @@ async fn redis_runs(url: &str, settings: &Settings) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?,
     );
-    let mut result = Ok(());
-    for scenario in Scenario::ALL {
-        let tally = run_tasks(Arc::clone(&store), scenario, settings).await;
-        let counted = counted_async(&*store, scenario, settings.workers).await;
-        result = result.and(report("redis", scenario, settings, tally, counted));
-    }
+    let result = async_runs("redis", store, settings).await;
     let mut connection = redis::Client::open(url)
         .and_then(|client| client.get_connection())
         .map_err(|e| e.to_string())?;

@@ -1,5 +1,7 @@
-//! The PostgreSQL backend against a real server. Needs `MFA_POSTGRES_URL`; without it every test
-//! prints a notice and passes. Run them with `bash .ci/services cargo test -p mfa-store`.
+//! The PostgreSQL backend against a real server: the shared suite (also through the cipher),
+//! and what only this backend has (migrations, schemas, purge, the audit sink, tampered rows).
+//! Needs `MFA_POSTGRES_URL`; without it every test passes without running, after a notice. Run
+//! them with `bash .ci/services cargo test -p mfa-store`.
 #![cfg(feature = "postgres")]
 #![allow(
     clippy::unwrap_used,
@@ -8,57 +10,49 @@
 
 #[macro_use]
 mod suite;
+mod servers;
 
-use std::io::Write as _;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
 use mfa_core::{
     AsyncStore, AuditEvent, AuditResult, AuditSink, ManualClock, Method, NewRecord, RecentQuery,
     RecordKey, Store, StoreError, SwapOutcome, UnixTime,
 };
 use mfa_store::blocking::Blocking;
+use mfa_store::cipher::StoreCipher;
 use mfa_store::postgres::{PostgresAuditSink, PostgresOptions, PostgresStore, SCHEMA_VERSION};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use servers::{fresh_name, runtime};
 use suite::{Fixture, START};
 
-/// The server's URL, or `None` when the tests should be skipped (said once per run, on stderr
-/// itself: the test harness would swallow a notice printed from a passing test).
 fn url() -> Option<String> {
-    static NOTICE: Once = Once::new();
-    match std::env::var("MFA_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            NOTICE.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "notice: MFA_POSTGRES_URL is not set, so the PostgreSQL tests pass without running \
-                     (run `bash .ci/services cargo test -p mfa-store`)"
-                );
-            });
-            None
-        }
-    }
+    servers::url("MFA_POSTGRES_URL", "PostgreSQL")
 }
 
-/// A schema no other test or run uses.
-fn fresh_schema(test: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("t_{test}_{}_{nanos}_{n}", std::process::id())
-}
-
+/// A schema of its own for `test`.
 fn options(test: &str) -> PostgresOptions {
-    PostgresOptions::default().schema(fresh_schema(test))
+    PostgresOptions::default().schema(fresh_name(test))
 }
 
 fn blocking_store(url: String, options: PostgresOptions) -> Blocking<PostgresStore> {
     Blocking::open(async move { PostgresStore::connect_with(&url, options).await }).unwrap()
+}
+
+/// Runs `sql` on the server beside the store (to tamper with its tables).
+fn execute(store: &Blocking<PostgresStore>, url: &str, sql: String) {
+    let url = url.to_owned();
+    store
+        .block_on(move |_| async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+            tokio::spawn(connection);
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))
+        })
+        .unwrap();
 }
 
 /// A fresh schema on the server, judged by a manual clock: the shared suite's fixture.
@@ -79,66 +73,24 @@ conformance_tests!(fixture);
 /// The same suite through the cipher layer: what a service keeping sealed TOTP seeds in
 /// PostgreSQL runs.
 mod through_the_cipher {
-    use mfa_store::cipher::{CipherKey, StoreCipher};
-
     use super::*;
 
     fn fixture() -> Option<Fixture<StoreCipher<Blocking<PostgresStore>, StdRng>>> {
-        let super::Fixture {
-            store, clock, keep, ..
-        } = super::fixture()?;
-        Some(Fixture {
-            store: StoreCipher::new(store, CipherKey::new(1, &[7; 32]), StdRng::seed_from_u64(1)),
-            clock,
-            namespace: "postgres-cipher".to_owned(),
-            keep,
-        })
+        servers::through_the_cipher(super::fixture())
     }
 
     conformance_tests!(fixture);
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Many tokio tasks (no blocking adapter) redeem one record at once: one wins each round.
+/// Many tokio tasks (no blocking adapter) take one record at once: one wins each round.
 #[test]
 fn concurrent_async_takers_have_one_winner() {
     let Some(url) = url() else { return };
-    let runtime = runtime();
-    runtime.block_on(async {
-        let store = Arc::new(
-            PostgresStore::connect_with(&url, options("async_take"))
-                .await
-                .unwrap(),
-        );
-        for round in 0..5_u32 {
-            let key = RecordKey::new("challenge", "alice", format!("r{round}"));
-            mfa_core::put_async(&*store, &key, &round).await.unwrap();
-            let barrier = Arc::new(tokio::sync::Barrier::new(32));
-            let tasks: Vec<_> = (0..32)
-                .map(|_| {
-                    let (store, key, barrier) =
-                        (Arc::clone(&store), key.clone(), Arc::clone(&barrier));
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        mfa_core::take_async::<_, u32>(&*store, &key).await.unwrap()
-                    })
-                })
-                .collect();
-            let mut winners = 0;
-            for task in tasks {
-                if task.await.unwrap() == Some(round) {
-                    winners += 1;
-                }
-            }
-            assert_eq!(winners, 1, "round {round}");
-        }
+    runtime().block_on(async {
+        let store = PostgresStore::connect_with(&url, options("async_take"))
+            .await
+            .unwrap();
+        servers::async_takers_have_one_winner(Arc::new(store)).await;
     });
 }
 
@@ -147,8 +99,7 @@ fn concurrent_async_takers_have_one_winner() {
 #[test]
 fn concurrent_first_starts_migrate_once() {
     let Some(url) = url() else { return };
-    let runtime = runtime();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let options = options("migrate");
         let starts: Vec<_> = (0..8)
             .map(|_| {
@@ -175,26 +126,22 @@ fn concurrent_first_starts_migrate_once() {
 #[test]
 fn refuses_a_schema_newer_than_it_knows() {
     let Some(url) = url() else { return };
-    let runtime = runtime();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let options = options("newer");
         let store = PostgresStore::connect_with(&url, options.clone())
             .await
             .unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
             .unwrap();
         tokio::spawn(connection);
-        assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
-        let future = SCHEMA_VERSION + 1;
         client
-            .execute(
-                &format!(
-                    "INSERT INTO {}.mfa_schema_migrations (version, applied_at) VALUES ($1, 0)",
-                    store.schema()
-                ),
-                &[&future],
-            )
+            .batch_execute(&format!(
+                "INSERT INTO {}.mfa_schema_migrations (version, applied_at) VALUES ({}, 0)",
+                store.schema(),
+                SCHEMA_VERSION + 1
+            ))
             .await
             .unwrap();
         let error = PostgresStore::connect_with(&url, options)
@@ -234,22 +181,11 @@ fn a_tampered_row_is_an_error() {
     let key = RecordKey::new("totp", "alice", "phone");
     mfa_core::insert_new(&store, &key, &7_u32).unwrap();
     let schema = store.get_ref().schema().to_owned();
-    store
-        .block_on(move |_| async move {
-            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-            tokio::spawn(connection);
-            client
-                .execute(
-                    &format!("UPDATE {schema}.mfa_records SET version = -5"),
-                    &[],
-                )
-                .await
-                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-            Ok(())
-        })
-        .unwrap();
+    execute(
+        &store,
+        &url,
+        format!("UPDATE {schema}.mfa_records SET version = -5"),
+    );
     assert!(matches!(store.load(&key), Err(StoreError::Corrupt { .. })));
     assert!(matches!(
         store.list("totp", "alice"),
@@ -276,8 +212,7 @@ fn a_tampered_row_is_an_error() {
 #[test]
 fn a_bad_schema_name_or_url_is_an_error() {
     let Some(url) = url() else { return };
-    let runtime = runtime();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let bad_schema = PostgresOptions::default().schema("Robert'); DROP TABLE students;--");
         assert!(matches!(
             PostgresStore::connect_with(&url, bad_schema).await,
@@ -314,9 +249,9 @@ fn blocking_and_async_views_agree() {
 #[test]
 fn purge_deletes_only_expired_rows() {
     let Some(url) = url() else { return };
-    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
+    let clock = ManualClock::new(START);
     let store = blocking_store(url, options("purge").clock(clock.clone()));
-    let at = |secs: u64| UnixTime::from_secs(1_700_000_000 + secs);
+    let at = |secs: u64| UnixTime::from_secs(START.as_secs() + secs);
     for (id, expiry) in [("a", Some(at(10))), ("b", Some(at(20))), ("c", None)] {
         let key = RecordKey::new("challenge", "alice", id);
         match expiry {
@@ -346,7 +281,7 @@ fn audit_sink_passes_the_audit_checks() {
     let Some(url) = url() else { return };
     let store = blocking_store(url, options("audit"));
     let log = store.wrap(PostgresAuditSink::for_store(store.get_ref()));
-    mfa_core::conformance::audit_sink_checks(&log, "postgres", UnixTime::from_secs(1_700_000_000));
+    mfa_core::conformance::audit_sink_checks(&log, "postgres", START);
 }
 
 /// An audit row with a name the crate never writes reads as a typed error.
@@ -355,8 +290,7 @@ fn a_tampered_audit_row_is_an_error() {
     let Some(url) = url() else { return };
     let store = blocking_store(url.clone(), options("audit_tampered"));
     let log = store.wrap(PostgresAuditSink::for_store(store.get_ref()));
-    let at = UnixTime::from_secs(1_700_000_000);
-    log.record(&AuditEvent::new(at, "alice", AuditResult::Success).with_method(Method::Totp))
+    log.record(&AuditEvent::new(START, "alice", AuditResult::Success).with_method(Method::Totp))
         .unwrap();
     let schema = store.get_ref().schema().to_owned();
     for tamper in [
@@ -364,20 +298,7 @@ fn a_tampered_audit_row_is_an_error() {
         "UPDATE {schema}.mfa_audit_events SET result = 'success', method = 'carrier_pigeon'",
         "UPDATE {schema}.mfa_audit_events SET method = NULL, at = -1",
     ] {
-        let sql = tamper.replace("{schema}", &schema);
-        let url = url.clone();
-        store
-            .block_on(move |_| async move {
-                let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-                tokio::spawn(connection);
-                client
-                    .batch_execute(&sql)
-                    .await
-                    .map_err(|e| StoreError::Unavailable(Box::new(e)))
-            })
-            .unwrap();
+        execute(&store, &url, tamper.replace("{schema}", &schema));
         assert!(
             matches!(
                 log.recent("alice", &RecentQuery::first(10)),

@@ -1,5 +1,7 @@
-//! The Redis backend against a real server. Needs `MFA_REDIS_URL`; without it every test prints
-//! a notice and passes. Run them with `bash .ci/services cargo test -p mfa-store`.
+//! The Redis backend against a real server: the shared suite (also through the cipher), and
+//! what only this backend has (prefixes, version floor, native TTLs, index clean-up, tampered
+//! entries). Needs `MFA_REDIS_URL`; without it every test passes without running, after a
+//! notice. Run them with `bash .ci/services cargo test -p mfa-store`.
 #![cfg(feature = "redis")]
 #![allow(
     clippy::unwrap_used,
@@ -8,49 +10,28 @@
 
 #[macro_use]
 mod suite;
+mod servers;
 
-use std::io::Write as _;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
 use mfa_core::{
     AsyncStore, ManualClock, NewRecord, RecordKey, Store, StoreError, SwapOutcome, UnixTime,
     Version,
 };
 use mfa_store::blocking::Blocking;
+use mfa_store::cipher::StoreCipher;
 use mfa_store::redis::{RedisOptions, RedisStore};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use servers::{fresh_name, runtime};
 use suite::{Fixture, START};
 
-/// The server's URL, or `None` when the tests should be skipped (said once per run, on stderr
-/// itself: the test harness would swallow a notice printed from a passing test).
 fn url() -> Option<String> {
-    static NOTICE: Once = Once::new();
-    match std::env::var("MFA_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            NOTICE.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "notice: MFA_REDIS_URL is not set, so the Redis tests pass without running \
-                     (run `bash .ci/services cargo test -p mfa-store`)"
-                );
-            });
-            None
-        }
-    }
+    servers::url("MFA_REDIS_URL", "Redis")
 }
 
 /// A key prefix no other test or run uses.
 fn fresh_prefix(test: &str) -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("test:{test}:{}:{nanos}:{n}:", std::process::id())
+    format!("{}:", fresh_name(test))
 }
 
 fn options(test: &str) -> RedisOptions {
@@ -78,20 +59,10 @@ conformance_tests!(fixture);
 
 /// The same suite through the cipher layer.
 mod through_the_cipher {
-    use mfa_store::cipher::{CipherKey, StoreCipher};
-
     use super::*;
 
     fn fixture() -> Option<Fixture<StoreCipher<Blocking<RedisStore>, StdRng>>> {
-        let super::Fixture {
-            store, clock, keep, ..
-        } = super::fixture()?;
-        Some(Fixture {
-            store: StoreCipher::new(store, CipherKey::new(1, &[7; 32]), StdRng::seed_from_u64(1)),
-            clock,
-            namespace: "redis-cipher".to_owned(),
-            keep,
-        })
+        servers::through_the_cipher(super::fixture())
     }
 
     conformance_tests!(fixture);
@@ -101,9 +72,9 @@ mod through_the_cipher {
 fn raw<T: redis::FromRedisValue + Send + 'static>(
     store: &Blocking<RedisStore>,
     url: &str,
-    command: redis::Cmd,
+    command: &mut redis::Cmd,
 ) -> T {
-    let url = url.to_owned();
+    let (url, command) = (url.to_owned(), command.clone());
     store
         .block_on(move |_| async move {
             let client = redis::Client::open(url).unwrap();
@@ -113,44 +84,16 @@ fn raw<T: redis::FromRedisValue + Send + 'static>(
         .unwrap()
 }
 
-/// Many tokio tasks on one multiplexed connection (no blocking adapter) redeem one record at
+/// Many tokio tasks on one multiplexed connection (no blocking adapter) take one record at
 /// once: one wins each round.
 #[test]
 fn concurrent_async_takers_have_one_winner() {
     let Some(url) = url() else { return };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let store = Arc::new(
-            RedisStore::connect_with(&url, options("async_take"))
-                .await
-                .unwrap(),
-        );
-        for round in 0..5_u32 {
-            let key = RecordKey::new("challenge", "alice", format!("r{round}"));
-            mfa_core::put_async(&*store, &key, &round).await.unwrap();
-            let barrier = Arc::new(tokio::sync::Barrier::new(32));
-            let tasks: Vec<_> = (0..32)
-                .map(|_| {
-                    let (store, key, barrier) =
-                        (Arc::clone(&store), key.clone(), Arc::clone(&barrier));
-                    tokio::spawn(async move {
-                        barrier.wait().await;
-                        mfa_core::take_async::<_, u32>(&*store, &key).await.unwrap()
-                    })
-                })
-                .collect();
-            let mut winners = 0;
-            for task in tasks {
-                if task.await.unwrap() == Some(round) {
-                    winners += 1;
-                }
-            }
-            assert_eq!(winners, 1, "round {round}");
-        }
+    runtime().block_on(async {
+        let store = RedisStore::connect_with(&url, options("async_take"))
+            .await
+            .unwrap();
+        servers::async_takers_have_one_winner(Arc::new(store)).await;
     });
 }
 
@@ -195,7 +138,7 @@ fn versions_are_not_reused_after_the_counter_rolls_back() {
         given.push(version);
         current = Some(version);
     }
-    let () = raw(&store, &url, redis::cmd("DEL").arg(&counter).clone());
+    let () = raw(&store, &url, redis::cmd("DEL").arg(&counter));
     let deleted = store.compare_and_swap(&key, current, None).unwrap();
     let SwapOutcome::Committed(deleted) = deleted else {
         panic!("delete must commit");
@@ -227,11 +170,7 @@ fn tampered_entries_are_errors() {
     let () = raw(
         &store,
         &url,
-        redis::cmd("HSET")
-            .arg(&record)
-            .arg("v")
-            .arg("not a number")
-            .clone(),
+        redis::cmd("HSET").arg(&record).arg("v").arg("not a number"),
     );
     assert!(matches!(store.load(&key), Err(StoreError::Corrupt { .. })));
     assert!(matches!(
@@ -246,8 +185,7 @@ fn tampered_entries_are_errors() {
             .arg("v")
             .arg("1")
             .arg("e")
-            .arg("soon")
-            .clone(),
+            .arg("soon"),
     );
     assert!(matches!(store.load(&key), Err(StoreError::Corrupt { .. })));
     let () = raw(
@@ -258,8 +196,7 @@ fn tampered_entries_are_errors() {
             .arg("e")
             .arg("")
             .arg("d")
-            .arg("\u{ff}garbage")
-            .clone(),
+            .arg("\u{ff}garbage"),
     );
     assert!(matches!(
         mfa_core::load::<_, u32>(&store, &key),
@@ -280,13 +217,12 @@ fn tampered_entries_are_errors() {
             .arg("d")
             .arg("")
             .arg("e")
-            .arg("")
-            .clone(),
+            .arg(""),
     );
     let _: u32 = raw(
         &store,
         &url,
-        redis::cmd("SADD").arg(&index).arg("not-a-key").clone(),
+        redis::cmd("SADD").arg(&index).arg("not-a-key"),
     );
     assert!(matches!(
         store.list("totp", "bob"),
@@ -307,9 +243,7 @@ fn index_entries_of_vanished_records_are_dropped() {
     let _: u32 = raw(
         &store,
         &url,
-        redis::cmd("DEL")
-            .arg(format!("{prefix}r:{}", gone.flat()))
-            .clone(),
+        redis::cmd("DEL").arg(format!("{prefix}r:{}", gone.flat())),
     );
     let listed: Vec<RecordKey> = store
         .list("push", "alice")
@@ -320,7 +254,7 @@ fn index_entries_of_vanished_records_are_dropped() {
     assert_eq!(listed, [kept.clone()].as_slice());
     assert!(store.find_by_id("push", "gone").unwrap().is_empty());
     let index = format!("{prefix}l:{}", RecordKey::new("push", "alice", "").flat());
-    let members: Vec<String> = raw(&store, &url, redis::cmd("SMEMBERS").arg(&index).clone());
+    let members: Vec<String> = raw(&store, &url, redis::cmd("SMEMBERS").arg(&index));
     assert_eq!(members, [kept.flat()]);
 }
 
@@ -369,25 +303,26 @@ fn unknown_versions_conflict() {
 #[test]
 fn native_ttls_follow_the_logical_expiry() {
     let Some(url) = url() else { return };
-    let clock = ManualClock::new(UnixTime::from_secs(1_700_000_000));
-    let store = blocking_store(url.clone(), options("ttl").clock(clock.clone()));
+    let clock = ManualClock::new(START);
+    let store = blocking_store(url.clone(), options("ttl").clock(clock));
     let prefix = store.get_ref().prefix().to_owned();
-    let pttl = |key: String| -> i64 { raw(&store, &url, redis::cmd("PTTL").arg(key).clone()) };
+    let in_secs = |secs: u64| UnixTime::from_secs(START.as_secs() + secs);
+    let pttl = |key: &str| -> i64 { raw(&store, &url, redis::cmd("PTTL").arg(key)) };
     let index = format!("{prefix}l:{}", RecordKey::new("sms", "alice", "").flat());
     let first = RecordKey::new("sms", "alice", "c1");
-    mfa_core::put_until(&store, &first, &1_u8, UnixTime::from_secs(1_700_000_060)).unwrap();
-    let record_ttl = pttl(format!("{prefix}r:{}", first.flat()));
+    mfa_core::put_until(&store, &first, &1_u8, in_secs(60)).unwrap();
+    let record_ttl = pttl(&format!("{prefix}r:{}", first.flat()));
     assert!((60_000..=61_000).contains(&record_ttl), "{record_ttl}");
-    assert!((60_000..=61_000).contains(&pttl(index.clone())));
+    assert!((60_000..=61_000).contains(&pttl(&index)));
     // A longer-lived member stretches the index's TTL; a shorter one leaves it.
     let second = RecordKey::new("sms", "alice", "c2");
-    mfa_core::put_until(&store, &second, &2_u8, UnixTime::from_secs(1_700_000_300)).unwrap();
-    assert!((300_000..=301_000).contains(&pttl(index.clone())));
+    mfa_core::put_until(&store, &second, &2_u8, in_secs(300)).unwrap();
+    assert!((300_000..=301_000).contains(&pttl(&index)));
     let third = RecordKey::new("sms", "alice", "c3");
-    mfa_core::put_until(&store, &third, &3_u8, UnixTime::from_secs(1_700_000_010)).unwrap();
-    assert!(pttl(index.clone()) > 290_000);
+    mfa_core::put_until(&store, &third, &3_u8, in_secs(10)).unwrap();
+    assert!(pttl(&index) > 290_000);
     // A record without expiry makes its record and the index permanent.
     mfa_core::put(&store, &first, &4_u8).unwrap();
-    assert_eq!(pttl(format!("{prefix}r:{}", first.flat())), -1);
-    assert_eq!(pttl(index), -1);
+    assert_eq!(pttl(&format!("{prefix}r:{}", first.flat())), -1);
+    assert_eq!(pttl(&index), -1);
 }
