@@ -265,7 +265,10 @@ fn race_one_code(store: &str, account: &str, code: &str) {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a racing mfa"))
+            .collect()
     });
     let winners = outputs
         .iter()
