@@ -3,6 +3,8 @@
 
 #[cfg(feature = "sqlite")]
 pub mod audit;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod audit_row;
 #[cfg(feature = "cipher")]
 pub mod cipher;
 #[cfg(feature = "sqlite")]

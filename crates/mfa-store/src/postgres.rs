@@ -28,14 +28,15 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use mfa_core::{
-    AsyncAuditSink, AsyncStore, AuditCursor, AuditEvent, AuditPage, AuditResult, Clock, Method,
-    NewRecord, RecentQuery, RecordKey, StoreError, StoredAuditEvent, StoredRecord, SwapOutcome,
-    SystemClock, UnixTime, Version,
+    AsyncAuditSink, AsyncStore, AuditCursor, AuditEvent, AuditPage, Clock, NewRecord, RecentQuery,
+    RecordKey, StoreError, StoredRecord, SwapOutcome, SystemClock, UnixTime, Version,
 };
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use zeroize::Zeroizing;
+
+use crate::audit_row::{self, AuditRow};
 
 /// The numbered schema migrations (as SQLite's), applied in order, each once, inside one
 /// transaction each; `{schema}` stands for the configured schema. Never edit a released
@@ -670,45 +671,26 @@ impl AsyncAuditSink for PostgresAuditSink {
 
 /// One audit row (columns as `recent` selects them): its sequence number and the event.
 fn audit_event_from_row(row: &tokio_postgres::Row) -> Result<(u64, AuditEvent), StoreError> {
-    let unreadable = |error: tokio_postgres::Error| audit_corrupt(&error.to_string());
-    let seq: i64 = row.try_get(0).map_err(unreadable)?;
-    let at: i64 = row.try_get(1).map_err(unreadable)?;
-    let method: Option<String> = row.try_get(3).map_err(unreadable)?;
-    let result: String = row.try_get(5).map_err(unreadable)?;
-    let method = match method.as_deref() {
-        None => None,
-        Some(name) => Some(
-            Method::ALL
-                .into_iter()
-                .find(|method| method.as_str() == name)
-                .ok_or_else(|| audit_corrupt("an unknown method"))?,
-        ),
+    let read = || -> Result<(i64, AuditRow), tokio_postgres::Error> {
+        Ok((
+            row.try_get(0)?,
+            AuditRow {
+                at: row.try_get(1)?,
+                account: row.try_get(2)?,
+                method: row.try_get(3)?,
+                credential_id: row.try_get(4)?,
+                result: row.try_get(5)?,
+                reason: row.try_get(6)?,
+                ip: row.try_get(7)?,
+                user_agent: row.try_get(8)?,
+                country: row.try_get(9)?,
+                device: row.try_get(10)?,
+                policy_decision_id: row.try_get(11)?,
+            },
+        ))
     };
-    let event = AuditEvent::from_stored(StoredAuditEvent {
-        at: UnixTime::from_millis(
-            u64::try_from(at).map_err(|_| audit_corrupt("a time before the Unix epoch"))?,
-        ),
-        account: row.try_get(2).map_err(unreadable)?,
-        method,
-        credential_id: row.try_get(4).map_err(unreadable)?,
-        result: AuditResult::from_name(&result)
-            .ok_or_else(|| audit_corrupt("an unknown result"))?,
-        reason: row.try_get(6).map_err(unreadable)?,
-        ip: row.try_get(7).map_err(unreadable)?,
-        user_agent: row.try_get(8).map_err(unreadable)?,
-        country: row.try_get(9).map_err(unreadable)?,
-        device: row.try_get(10).map_err(unreadable)?,
-        policy_decision_id: row.try_get(11).map_err(unreadable)?,
-    });
-    let seq = u64::try_from(seq).map_err(|_| audit_corrupt("a negative sequence number"))?;
-    Ok((seq, event))
-}
-
-fn audit_corrupt(reason: &str) -> StoreError {
-    StoreError::Corrupt {
-        key: "mfa_audit_events".into(),
-        reason: reason.into(),
-    }
+    let (seq, row) = read().map_err(|error| audit_row::corrupt(&error.to_string()))?;
+    Ok((audit_row::sequence_number(seq)?, row.into_event()?))
 }
 
 async fn query_opt(
