@@ -87,7 +87,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 pub const SCHEMA_VERSION: i64 = 2;
 
 /// How a [`PostgresStore`] connects and where it keeps its tables.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct PostgresOptions {
     schema: String,
     max_connections: usize,
@@ -103,17 +103,6 @@ impl Default for PostgresOptions {
             connect_timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
         }
-    }
-}
-
-impl fmt::Debug for PostgresOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresOptions")
-            .field("schema", &self.schema)
-            .field("max_connections", &self.max_connections)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("clock", &self.clock)
-            .finish()
     }
 }
 

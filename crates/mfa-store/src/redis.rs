@@ -135,7 +135,7 @@ return out
 ";
 
 /// How a [`RedisStore`] connects and which keys it uses.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RedisOptions {
     prefix: String,
     timeout: Duration,
@@ -151,17 +151,6 @@ impl Default for RedisOptions {
             connect_retries: 6,
             clock: Arc::new(SystemClock),
         }
-    }
-}
-
-impl fmt::Debug for RedisOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisOptions")
-            .field("prefix", &self.prefix)
-            .field("timeout", &self.timeout)
-            .field("connect_retries", &self.connect_retries)
-            .field("clock", &self.clock)
-            .finish()
     }
 }
 
