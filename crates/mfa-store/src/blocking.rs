@@ -42,7 +42,7 @@ pub struct Blocking<S> {
     store: Arc<S>,
     handle: Handle,
     /// Kept only to keep an owned runtime alive (and shut it down on drop).
-    owned_runtime: Option<Arc<Runtime>>,
+    owned_runtime: Option<Arc<OwnedRuntime>>,
 }
 
 impl<S> Clone for Blocking<S> {
@@ -75,7 +75,7 @@ impl<S: Send + Sync + 'static> Blocking<S> {
         Ok(Self {
             store: Arc::new(store),
             handle: runtime.handle().clone(),
-            owned_runtime: Some(Arc::new(runtime)),
+            owned_runtime: Some(Arc::new(OwnedRuntime(Some(runtime)))),
         })
     }
 
@@ -94,7 +94,7 @@ impl<S: Send + Sync + 'static> Blocking<S> {
         Ok(Self {
             store: Arc::new(store),
             handle: runtime.handle().clone(),
-            owned_runtime: Some(Arc::new(runtime)),
+            owned_runtime: Some(Arc::new(OwnedRuntime(Some(runtime)))),
         })
     }
 
@@ -201,6 +201,18 @@ impl<S: AsyncAuditSink + 'static> AuditSink for Blocking<S> {
     }
 }
 
+/// A runtime this crate started, shut down without waiting when the last [`Blocking`] using it
+/// goes: dropping a tokio runtime the ordinary way panics inside async code, this never does.
+struct OwnedRuntime(Option<Runtime>);
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 fn owned_runtime() -> Result<Runtime, StoreError> {
     Builder::new_multi_thread()
         .worker_threads(2)
@@ -247,6 +259,13 @@ mod tests {
         let store = Blocking::new(MemoryStore::new()).unwrap();
         let log = store.wrap(mfa_core::MemoryAuditSink::new());
         conformance::audit_sink_checks(&log, "blocking", UnixTime::from_secs(1_700_000_000));
+    }
+
+    #[test]
+    fn dropping_the_last_adapter_inside_async_code_does_not_panic() {
+        let store = Blocking::new(MemoryStore::new()).unwrap();
+        let outer = owned_runtime().unwrap();
+        outer.block_on(async move { drop(store) });
     }
 
     #[test]
