@@ -14,13 +14,15 @@
 //!
 //! Versions come from a sequence (`mfa_record_version`), so a version is never given twice, even
 //! to a record deleted and created again. Expiry is judged by the store's [`Clock`] (passed as a
-//! parameter to every statement, so tests can move time), and [`PostgresStore::purge_expired`]
-//! deletes expired rows through an index.
+//! parameter to every statement, so tests can move time), and
+//! [`purge_expired`](AsyncStore::purge_expired) deletes expired rows through an index.
+//! [`PostgresAuditSink`] keeps the sign-in log in the same database.
 //!
-//! The SQL is PostgreSQL's common dialect (`ON CONFLICT`, sequences, `RETURNING`), which
-//! Postgres-compatible distributed databases also speak; it was tested against PostgreSQL 15 only.
-//! The crate creates and migrates its tables itself (numbered migrations recorded in
-//! `mfa_schema_version`), in the schema named in [`PostgresOptions::schema`].
+//! The SQL is PostgreSQL's common dialect (`ON CONFLICT`, sequences, identity columns, partial
+//! indexes, `RETURNING`), which Postgres-compatible distributed databases also speak; it was
+//! tested against PostgreSQL 15.18 only. The crate creates and migrates its tables itself
+//! (numbered migrations recorded in `mfa_schema_migrations`), in the schema named in
+//! [`PostgresOptions::schema`].
 
 use core::fmt;
 use core::time::Duration;

@@ -52,6 +52,11 @@ use zeroize::Zeroizing;
 /// a server whose clock runs a little ahead never deletes a record the store still reads as live.
 const EXPIRY_GRACE: Duration = Duration::from_secs(1);
 
+/// The longest TTL given to Redis (2^50 ms, 35 000 years): a later expiry is kept as a record
+/// field and checked as any other, only its garbage collection waits this long. (Redis refuses
+/// TTLs past its own limits, and Lua's numbers are exact to 2^53 only.)
+const MAX_TTL_MS: u64 = 1 << 50;
+
 /// Compare-and-swap of one record and its two index entries.
 ///
 /// KEYS: record, version counter, list index, find index.
@@ -356,7 +361,7 @@ impl AsyncStore for RedisStore {
         };
         let ttl = expires_at.map_or(0, |expiry| {
             let left = expiry.saturating_since(now).saturating_add(EXPIRY_GRACE);
-            u64::try_from(left.as_millis()).unwrap_or(u64::MAX)
+            u64::try_from(left.as_millis()).map_or(MAX_TTL_MS, |ms| ms.min(MAX_TTL_MS))
         });
         let mut connection = self.connection.clone();
         let reply: Option<String> = self

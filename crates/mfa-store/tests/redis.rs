@@ -326,3 +326,15 @@ fn native_ttls_follow_the_logical_expiry() {
     assert_eq!(pttl(&format!("{prefix}r:{}", first.flat())), -1);
     assert_eq!(pttl(&index), -1);
 }
+
+/// An expiry beyond any TTL Redis takes is kept and judged like any other.
+#[test]
+fn a_far_expiry_is_kept() {
+    let Some(url) = url() else { return };
+    let store = blocking_store(url, options("far"));
+    let key = RecordKey::new("challenge", "alice", "far");
+    let far = UnixTime::from_millis(u64::MAX);
+    mfa_core::put_until(&store, &key, &1_u8, far).unwrap();
+    let record = store.load(&key).unwrap().expect("live");
+    assert_eq!(record.expires_at, Some(far));
+}
