@@ -209,16 +209,17 @@ mod remote {
         ))
     }
 
-    /// Opens the sign-in log in a PostgreSQL database.
+    /// Opens the sign-in log in a PostgreSQL database (schema `public`, created or migrated
+    /// if needed), behind a blocking adapter: the CLI is synchronous.
     #[cfg(feature = "postgres")]
-    pub(super) fn open_postgres_audit(_url: &str) -> Result<Box<dyn AuditSink>, StoreError> {
-        // Wired by the PostgreSQL backend's work (its audit sink behind a blocking adapter).
-        Err(StoreError::Unavailable(
-            "the PostgreSQL sign-in log is not wired into the CLI yet".into(),
-        ))
+    pub(super) fn open_postgres_audit(url: &str) -> Result<Box<dyn AuditSink>, StoreError> {
+        let store = connect_postgres(url)?;
+        let log = mfa_store::PostgresAuditSink::for_store(store.get_ref());
+        Ok(Box::new(store.wrap(log)))
     }
 
-    /// Opens a PostgreSQL store (behind a blocking adapter: the CLI is synchronous).
+    /// Opens a PostgreSQL store (schema `public`, created or migrated if needed) behind a
+    /// blocking adapter: the CLI is synchronous.
     #[cfg(not(feature = "postgres"))]
     pub(super) fn open_postgres(_url: &str) -> Result<Box<dyn Store>, StoreError> {
         Err(StoreError::Unavailable(
@@ -226,13 +227,20 @@ mod remote {
         ))
     }
 
-    /// Opens a PostgreSQL store (behind a blocking adapter: the CLI is synchronous).
+    /// Opens a PostgreSQL store (schema `public`, created or migrated if needed) behind a
+    /// blocking adapter: the CLI is synchronous.
     #[cfg(feature = "postgres")]
-    pub(super) fn open_postgres(_url: &str) -> Result<Box<dyn Store>, StoreError> {
-        // Wired by the PostgreSQL backend's work (mfa-store `postgres` + its blocking adapter).
-        Err(StoreError::Unavailable(
-            "PostgreSQL stores are not wired into the CLI yet".into(),
-        ))
+    pub(super) fn open_postgres(url: &str) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(connect_postgres(url)?))
+    }
+
+    #[cfg(feature = "postgres")]
+    fn connect_postgres(
+        url: &str,
+    ) -> Result<mfa_store::Blocking<mfa_store::PostgresStore>, StoreError> {
+        let url = url.to_owned();
+        mfa_store::Blocking::open(async move { mfa_store::PostgresStore::connect(&url).await })
+            .map_err(|error| named("PostgreSQL", error))
     }
 
     /// Opens a Redis store (behind a blocking adapter: the CLI is synchronous).
@@ -243,13 +251,28 @@ mod remote {
         ))
     }
 
-    /// Opens a Redis store (behind a blocking adapter: the CLI is synchronous).
+    /// Opens a Redis store (key prefix `mfa:`) behind a blocking adapter: the CLI is
+    /// synchronous. One connection attempt: a command-line tool fails fast.
     #[cfg(feature = "redis")]
-    pub(super) fn open_redis(_url: &str) -> Result<Box<dyn Store>, StoreError> {
-        // Wired by the Redis backend's work (mfa-store `redis` + its blocking adapter).
-        Err(StoreError::Unavailable(
-            "Redis stores are not wired into the CLI yet".into(),
-        ))
+    pub(super) fn open_redis(url: &str) -> Result<Box<dyn Store>, StoreError> {
+        let url = url.to_owned();
+        let options = mfa_store::RedisOptions::default().connect_retries(0);
+        let store = mfa_store::Blocking::open(async move {
+            mfa_store::RedisStore::connect_with(&url, options).await
+        })
+        .map_err(|error| named("Redis", error))?;
+        Ok(Box::new(store))
+    }
+
+    /// Says which server failed to open (the driver's own message does not).
+    #[cfg(any(feature = "postgres", feature = "redis"))]
+    fn named(server: &str, error: StoreError) -> StoreError {
+        match error {
+            StoreError::Unavailable(cause) => {
+                StoreError::Unavailable(format!("{server}: {cause}").into())
+            }
+            other => other,
+        }
     }
 }
 

@@ -1,5 +1,7 @@
-//! `--store` beyond JSON files: `mfa backup` on SQLite, the sign-in log (`mfa audit`), and the
-//! store specs the CLI refuses or reserves.
+//! `--store` beyond JSON files: `mfa backup` on SQLite, PostgreSQL and Redis, the sign-in log
+//! (`mfa audit`), and the store specs the CLI refuses. The PostgreSQL and Redis tests need
+//! `MFA_POSTGRES_URL` / `MFA_REDIS_URL` (`bash .ci/services cargo test -p mfa-cli`); without them
+//! they pass without running, after a notice.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -244,11 +246,9 @@ fn audit_purge_keeps_recent_events() {
     );
 }
 
-#[test]
-fn concurrent_redemptions_of_one_code_in_sqlite_have_one_winner() {
-    let dir = TempDir::new("race");
-    let store = dir.sqlite();
-    let codes = issue(&store, "alice", "3");
+/// Eight processes redeem the same code at once: exactly one is told it worked; the others are
+/// refused as used, or told the set changed under them and nothing was spent.
+fn race_one_code(store: &str, account: &str, code: &str) {
     let outputs: Vec<Output> = thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
             .map(|_| {
@@ -257,15 +257,18 @@ fn concurrent_redemptions_of_one_code_in_sqlite_have_one_winner() {
                         "backup",
                         "redeem",
                         "--store",
-                        &store,
+                        store,
                         "--account",
-                        "alice",
-                        &codes[0],
+                        account,
+                        code,
                     ])
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a racing mfa"))
+            .collect()
     });
     let winners = outputs
         .iter()
@@ -273,7 +276,6 @@ fn concurrent_redemptions_of_one_code_in_sqlite_have_one_winner() {
         .count();
     assert_eq!(winners, 1);
     for out in outputs.iter().filter(|o| o.status.code() != Some(0)) {
-        // Refused as used, or told the set changed under it and nothing was spent.
         let code = out.status.code();
         let stderr = text(&out.stderr);
         assert!(
@@ -282,6 +284,14 @@ fn concurrent_redemptions_of_one_code_in_sqlite_have_one_winner() {
             "{code:?} {stderr}"
         );
     }
+}
+
+#[test]
+fn concurrent_redemptions_of_one_code_in_sqlite_have_one_winner() {
+    let dir = TempDir::new("race");
+    let store = dir.sqlite();
+    let codes = issue(&store, "alice", "3");
+    race_one_code(&store, "alice", &codes[0]);
     assert_eq!(status(&store, "alice")["remaining"], 2);
 }
 
@@ -341,4 +351,122 @@ fn unbuilt_and_malformed_stores_are_usage_errors() {
         &format!("sqlite:{}", path.display()),
     ]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The server URL in `variable`, or `None` after a notice on stderr itself (the harness would
+/// swallow a notice printed from a passing test): run `bash .ci/services cargo test -p mfa-cli`.
+#[cfg(all(feature = "postgres", feature = "redis"))]
+fn server(variable: &str) -> Option<String> {
+    use std::io::Write as _;
+    match std::env::var(variable) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "notice: {variable} is not set, so this test passes without running \
+                 (run `bash .ci/services cargo test -p mfa-cli`)"
+            );
+            None
+        }
+    }
+}
+
+/// An account name no other run on the same server uses (the CLI keeps one schema / prefix).
+#[cfg(all(feature = "postgres", feature = "redis"))]
+fn fresh_account(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_nanos())
+        .unwrap_or_default();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+#[cfg(all(feature = "postgres", feature = "redis"))]
+#[test]
+fn backup_codes_in_postgres_redeem_once_and_are_logged() {
+    let Some(store) = server("MFA_POSTGRES_URL") else {
+        return;
+    };
+    let alice = fresh_account("alice");
+    let codes = issue(&store, &alice, "4");
+    assert_eq!(codes.len(), 4);
+    assert_eq!(status(&store, &alice)["remaining"], 4);
+    let redeem = |code: &str| {
+        mfa(&[
+            "backup",
+            "redeem",
+            "--store",
+            &store,
+            "--account",
+            &alice,
+            "--country",
+            "NZ",
+            code,
+        ])
+    };
+    let ok = redeem(&codes[0]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout).trim(), "3");
+    assert_eq!(redeem(&codes[0]).status.code(), Some(1));
+    race_one_code(&store, &alice, &codes[1]);
+    assert_eq!(status(&store, &alice)["remaining"], 2);
+
+    let page = recent_json(&store, &alice, &[]);
+    let events = page["events"].as_array().unwrap();
+    let successes = events.iter().filter(|e| e["result"] == "success").count();
+    assert_eq!(successes, 2, "two redeems committed: {page}");
+    assert_eq!(events.last().unwrap()["country"], "NZ");
+    assert_eq!(events[events.len() - 2]["reason"], "replayed");
+    let logged = page.to_string();
+    for code in &codes {
+        assert!(!logged.contains(code.as_str()), "a code reached the log");
+    }
+}
+
+#[cfg(all(feature = "postgres", feature = "redis"))]
+#[test]
+fn backup_codes_in_redis_redeem_once_and_keep_no_log() {
+    let Some(store) = server("MFA_REDIS_URL") else {
+        return;
+    };
+    let bob = fresh_account("bob");
+    let codes = issue(&store, &bob, "3");
+    let redeem = |code: &str| {
+        mfa(&[
+            "backup",
+            "redeem",
+            "--store",
+            &store,
+            "--account",
+            &bob,
+            code,
+        ])
+    };
+    let ok = redeem(&codes[0]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert_eq!(redeem(&codes[0]).status.code(), Some(1));
+    race_one_code(&store, &bob, &codes[1]);
+    assert_eq!(status(&store, &bob)["remaining"], 1);
+    let log = mfa(&["audit", "recent", "--store", &store, "--account", &bob]);
+    assert_eq!(log.status.code(), Some(2), "Redis keeps no sign-in log");
+}
+
+/// A server that is not there is a one-line usage error naming it, without the password.
+#[cfg(all(feature = "postgres", feature = "redis"))]
+#[test]
+fn unreachable_servers_are_named_without_their_password() {
+    for (store, name) in [
+        ("postgres://mfa:s3cret@127.0.0.1:1/mfa", "PostgreSQL"),
+        ("redis://:s3cret@127.0.0.1:1/0", "Redis"),
+    ] {
+        let out = mfa(&["backup", "status", "--store", store, "--account", "a"]);
+        assert_eq!(out.status.code(), Some(2), "{store}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(name), "{stderr}");
+        assert!(
+            !stderr.contains("s3cret"),
+            "a password reached stderr: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
 }

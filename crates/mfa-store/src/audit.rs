@@ -11,10 +11,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use mfa_core::{
-    AuditCursor, AuditEvent, AuditPage, AuditResult, AuditSink, Method, RecentQuery, StoreError,
-    StoredAuditEvent, UnixTime,
+    AuditCursor, AuditEvent, AuditPage, AuditSink, Method, RecentQuery, StoreError, UnixTime,
 };
 use rusqlite::params;
+
+use crate::audit_row::{AuditRow, sequence_number};
 
 use crate::sqlite::{Database, DbError, SqliteOptions, SqliteStore, millis};
 
@@ -100,7 +101,7 @@ impl AuditSink for SqliteAuditSink {
         let limit = query.clamped_limit();
         // One more than asked: whether it exists says if there is a next page.
         let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
-        let rows: Vec<(i64, StoredRow)> = self.database.with_connection(|connection| {
+        let rows: Vec<(i64, AuditRow)> = self.database.with_connection(|connection| {
             const COLUMNS: &str = "seq, at, account, method, credential_id, result, reason, ip,
                                    user_agent, country, device, policy_decision_id";
             let rows = match query.before {
@@ -110,7 +111,7 @@ impl AuditSink for SqliteAuditSink {
                          ORDER BY at DESC, seq DESC LIMIT ?2"
                     ))?;
                     statement
-                        .query_map(params![account, fetch], StoredRow::from_row)?
+                        .query_map(params![account, fetch], audit_row)?
                         .collect::<rusqlite::Result<Vec<_>>>()?
                 }
                 Some(cursor) => {
@@ -121,10 +122,7 @@ impl AuditSink for SqliteAuditSink {
                          ORDER BY at DESC, seq DESC LIMIT ?4"
                     ))?;
                     statement
-                        .query_map(
-                            params![account, millis(cursor.at), seq, fetch],
-                            StoredRow::from_row,
-                        )?
+                        .query_map(params![account, millis(cursor.at), seq, fetch], audit_row)?
                         .collect::<rusqlite::Result<Vec<_>>>()?
                 }
             };
@@ -137,7 +135,7 @@ impl AuditSink for SqliteAuditSink {
             let event = row.into_event()?;
             next = Some(AuditCursor {
                 at: event.at(),
-                seq: u64::try_from(seq).map_err(|_| corrupt("a negative sequence number"))?,
+                seq: sequence_number(seq)?,
             });
             events.push(event);
         }
@@ -157,73 +155,22 @@ impl AuditSink for SqliteAuditSink {
     }
 }
 
-fn corrupt(reason: &str) -> StoreError {
-    StoreError::Corrupt {
-        key: "mfa_audit_events".into(),
-        reason: reason.into(),
-    }
-}
-
-/// A row as read, names not yet checked.
-struct StoredRow {
-    at: i64,
-    account: String,
-    method: Option<String>,
-    credential_id: Option<String>,
-    result: String,
-    reason: Option<String>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    country: Option<String>,
-    device: Option<String>,
-    policy_decision_id: Option<String>,
-}
-
-impl StoredRow {
-    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Self)> {
-        Ok((
-            row.get(0)?,
-            Self {
-                at: row.get(1)?,
-                account: row.get(2)?,
-                method: row.get(3)?,
-                credential_id: row.get(4)?,
-                result: row.get(5)?,
-                reason: row.get(6)?,
-                ip: row.get(7)?,
-                user_agent: row.get(8)?,
-                country: row.get(9)?,
-                device: row.get(10)?,
-                policy_decision_id: row.get(11)?,
-            },
-        ))
-    }
-
-    fn into_event(self) -> Result<AuditEvent, StoreError> {
-        let method = match self.method.as_deref() {
-            None => None,
-            Some(name) => Some(
-                Method::ALL
-                    .into_iter()
-                    .find(|method| method.as_str() == name)
-                    .ok_or_else(|| corrupt("an unknown method"))?,
-            ),
-        };
-        let result =
-            AuditResult::from_name(&self.result).ok_or_else(|| corrupt("an unknown result"))?;
-        let at = u64::try_from(self.at).map_err(|_| corrupt("a time before the Unix epoch"))?;
-        Ok(AuditEvent::from_stored(StoredAuditEvent {
-            at: UnixTime::from_millis(at),
-            account: self.account,
-            method,
-            credential_id: self.credential_id,
-            result,
-            reason: self.reason,
-            ip: self.ip,
-            user_agent: self.user_agent,
-            country: self.country,
-            device: self.device,
-            policy_decision_id: self.policy_decision_id,
-        }))
-    }
+/// Reads `seq` and the event's columns, in `recent`'s order.
+fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, AuditRow)> {
+    Ok((
+        row.get(0)?,
+        AuditRow {
+            at: row.get(1)?,
+            account: row.get(2)?,
+            method: row.get(3)?,
+            credential_id: row.get(4)?,
+            result: row.get(5)?,
+            reason: row.get(6)?,
+            ip: row.get(7)?,
+            user_agent: row.get(8)?,
+            country: row.get(9)?,
+            device: row.get(10)?,
+            policy_decision_id: row.get(11)?,
+        },
+    ))
 }
