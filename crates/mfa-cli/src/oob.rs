@@ -27,7 +27,7 @@ use mfa_oob::{
 use serde_json::json;
 
 use crate::outcome::{Failure, print_line};
-use crate::stores::{self, AuditContext, JsonFileStore, StoreSpec};
+use crate::stores::{self, AuditContext, StoreSpec};
 
 /// The transaction a code is bound to when `--transaction` is not given.
 const DEFAULT_TRANSACTION: &str = "cli";
@@ -184,21 +184,7 @@ fn open(args: &AccountArgs) -> Result<(UnixTime, Box<dyn Store>), Failure> {
         return Ok((SystemClock.now(), stores::open(&args.store)?));
     };
     let now = UnixTime::from_secs(seconds);
-    let clock = ManualClock::new(now);
-    let cannot = |error: mfa_core::StoreError| {
-        Failure::Usage(format!("cannot open {}: {error}", args.store))
-    };
-    let store: Box<dyn Store> = match &args.store {
-        StoreSpec::JsonFile(path) => {
-            Box::new(JsonFileStore::open_with_clock(path, clock).map_err(cannot)?)
-        }
-        StoreSpec::Sqlite(path) => Box::new(
-            mfa_store::SqliteStore::open_with(path, mfa_store::SqliteOptions::new().clock(clock))
-                .map_err(cannot)?,
-        ),
-        // Network stores keep their own time for expiry.
-        other => stores::open(other)?,
-    };
+    let store = stores::open_with_clock(&args.store, ManualClock::new(now))?;
     Ok((now, store))
 }
 

@@ -220,22 +220,7 @@ impl ServerArgs {
 /// Opens the store so that it judges record expiry by `now` (the `--time` of the command), not
 /// by the system clock: a scenario replayed at another time sees the same records.
 fn open_store(spec: &StoreSpec, now: UnixTime) -> Result<Box<dyn Store>, Failure> {
-    let cannot =
-        |error: mfa_core::StoreError| Failure::Usage(format!("cannot open {spec}: {error}"));
-    match spec {
-        StoreSpec::JsonFile(path) => Ok(Box::new(
-            stores::JsonFileStore::open_with_clock(path, ManualClock::new(now)).map_err(cannot)?,
-        )),
-        StoreSpec::Sqlite(path) => Ok(Box::new(
-            mfa_store::SqliteStore::open_with(
-                path,
-                mfa_store::SqliteOptions::new().clock(ManualClock::new(now)),
-            )
-            .map_err(cannot)?,
-        )),
-        // Network stores keep their own time (Redis expires keys itself).
-        remote => stores::open(remote),
-    }
+    stores::open_with_clock(spec, ManualClock::new(now))
 }
 
 /// Arguments of `mfa push enroll`.

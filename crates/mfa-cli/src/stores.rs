@@ -117,14 +117,28 @@ fn redact_url(url: &str) -> String {
 /// # Errors
 /// [`Failure::Usage`] when the store cannot be opened, or this build lacks its backend.
 pub(crate) fn open(spec: &StoreSpec) -> Result<Box<dyn Store>, Failure> {
+    open_with_clock(spec, SystemClock)
+}
+
+/// As [`open`], with every backend judging record expiry by `clock` (a command's `--time`).
+///
+/// # Errors
+/// As [`open`].
+pub(crate) fn open_with_clock(
+    spec: &StoreSpec,
+    clock: impl Clock + 'static,
+) -> Result<Box<dyn Store>, Failure> {
     let cannot = |error: StoreError| Failure::Usage(format!("cannot open {spec}: {error}"));
     match spec {
-        StoreSpec::JsonFile(path) => Ok(Box::new(JsonFileStore::open(path).map_err(cannot)?)),
-        StoreSpec::Sqlite(path) => Ok(Box::new(
-            mfa_store::SqliteStore::open(path).map_err(cannot)?,
+        StoreSpec::JsonFile(path) => Ok(Box::new(
+            JsonFileStore::open_with_clock(path, clock).map_err(cannot)?,
         )),
-        StoreSpec::Postgres(url) => remote::open_postgres(url).map_err(cannot),
-        StoreSpec::Redis(url) => remote::open_redis(url).map_err(cannot),
+        StoreSpec::Sqlite(path) => Ok(Box::new(
+            mfa_store::SqliteStore::open_with(path, mfa_store::SqliteOptions::new().clock(clock))
+                .map_err(cannot)?,
+        )),
+        StoreSpec::Postgres(url) => remote::open_postgres(url, clock).map_err(cannot),
+        StoreSpec::Redis(url) => remote::open_redis(url, clock).map_err(cannot),
     }
 }
 
@@ -199,7 +213,7 @@ impl AuditContext {
 
 /// PostgreSQL and Redis: the delegation point the network backends plug into.
 mod remote {
-    use mfa_core::{AuditSink, Store, StoreError};
+    use mfa_core::{AuditSink, Clock, Store, StoreError};
 
     /// Opens the sign-in log in a PostgreSQL database.
     #[cfg(not(feature = "postgres"))]
@@ -213,7 +227,7 @@ mod remote {
     /// if needed), behind a blocking adapter: the CLI is synchronous.
     #[cfg(feature = "postgres")]
     pub(super) fn open_postgres_audit(url: &str) -> Result<Box<dyn AuditSink>, StoreError> {
-        let store = connect_postgres(url)?;
+        let store = connect_postgres(url, mfa_core::SystemClock)?;
         let log = mfa_store::PostgresAuditSink::for_store(store.get_ref());
         Ok(Box::new(store.wrap(log)))
     }
@@ -221,7 +235,10 @@ mod remote {
     /// Opens a PostgreSQL store (schema `public`, created or migrated if needed) behind a
     /// blocking adapter: the CLI is synchronous.
     #[cfg(not(feature = "postgres"))]
-    pub(super) fn open_postgres(_url: &str) -> Result<Box<dyn Store>, StoreError> {
+    pub(super) fn open_postgres(
+        _url: &str,
+        _clock: impl Clock + 'static,
+    ) -> Result<Box<dyn Store>, StoreError> {
         Err(StoreError::Unavailable(
             "this mfa was built without PostgreSQL support (cargo feature `postgres`)".into(),
         ))
@@ -230,22 +247,32 @@ mod remote {
     /// Opens a PostgreSQL store (schema `public`, created or migrated if needed) behind a
     /// blocking adapter: the CLI is synchronous.
     #[cfg(feature = "postgres")]
-    pub(super) fn open_postgres(url: &str) -> Result<Box<dyn Store>, StoreError> {
-        Ok(Box::new(connect_postgres(url)?))
+    pub(super) fn open_postgres(
+        url: &str,
+        clock: impl Clock + 'static,
+    ) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(connect_postgres(url, clock)?))
     }
 
     #[cfg(feature = "postgres")]
     fn connect_postgres(
         url: &str,
+        clock: impl Clock + 'static,
     ) -> Result<mfa_store::Blocking<mfa_store::PostgresStore>, StoreError> {
         let url = url.to_owned();
-        mfa_store::Blocking::open(async move { mfa_store::PostgresStore::connect(&url).await })
-            .map_err(|error| named("PostgreSQL", error))
+        let options = mfa_store::PostgresOptions::default().clock(clock);
+        mfa_store::Blocking::open(async move {
+            mfa_store::PostgresStore::connect_with(&url, options).await
+        })
+        .map_err(|error| named("PostgreSQL", error))
     }
 
     /// Opens a Redis store (behind a blocking adapter: the CLI is synchronous).
     #[cfg(not(feature = "redis"))]
-    pub(super) fn open_redis(_url: &str) -> Result<Box<dyn Store>, StoreError> {
+    pub(super) fn open_redis(
+        _url: &str,
+        _clock: impl Clock + 'static,
+    ) -> Result<Box<dyn Store>, StoreError> {
         Err(StoreError::Unavailable(
             "this mfa was built without Redis support (cargo feature `redis`)".into(),
         ))
@@ -254,9 +281,14 @@ mod remote {
     /// Opens a Redis store (key prefix `mfa:`) behind a blocking adapter: the CLI is
     /// synchronous. One connection attempt: a command-line tool fails fast.
     #[cfg(feature = "redis")]
-    pub(super) fn open_redis(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    pub(super) fn open_redis(
+        url: &str,
+        clock: impl Clock + 'static,
+    ) -> Result<Box<dyn Store>, StoreError> {
         let url = url.to_owned();
-        let options = mfa_store::RedisOptions::default().connect_retries(0);
+        let options = mfa_store::RedisOptions::default()
+            .connect_retries(0)
+            .clock(clock);
         let store = mfa_store::Blocking::open(async move {
             mfa_store::RedisStore::connect_with(&url, options).await
         })
@@ -353,18 +385,10 @@ impl JsonRecord {
 }
 
 impl JsonFileStore {
-    /// A store in the JSON file at `path` (created on the first write), on the system clock.
+    /// A store in the JSON file at `path` (created on the first write), judging expiry by `clock`.
     ///
     /// # Errors
     /// [`StoreError`] when the file exists but is not a store file.
-    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::open_with_clock(path, SystemClock)
-    }
-
-    /// As [`open`](Self::open), judging expiry by `clock`.
-    ///
-    /// # Errors
-    /// As [`open`](Self::open).
     pub(crate) fn open_with_clock(
         path: &Path,
         clock: impl Clock + 'static,
@@ -611,8 +635,13 @@ mod tests {
         let dir = temp_dir("reopen");
         let path = dir.join("records.json");
         let key = RecordKey::new("push_device", "alice", "d1");
-        insert_new(&JsonFileStore::open(&path).unwrap(), &key, &"phone").unwrap();
-        let again = JsonFileStore::open(&path).unwrap();
+        insert_new(
+            &JsonFileStore::open_with_clock(&path, SystemClock).unwrap(),
+            &key,
+            &"phone",
+        )
+        .unwrap();
+        let again = JsonFileStore::open_with_clock(&path, SystemClock).unwrap();
         assert_eq!(
             load::<_, String>(&again, &key).unwrap().as_deref(),
             Some("phone")
@@ -626,12 +655,12 @@ mod tests {
         let other = dir.join("codes.json");
         std::fs::write(&other, br#"{"account": "alice", "codes": []}"#).unwrap();
         assert!(matches!(
-            JsonFileStore::open(&other),
+            JsonFileStore::open_with_clock(&other, SystemClock),
             Err(StoreError::Corrupt { .. })
         ));
         std::fs::write(&other, b"{ not json").unwrap();
         assert!(matches!(
-            JsonFileStore::open(&other),
+            JsonFileStore::open_with_clock(&other, SystemClock),
             Err(StoreError::Corrupt { .. })
         ));
         let _ = std::fs::remove_dir_all(&dir);
@@ -647,7 +676,7 @@ mod tests {
                 {"kind": "k", "account": "a", "id": "1", "version": 1, "value": "!!"}]}"#,
         )
         .unwrap();
-        let store = JsonFileStore::open(&path).unwrap();
+        let store = JsonFileStore::open_with_clock(&path, SystemClock).unwrap();
         assert!(matches!(
             store.load(&RecordKey::new("k", "a", "1")),
             Err(StoreError::Corrupt { .. })
