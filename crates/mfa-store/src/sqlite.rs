@@ -30,6 +30,7 @@ use core::fmt;
 use core::time::Duration;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use mfa_core::{
     Clock, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, SystemClock,
@@ -598,20 +599,56 @@ impl Drop for Lease<'_> {
     }
 }
 
-/// Per-connection settings: the busy timeout first (the journal-mode switch itself may wait for
-/// another process), then WAL and full synchronous commits.
+/// Per-connection settings: the busy timeout first (every later statement may wait for another
+/// connection), then WAL and full synchronous commits.
 fn configure(connection: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
     connection.busy_timeout(busy_timeout)?;
-    let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(DbError::Refused(format!(
-            "the database refused WAL mode (journal_mode is {mode})"
-        )));
-    }
+    switch_to_wal(connection, busy_timeout)?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.set_prepared_statement_cache_capacity(32);
     Ok(())
+}
+
+/// Puts the file in WAL mode (a no-op when it is already), waiting up to `busy_timeout` for a
+/// concurrent opener.
+///
+/// On a file not yet in WAL mode (a new file), the switch reads the header under a shared lock
+/// and then upgrades to SQLite's exclusive lock to rewrite it. SQLite never calls the busy handler
+/// for an upgrade from a held read lock (two upgraders would wait for each other forever): when
+/// several connections open a new file at once, all but one get `SQLITE_BUSY` immediately, busy
+/// timeout or not. The loser's statement has ended and released its read lock, so the winner
+/// finishes; the loser tries again after a short pause, and then finds the file in WAL already.
+fn switch_to_wal(connection: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
+    const LONGEST_PAUSE: Duration = Duration::from_millis(20);
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(DbError::Refused(format!(
+                    "the database refused WAL mode (journal_mode is {mode})"
+                )));
+            }
+            Err(error) if is_busy(&error) => {
+                let left = busy_timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    return Err(error.into());
+                }
+                std::thread::sleep(pause.min(left));
+                pause = pause.saturating_mul(2).min(LONGEST_PAUSE);
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// Whether SQLite said `SQLITE_BUSY` (any extended code): another connection holds a lock.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
 }
 
 /// Applies every migration newer than the file's schema, each in its own IMMEDIATE transaction
