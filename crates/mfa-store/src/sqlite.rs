@@ -30,6 +30,7 @@ use core::fmt;
 use core::time::Duration;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use mfa_core::{
     Clock, NewRecord, RecordKey, Store, StoreError, StoredRecord, SwapOutcome, SystemClock,
@@ -213,7 +214,7 @@ impl SqliteStore {
     /// [`StoreError::Unavailable`] if the database cannot be read.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.database
-            .with_connection(|connection| Ok(current_schema_version(connection)?))
+            .with_reader(|connection| Ok(current_schema_version(connection)?))
     }
 
     /// Runs SQLite's `PRAGMA integrity_check` over the whole file.
@@ -222,7 +223,7 @@ impl SqliteStore {
     /// [`StoreError::Corrupt`] with SQLite's report if the file is damaged;
     /// [`StoreError::Unavailable`] if it cannot be read at all.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
-        let report: Vec<String> = self.database.with_connection(|connection| {
+        let report: Vec<String> = self.database.with_reader(|connection| {
             let mut statement = connection.prepare("PRAGMA integrity_check")?;
             let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -258,7 +259,7 @@ impl fmt::Debug for SqliteStore {
 impl Store for SqliteStore {
     fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
         let now = self.now_millis();
-        let row = self.database.with_connection(|connection| {
+        let row = self.database.with_reader(|connection| {
             Ok(connection
                 .prepare_cached(
                     "SELECT version, value, expires_at FROM mfa_records
@@ -353,7 +354,7 @@ impl Store for SqliteStore {
         account: &str,
     ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
         let now = self.now_millis();
-        let rows: Vec<(String, RawRecord)> = self.database.with_connection(|connection| {
+        let rows: Vec<(String, RawRecord)> = self.database.with_reader(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT id, version, value, expires_at FROM mfa_records
                  WHERE kind = ?1 AND account = ?2
@@ -375,7 +376,7 @@ impl Store for SqliteStore {
 
     fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
         let now = self.now_millis();
-        let accounts: Vec<String> = self.database.with_connection(|connection| {
+        let accounts: Vec<String> = self.database.with_reader(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT account FROM mfa_records
                  WHERE kind = ?1 AND id = ?2
@@ -493,6 +494,8 @@ pub(crate) struct Database {
     max_connections: usize,
     pool: Mutex<Pool>,
     returned: Condvar,
+    /// Held by whichever thread of this process is writing: see [`Database::with_connection`].
+    writer_turn: Mutex<()>,
 }
 
 /// Idle connections, and how many exist (idle or in use).
@@ -513,6 +516,7 @@ impl Database {
                 open: 0,
             }),
             returned: Condvar::new(),
+            writer_turn: Mutex::new(()),
         };
         database.with_connection(migrate)?;
         Ok(database)
@@ -522,9 +526,31 @@ impl Database {
         self.pool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `work` on a pooled connection (opening one if none is idle and the pool has room,
-    /// waiting for one otherwise); SQLite's errors become [`StoreError::Unavailable`].
+    /// Runs `work`, which may write, on a pooled connection in this process's writer turn;
+    /// SQLite's errors become [`StoreError::Unavailable`].
+    ///
+    /// The threads of one process take turns here before they ask for SQLite's write lock, so
+    /// that at most one connection of this database waits on that lock at a time. SQLite's busy
+    /// handler is no queue: a waiter sleeps and tries again (every 100 ms once it has waited a
+    /// while), and a lock that other connections keep taking and releasing in between can stay
+    /// out of its reach until the busy timeout runs out, although every holder is quick. Left to
+    /// SQLite, a few of many writer threads on one file failed that way ("database is locked"
+    /// after the whole 5 s) while the others committed hundreds of times a second.
     pub(crate) fn with_connection<R>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<R, DbError>,
+    ) -> Result<R, StoreError> {
+        let _turn = self
+            .writer_turn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.with_reader(work)
+    }
+
+    /// Runs `work`, which only reads, on a pooled connection (opening one if none is idle and
+    /// the pool has room, waiting for one otherwise); SQLite's errors become
+    /// [`StoreError::Unavailable`]. Readers need no turn: in WAL mode they never wait for a writer.
+    fn with_reader<R>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<R, DbError>,
     ) -> Result<R, StoreError> {
@@ -598,20 +624,56 @@ impl Drop for Lease<'_> {
     }
 }
 
-/// Per-connection settings: the busy timeout first (the journal-mode switch itself may wait for
-/// another process), then WAL and full synchronous commits.
+/// Per-connection settings: the busy timeout first (every later statement may wait for another
+/// connection), then WAL and full synchronous commits.
 fn configure(connection: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
     connection.busy_timeout(busy_timeout)?;
-    let mode: String = connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(DbError::Refused(format!(
-            "the database refused WAL mode (journal_mode is {mode})"
-        )));
-    }
+    switch_to_wal(connection, busy_timeout)?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.set_prepared_statement_cache_capacity(32);
     Ok(())
+}
+
+/// Puts the file in WAL mode (a no-op when it is already), waiting up to `busy_timeout` for a
+/// concurrent opener.
+///
+/// On a file not yet in WAL mode (a new file), the switch reads the header under a shared lock
+/// and then upgrades to SQLite's exclusive lock to rewrite it. SQLite never calls the busy handler
+/// for an upgrade from a held read lock (two upgraders would wait for each other forever): when
+/// several connections open a new file at once, all but one get `SQLITE_BUSY` immediately, busy
+/// timeout or not. The loser's statement has ended and released its read lock, so the winner
+/// finishes; the loser tries again after a short pause, and then finds the file in WAL already.
+fn switch_to_wal(connection: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
+    const LONGEST_PAUSE: Duration = Duration::from_millis(20);
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(DbError::Refused(format!(
+                    "the database refused WAL mode (journal_mode is {mode})"
+                )));
+            }
+            Err(error) if is_busy(&error) => {
+                let left = busy_timeout.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    return Err(error.into());
+                }
+                std::thread::sleep(pause.min(left));
+                pause = pause.saturating_mul(2).min(LONGEST_PAUSE);
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// Whether SQLite said `SQLITE_BUSY` (any extended code): another connection holds a lock.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
 }
 
 /// Applies every migration newer than the file's schema, each in its own IMMEDIATE transaction

@@ -176,6 +176,49 @@ fn damaged_rows_are_errors_not_panics() {
     ));
 }
 
+/// Eight openers (each `SqliteStore::open` has connections of its own, so they contend for the
+/// file's locks as separate processes do) open one new file at the same moment, 40 times over:
+/// every open succeeds, and the schema is migrated once. Opening a new file switches it to WAL,
+/// which takes SQLite's exclusive lock by upgrading a read lock: SQLite answers a contended
+/// upgrade with `SQLITE_BUSY` at once, without waiting out the busy timeout.
+#[test]
+fn many_openers_of_one_new_file_all_succeed() {
+    const OPENERS: usize = 8;
+    const ROUNDS: usize = 40;
+    for round in 0..ROUNDS {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mfa.sqlite3");
+        let barrier = std::sync::Barrier::new(OPENERS);
+        let opened: Vec<Result<SqliteStore, StoreError>> = std::thread::scope(|scope| {
+            let openers: Vec<_> = (0..OPENERS)
+                .map(|_| {
+                    let (path, barrier) = (&path, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        SqliteStore::open(path)
+                    })
+                })
+                .collect();
+            openers
+                .into_iter()
+                .map(|opener| opener.join().unwrap())
+                .collect()
+        });
+        for store in &opened {
+            let store = store
+                .as_ref()
+                .unwrap_or_else(|error| panic!("round {round}: open failed: {error}"));
+            assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        }
+        let migrations: i64 = raw(&dir)
+            .query_row("SELECT COUNT(*) FROM mfa_schema_migrations", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(migrations, SCHEMA_VERSION, "round {round}: migrated once");
+    }
+}
+
 /// Set in a child process of [`many_processes_share_one_file`]: the directory of the shared file.
 const CHILD_DIR: &str = "MFA_STORE_TEST_SQLITE_CHILD_DIR";
 const PROCESSES: usize = 4;
