@@ -214,7 +214,7 @@ impl SqliteStore {
     /// [`StoreError::Unavailable`] if the database cannot be read.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.database
-            .with_reader(|connection| Ok(current_schema_version(connection)?))
+            .with_connection(|connection| Ok(current_schema_version(connection)?))
     }
 
     /// Runs SQLite's `PRAGMA integrity_check` over the whole file.
@@ -223,7 +223,7 @@ impl SqliteStore {
     /// [`StoreError::Corrupt`] with SQLite's report if the file is damaged;
     /// [`StoreError::Unavailable`] if it cannot be read at all.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
-        let report: Vec<String> = self.database.with_reader(|connection| {
+        let report: Vec<String> = self.database.with_connection(|connection| {
             let mut statement = connection.prepare("PRAGMA integrity_check")?;
             let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -259,7 +259,7 @@ impl fmt::Debug for SqliteStore {
 impl Store for SqliteStore {
     fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
         let now = self.now_millis();
-        let row = self.database.with_reader(|connection| {
+        let row = self.database.with_connection(|connection| {
             Ok(connection
                 .prepare_cached(
                     "SELECT version, value, expires_at FROM mfa_records
@@ -354,7 +354,7 @@ impl Store for SqliteStore {
         account: &str,
     ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
         let now = self.now_millis();
-        let rows: Vec<(String, RawRecord)> = self.database.with_reader(|connection| {
+        let rows: Vec<(String, RawRecord)> = self.database.with_connection(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT id, version, value, expires_at FROM mfa_records
                  WHERE kind = ?1 AND account = ?2
@@ -376,7 +376,7 @@ impl Store for SqliteStore {
 
     fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
         let now = self.now_millis();
-        let accounts: Vec<String> = self.database.with_reader(|connection| {
+        let accounts: Vec<String> = self.database.with_connection(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT account FROM mfa_records
                  WHERE kind = ?1 AND id = ?2
@@ -494,8 +494,6 @@ pub(crate) struct Database {
     max_connections: usize,
     pool: Mutex<Pool>,
     returned: Condvar,
-    /// Held by whichever thread of this process is writing: see [`Database::with_connection`].
-    writer_turn: Mutex<()>,
 }
 
 /// Idle connections, and how many exist (idle or in use).
@@ -516,7 +514,6 @@ impl Database {
                 open: 0,
             }),
             returned: Condvar::new(),
-            writer_turn: Mutex::new(()),
         };
         database.with_connection(migrate)?;
         Ok(database)
@@ -526,31 +523,9 @@ impl Database {
         self.pool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `work`, which may write, on a pooled connection in this process's writer turn;
-    /// SQLite's errors become [`StoreError::Unavailable`].
-    ///
-    /// The threads of one process take turns here before they ask for SQLite's write lock, so
-    /// that at most one connection of this database waits on that lock at a time. SQLite's busy
-    /// handler is no queue: a waiter sleeps and tries again (every 100 ms once it has waited a
-    /// while), and a lock that other connections keep taking and releasing in between can stay
-    /// out of its reach until the busy timeout runs out, although every holder is quick. Left to
-    /// SQLite, a few of many writer threads on one file failed that way ("database is locked"
-    /// after the whole 5 s) while the others committed hundreds of times a second.
+    /// Runs `work` on a pooled connection (opening one if none is idle and the pool has room,
+    /// waiting for one otherwise); SQLite's errors become [`StoreError::Unavailable`].
     pub(crate) fn with_connection<R>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<R, DbError>,
-    ) -> Result<R, StoreError> {
-        let _turn = self
-            .writer_turn
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.with_reader(work)
-    }
-
-    /// Runs `work`, which only reads, on a pooled connection (opening one if none is idle and
-    /// the pool has room, waiting for one otherwise); SQLite's errors become
-    /// [`StoreError::Unavailable`]. Readers need no turn: in WAL mode they never wait for a writer.
-    fn with_reader<R>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<R, DbError>,
     ) -> Result<R, StoreError> {
