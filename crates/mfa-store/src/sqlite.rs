@@ -7,8 +7,11 @@
 //!   compare-and-swap is on disk before it returns, so a redeem that was acknowledged survives a
 //!   killed process (tested with `SIGKILL`, see `tests/crash.rs`) and a power cut.
 //! - **Concurrency.** A small pool of connections (default 8) serves the threads of one process;
-//!   other processes open the same file with their own pools. Writers take turns on SQLite's lock,
-//!   waiting up to the busy timeout (default 5 s) before a [`StoreError::Unavailable`].
+//!   other processes open the same file with their own pools. Writers take turns on SQLite's lock:
+//!   a waiter backs off as SQLite's own busy handler does, but after a quarter of a second it
+//!   tries every 2 ms instead of every 100 ms (so that busier writers do not win every handover
+//!   until it times out), up to the busy timeout (default 5 s) before a
+//!   [`StoreError::Unavailable`]. Several processes may open and migrate a new file at once.
 //! - **Versions** come from one counter row incremented inside the same transaction, so a version
 //!   is never reused, not even after a record is deleted and created again.
 //! - **Expiry** is stored in whole milliseconds and judged by the store's [`Clock`]; expired rows
@@ -138,7 +141,8 @@ impl SqliteOptions {
         self
     }
 
-    /// How long a statement waits for another connection's write lock before giving up with
+    /// How long a statement waits for another connection's write lock (trying again every 2 ms
+    /// once it has waited a quarter of a second) before giving up with
     /// [`StoreError::Unavailable`].
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
@@ -214,7 +218,7 @@ impl SqliteStore {
     /// [`StoreError::Unavailable`] if the database cannot be read.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.database
-            .with_reader(|connection| Ok(current_schema_version(connection)?))
+            .with_connection(|connection| Ok(current_schema_version(connection)?))
     }
 
     /// Runs SQLite's `PRAGMA integrity_check` over the whole file.
@@ -223,7 +227,7 @@ impl SqliteStore {
     /// [`StoreError::Corrupt`] with SQLite's report if the file is damaged;
     /// [`StoreError::Unavailable`] if it cannot be read at all.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
-        let report: Vec<String> = self.database.with_reader(|connection| {
+        let report: Vec<String> = self.database.with_connection(|connection| {
             let mut statement = connection.prepare("PRAGMA integrity_check")?;
             let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -259,7 +263,7 @@ impl fmt::Debug for SqliteStore {
 impl Store for SqliteStore {
     fn load(&self, key: &RecordKey) -> Result<Option<StoredRecord>, StoreError> {
         let now = self.now_millis();
-        let row = self.database.with_reader(|connection| {
+        let row = self.database.with_connection(|connection| {
             Ok(connection
                 .prepare_cached(
                     "SELECT version, value, expires_at FROM mfa_records
@@ -354,7 +358,7 @@ impl Store for SqliteStore {
         account: &str,
     ) -> Result<Vec<(RecordKey, StoredRecord)>, StoreError> {
         let now = self.now_millis();
-        let rows: Vec<(String, RawRecord)> = self.database.with_reader(|connection| {
+        let rows: Vec<(String, RawRecord)> = self.database.with_connection(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT id, version, value, expires_at FROM mfa_records
                  WHERE kind = ?1 AND account = ?2
@@ -376,7 +380,7 @@ impl Store for SqliteStore {
 
     fn find_by_id(&self, kind: &str, id: &str) -> Result<Vec<RecordKey>, StoreError> {
         let now = self.now_millis();
-        let accounts: Vec<String> = self.database.with_reader(|connection| {
+        let accounts: Vec<String> = self.database.with_connection(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT account FROM mfa_records
                  WHERE kind = ?1 AND id = ?2
@@ -494,8 +498,6 @@ pub(crate) struct Database {
     max_connections: usize,
     pool: Mutex<Pool>,
     returned: Condvar,
-    /// Held by whichever thread of this process is writing: see [`Database::with_connection`].
-    writer_turn: Mutex<()>,
 }
 
 /// Idle connections, and how many exist (idle or in use).
@@ -516,7 +518,6 @@ impl Database {
                 open: 0,
             }),
             returned: Condvar::new(),
-            writer_turn: Mutex::new(()),
         };
         database.with_connection(migrate)?;
         Ok(database)
@@ -526,31 +527,9 @@ impl Database {
         self.pool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `work`, which may write, on a pooled connection in this process's writer turn;
-    /// SQLite's errors become [`StoreError::Unavailable`].
-    ///
-    /// The threads of one process take turns here before they ask for SQLite's write lock, so
-    /// that at most one connection of this database waits on that lock at a time. SQLite's busy
-    /// handler is no queue: a waiter sleeps and tries again (every 100 ms once it has waited a
-    /// while), and a lock that other connections keep taking and releasing in between can stay
-    /// out of its reach until the busy timeout runs out, although every holder is quick. Left to
-    /// SQLite, a few of many writer threads on one file failed that way ("database is locked"
-    /// after the whole 5 s) while the others committed hundreds of times a second.
+    /// Runs `work` on a pooled connection (opening one if none is idle and the pool has room,
+    /// waiting for one otherwise); SQLite's errors become [`StoreError::Unavailable`].
     pub(crate) fn with_connection<R>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<R, DbError>,
-    ) -> Result<R, StoreError> {
-        let _turn = self
-            .writer_turn
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.with_reader(work)
-    }
-
-    /// Runs `work`, which only reads, on a pooled connection (opening one if none is idle and
-    /// the pool has room, waiting for one otherwise); SQLite's errors become
-    /// [`StoreError::Unavailable`]. Readers need no turn: in WAL mode they never wait for a writer.
-    fn with_reader<R>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<R, DbError>,
     ) -> Result<R, StoreError> {
@@ -599,8 +578,8 @@ impl Database {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
-        let connection = Connection::open_with_flags(&self.path, flags).map_err(unavailable)?;
-        configure(&connection, self.busy_timeout).map_err(StoreError::from_db)?;
+        let mut connection = Connection::open_with_flags(&self.path, flags).map_err(unavailable)?;
+        configure(&mut connection, self.busy_timeout).map_err(StoreError::from_db)?;
         Ok(connection)
     }
 }
@@ -624,15 +603,58 @@ impl Drop for Lease<'_> {
     }
 }
 
-/// Per-connection settings: the busy timeout first (every later statement may wait for another
+/// Per-connection settings: the busy handler first (every later statement may wait for another
 /// connection), then WAL and full synchronous commits.
-fn configure(connection: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
-    connection.busy_timeout(busy_timeout)?;
+fn configure(connection: &mut Connection, busy_timeout: Duration) -> Result<(), DbError> {
+    connection.busy_handler(Some(busy_waiter(busy_timeout)))?;
     switch_to_wal(connection, busy_timeout)?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.set_prepared_statement_cache_capacity(32);
     Ok(())
+}
+
+/// The pauses, in milliseconds, before a connection's first tries again for a lock another
+/// connection holds: SQLite's own (228 ms in all). A waiter that collides with a writer steps
+/// aside, and the writers that are running go on undisturbed.
+const EARLY_BUSY_PAUSES_MS: [u64; 11] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50];
+
+/// The pause before every later try.
+const LATE_BUSY_PAUSE: Duration = Duration::from_millis(2);
+
+/// The busy handler: try again after [`EARLY_BUSY_PAUSES_MS`], then every [`LATE_BUSY_PAUSE`],
+/// until `busy_timeout` has passed since the lock was first refused.
+///
+/// Nobody queues for SQLite's lock: whoever tries first after a holder lets go gets it. SQLite's
+/// own handler (`sqlite3_busy_timeout`) goes on to one try every 100 ms, and a waiter that tries
+/// that rarely loses nearly every handover to the writers that are running. Measured with 8 and
+/// 64 writer threads on one file for 20 s each (65,000 to 90,000 compare-and-swaps a run): with
+/// SQLite's handler 53 and 102 of them waited more than a second for the lock, the longest the
+/// whole 5 s (then "database is locked"); with this one, which tries every 2 ms once a waiter has
+/// been out-raced for a quarter of a second, none waited more than 0.35 s.
+fn busy_waiter(busy_timeout: Duration) -> impl FnMut(i32) -> bool + Send + 'static {
+    let mut since = Instant::now();
+    move |earlier_tries| {
+        if earlier_tries == 0 {
+            since = Instant::now();
+        }
+        let tries = usize::try_from(earlier_tries).unwrap_or(usize::MAX);
+        pause_before_retry(since, busy_timeout, tries)
+    }
+}
+
+/// Sleeps the pause due after `earlier_tries` tries (less if the time is nearly up) and says
+/// `true`, or says `false` at once if `busy_timeout` has passed since `since`.
+fn pause_before_retry(since: Instant, busy_timeout: Duration, earlier_tries: usize) -> bool {
+    let left = busy_timeout.saturating_sub(since.elapsed());
+    if left.is_zero() {
+        return false;
+    }
+    let pause = EARLY_BUSY_PAUSES_MS
+        .get(earlier_tries)
+        .map_or(LATE_BUSY_PAUSE, |millis| Duration::from_millis(*millis));
+    std::thread::sleep(pause.min(left));
+    true
 }
 
 /// Puts the file in WAL mode (a no-op when it is already), waiting up to `busy_timeout` for a
@@ -643,11 +665,10 @@ fn configure(connection: &Connection, busy_timeout: Duration) -> Result<(), DbEr
 /// for an upgrade from a held read lock (two upgraders would wait for each other forever): when
 /// several connections open a new file at once, all but one get `SQLITE_BUSY` immediately, busy
 /// timeout or not. The loser's statement has ended and released its read lock, so the winner
-/// finishes; the loser tries again after a short pause, and then finds the file in WAL already.
+/// finishes; the loser tries again as the busy handler would, and then finds the file in WAL.
 fn switch_to_wal(connection: &Connection, busy_timeout: Duration) -> Result<(), DbError> {
-    const LONGEST_PAUSE: Duration = Duration::from_millis(20);
     let started = Instant::now();
-    let mut pause = Duration::from_millis(1);
+    let mut tries = 0_usize;
     loop {
         match connection.query_row("PRAGMA journal_mode = WAL", [], |row| {
             row.get::<_, String>(0)
@@ -658,13 +679,8 @@ fn switch_to_wal(connection: &Connection, busy_timeout: Duration) -> Result<(), 
                     "the database refused WAL mode (journal_mode is {mode})"
                 )));
             }
-            Err(error) if is_busy(&error) => {
-                let left = busy_timeout.saturating_sub(started.elapsed());
-                if left.is_zero() {
-                    return Err(error.into());
-                }
-                std::thread::sleep(pause.min(left));
-                pause = pause.saturating_mul(2).min(LONGEST_PAUSE);
+            Err(error) if is_busy(&error) && pause_before_retry(started, busy_timeout, tries) => {
+                tries = tries.saturating_add(1);
             }
             Err(error) => return Err(error.into()),
         }
