@@ -60,7 +60,10 @@ pub(crate) fn normalize(typed: &str) -> Option<Zeroizing<String>> {
             'O' => '0',
             other => other,
         };
-        if !mapped.is_ascii() || !CROCKFORD_UPPER.contains(&(mapped as u8)) {
+        let Ok(byte) = u8::try_from(mapped) else {
+            return None;
+        };
+        if !CROCKFORD_UPPER.contains(&byte) {
             return None;
         }
         out.push(mapped);
