@@ -16,7 +16,7 @@ use secrets_support::{
 };
 
 fn operator() -> Operator {
-    Operator::new("helpdesk-7").unwrap()
+    Operator::new("helpdesk-7").expect("a valid operator id")
 }
 
 fn issue(store: &MemoryStore, options: TapOptions, seed: u64) -> mfa_account::IssuedTap {
@@ -421,7 +421,7 @@ fn issuing_a_pass_revokes_the_older_one() {
         .into_iter()
         .map(|t| t.pass_id)
         .collect();
-    assert_eq!(listed, [second.pass_id.clone()]);
+    assert_eq!(listed, [second.pass_id.as_str()]);
     assert_eq!(
         changes(&log),
         [
