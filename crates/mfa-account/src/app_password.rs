@@ -29,7 +29,9 @@ use zeroize::Zeroizing;
 use crate::AccountPolicy;
 use crate::error::AccountError;
 use crate::events::{AccountChange, AccountEventSink, Actor};
-use crate::hashed::{MAX_SECRET_CHARS, emit, find_match, without_separators};
+use crate::hashed::{
+    MAX_SECRET_CHARS, delete_all_async, delete_async, emit, find_match, without_separators,
+};
 use crate::secret::{CROCKFORD_LOWER, SecretHash, generate_grouped, normalize, random_id};
 use crate::store::{APP_PASSWORD_KIND, app_password_key};
 
@@ -203,10 +205,7 @@ pub async fn create_app_password_async<S: AsyncStore + ?Sized, R: CryptoRng + ?S
     // Concurrent creations may each have seen room for one more: whoever finds the account over
     // its limit now takes its own password back.
     if count_async(store, account).await? > policy.max_app_passwords {
-        update_async(store, &key, |_: Option<&AppPasswordRecord>| {
-            (Change::Delete, ())
-        })
-        .await?;
+        delete_async::<_, AppPasswordRecord>(store, &key).await?;
         return Err(too_many());
     }
 
@@ -408,7 +407,7 @@ pub async fn revoke_app_password_async<S: AsyncStore + ?Sized>(
     actor: Actor,
     now: UnixTime,
 ) -> Result<(), AttemptError<AccountError>> {
-    if !delete_async(store, account, id).await? {
+    if !delete_async::<_, AppPasswordRecord>(store, &app_password_key(account, id)).await? {
         return Err(AttemptError::Rejected(AccountError::AppPasswordInvalid));
     }
     emit(
@@ -455,12 +454,7 @@ pub async fn revoke_all_app_passwords_async<S: AsyncStore + ?Sized>(
     actor: Actor,
     now: UnixTime,
 ) -> Result<usize, StoreError> {
-    let mut count = 0_usize;
-    for (key, _) in list_async::<_, AppPasswordRecord>(store, APP_PASSWORD_KIND, account).await? {
-        if delete_async(store, account, key.id()).await? {
-            count = count.saturating_add(1);
-        }
-    }
+    let count = delete_all_async::<_, AppPasswordRecord>(store, APP_PASSWORD_KIND, account).await?;
     emit(
         events,
         account,
@@ -481,18 +475,4 @@ async fn count_async<S: AsyncStore + ?Sized>(
             .await?
             .len(),
     )
-}
-
-/// Deletes one app password; whether it was there.
-async fn delete_async<S: AsyncStore + ?Sized>(
-    store: &S,
-    account: &str,
-    id: &str,
-) -> Result<bool, StoreError> {
-    update_async(
-        store,
-        &app_password_key(account, id),
-        |current: Option<&AppPasswordRecord>| (Change::Delete, current.is_some()),
-    )
-    .await
 }

@@ -4,7 +4,9 @@
 
 use core::time::Duration;
 
-use mfa_core::{RecordKey, UnixTime};
+use mfa_core::{AsyncStore, Change, RecordKey, StoreError, UnixTime, list_async, update_async};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConditionallySelectable};
 use zeroize::Zeroizing;
@@ -98,4 +100,35 @@ pub(crate) fn emit(
         at,
         change,
     });
+}
+
+/// Deletes the record of type `T` at `key`; whether it was there.
+pub(crate) async fn delete_async<S, T>(store: &S, key: &RecordKey) -> Result<bool, StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    update_async(store, key, |current: Option<&T>| {
+        (Change::Delete, current.is_some())
+    })
+    .await
+}
+
+/// Deletes every record of type `T` and `kind` that `account` has; how many there were.
+pub(crate) async fn delete_all_async<S, T>(
+    store: &S,
+    kind: &str,
+    account: &str,
+) -> Result<usize, StoreError>
+where
+    S: AsyncStore + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    let mut count = 0_usize;
+    for (key, _) in list_async::<_, T>(store, kind, account).await? {
+        if delete_async::<_, T>(store, &key).await? {
+            count = count.saturating_add(1);
+        }
+    }
+    Ok(count)
 }

@@ -22,8 +22,8 @@ use core::fmt;
 use core::time::Duration;
 
 use mfa_core::{
-    AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, Store, StoreError, UnixTime,
-    block_on, insert_new_until_async, list_async, load_async, update_async,
+    AsyncStore, AttemptError, BlockingStore, CryptoRng, Store, StoreError, UnixTime, block_on,
+    insert_new_until_async, list_async, load_async,
 };
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 use crate::AccountPolicy;
 use crate::error::AccountError;
 use crate::events::{AccountChange, AccountEventSink, Actor};
-use crate::hashed::{EXPIRED_KEPT_FOR, emit, matches_or_same_work};
+use crate::hashed::{EXPIRED_KEPT_FOR, delete_all_async, delete_async, emit, matches_or_same_work};
 use crate::profile::AccountProfile;
 use crate::secret::{CROCKFORD_UPPER, SecretHash, generate_grouped, random_id};
 use crate::store::{REMEMBERED_KIND, profile_key, remembered_key};
@@ -327,7 +327,7 @@ pub async fn forget_device_async<S: AsyncStore + ?Sized>(
     actor: Actor,
     now: UnixTime,
 ) -> Result<(), AttemptError<AccountError>> {
-    if !delete_async(store, account, id).await? {
+    if !delete_async::<_, RememberedRecord>(store, &remembered_key(account, id)).await? {
         return Err(AttemptError::Rejected(AccountError::RememberedInvalid));
     }
     emit(
@@ -345,25 +345,5 @@ pub(crate) async fn forget_all_async<S: AsyncStore + ?Sized>(
     store: &S,
     account: &str,
 ) -> Result<usize, StoreError> {
-    let mut count = 0_usize;
-    for (key, _) in list_async::<_, RememberedRecord>(store, REMEMBERED_KIND, account).await? {
-        if delete_async(store, account, key.id()).await? {
-            count = count.saturating_add(1);
-        }
-    }
-    Ok(count)
-}
-
-/// Deletes one remembered device; whether it was there.
-async fn delete_async<S: AsyncStore + ?Sized>(
-    store: &S,
-    account: &str,
-    id: &str,
-) -> Result<bool, StoreError> {
-    update_async(
-        store,
-        &remembered_key(account, id),
-        |current: Option<&RememberedRecord>| (Change::Delete, current.is_some()),
-    )
-    .await
+    delete_all_async::<_, RememberedRecord>(store, REMEMBERED_KIND, account).await
 }

@@ -45,7 +45,9 @@ use zeroize::Zeroizing;
 
 use crate::error::AccountError;
 use crate::events::{AccountChange, AccountEventSink, Actor};
-use crate::hashed::{EXPIRED_KEPT_FOR, MAX_SECRET_CHARS, emit, find_match, without_separators};
+use crate::hashed::{
+    EXPIRED_KEPT_FOR, MAX_SECRET_CHARS, delete_async, emit, find_match, without_separators,
+};
 use crate::secret::{CROCKFORD_UPPER, SecretHash, generate_grouped, normalize, random_id};
 use crate::store::{TAP_KIND, tap_key};
 use crate::{AccountPolicy, Operator};
@@ -364,27 +366,18 @@ async fn replace_older_passes<S: AsyncStore + ?Sized>(
     account: &str,
     mine: (u64, &str),
 ) -> Result<Vec<String>, AttemptError<AccountError>> {
-    let delete = |pass_id: &str| {
-        let key = tap_key(account, pass_id);
-        async move {
-            update_async(store, &key, |current: Option<&TapRecord>| {
-                (Change::Delete, current.is_some())
-            })
-            .await
-        }
-    };
     let passes = list_async::<_, TapRecord>(store, TAP_KIND, account).await?;
     let superseded = passes
         .iter()
         .any(|(key, other)| (other.sequence, key.id()) > mine)
         || !passes.iter().any(|(key, _)| key.id() == mine.1);
     if superseded {
-        delete(mine.1).await?;
+        delete_async::<_, TapRecord>(store, &tap_key(account, mine.1)).await?;
         return Err(AttemptError::Store(StoreError::Contention { attempts: 1 }));
     }
     let mut replaced = Vec::new();
     for (key, other) in &passes {
-        if (other.sequence, key.id()) < mine && delete(key.id()).await? {
+        if (other.sequence, key.id()) < mine && delete_async::<_, TapRecord>(store, key).await? {
             replaced.push(key.id().to_owned());
         }
     }
@@ -550,13 +543,7 @@ pub async fn revoke_tap_async<S: AsyncStore + ?Sized>(
     actor: Actor,
     now: UnixTime,
 ) -> Result<(), AttemptError<AccountError>> {
-    let existed = update_async(
-        store,
-        &tap_key(account, pass_id),
-        |current: Option<&TapRecord>| (Change::Delete, current.is_some()),
-    )
-    .await?;
-    if !existed {
+    if !delete_async::<_, TapRecord>(store, &tap_key(account, pass_id)).await? {
         return Err(AttemptError::Rejected(AccountError::TapInvalid));
     }
     emit(

@@ -11,7 +11,9 @@ use mfa_account::{
 use mfa_core::{MemoryStore, Method};
 use mfa_policy::ClientApp;
 use rand::rngs::StdRng;
-use secrets_support::{NOW, THREADS, at, changes, race, rejected, rng, store};
+use secrets_support::{
+    NOW, THREADS, at, changes, race, rejected, rng, store, with_last_symbol_changed,
+};
 
 fn create(store: &MemoryStore, name: &str, rng: &mut StdRng) -> CreatedAppPassword {
     create_app_password(
@@ -203,9 +205,7 @@ fn each_password_is_found_among_all_of_the_account_and_nowhere_else() {
         )),
         AccountError::AppPasswordInvalid
     );
-    let mut wrong = created[0].password.to_string();
-    let last = if wrong.ends_with('0') { "1" } else { "0" };
-    wrong.replace_range(wrong.len() - 1.., last);
+    let wrong = with_last_symbol_changed(&created[0].password);
     let too_long = "a".repeat(1_000);
     for typed in ["", "not-a-password!", wrong.as_str(), too_long.as_str()] {
         assert_eq!(

@@ -44,6 +44,14 @@ pub fn rejected<T: std::fmt::Debug>(result: Result<T, AttemptError<AccountError>
     }
 }
 
+/// `secret` with its last symbol replaced by another one of the alphabet: a near miss.
+pub fn with_last_symbol_changed(secret: &str) -> String {
+    let mut wrong = secret.to_owned();
+    let other = if wrong.ends_with('0') { "1" } else { "0" };
+    wrong.replace_range(wrong.len() - 1.., other);
+    wrong
+}
+
 /// The changes logged so far, oldest first.
 pub fn changes(log: &EventLog) -> Vec<AccountChange> {
     log.take().into_iter().map(|event| event.change).collect()
