@@ -1,22 +1,46 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod app_password;
 mod error;
 mod events;
+mod hashed;
 mod profile;
+mod remembered;
 mod secret;
+mod sessions;
 pub mod store;
+mod tap;
 
 use core::time::Duration;
 
 use mfa_core::Method;
 use serde::{Deserialize, Serialize};
 
+pub use app_password::{
+    AppPasswordInfo, AppPasswordUse, CreatedAppPassword, MIN_APP_PASSWORD_CHARS,
+    check_app_password, check_app_password_async, create_app_password, create_app_password_async,
+    list_app_passwords, list_app_passwords_async, revoke_all_app_passwords,
+    revoke_all_app_passwords_async, revoke_app_password, revoke_app_password_async,
+};
 pub use error::AccountError;
 pub use events::{
     AccountChange, AccountEvent, AccountEventSink, Actor, AuditingSink, EventLog, NoEvents,
 };
 pub use profile::{AccountProfile, ResetRecord};
+pub use remembered::{
+    REMEMBERED_SECRET_CHARS, RememberedInfo, RememberedToken, check_remembered,
+    check_remembered_async, forget_device, forget_device_async, list_remembered,
+    list_remembered_async, remember_device, remember_device_async,
+};
+pub use sessions::{
+    check_session, check_session_async, current_epoch, current_epoch_async, sign_out_everywhere,
+    sign_out_everywhere_async,
+};
+pub use tap::{
+    IssuedTap, MIN_TAP_CHARS, TapGrant, TapInfo, TapOptions, issue_tap, issue_tap_async, list_taps,
+    list_taps_async, redeem_tap, redeem_tap_async, revoke_tap, revoke_tap_async,
+};
 
 /// The kinds of method a user can have in their security info.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
