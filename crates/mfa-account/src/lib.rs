@@ -1,9 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod campaign;
 mod error;
 mod events;
+pub mod methods;
 mod profile;
+mod providers;
+pub mod reset;
 mod secret;
 pub mod store;
 
@@ -12,11 +16,30 @@ use core::time::Duration;
 use mfa_core::Method;
 use serde::{Deserialize, Serialize};
 
+pub use campaign::{
+    RegistrationReason, RegistrationStep, registration_step, registration_step_async,
+    set_mfa_state, set_mfa_state_async, skip_registration, skip_registration_async,
+};
 pub use error::AccountError;
 pub use events::{
     AccountChange, AccountEvent, AccountEventSink, Actor, AuditingSink, EventLog, NoEvents,
 };
+pub use methods::{
+    BACKUP_CODES_NAME, Confirmation, FactorRef, MethodEntry, MethodId, PendingMethod, RemovalGuard,
+    SecurityInfo, add_backup_codes, add_backup_codes_async, begin_add, begin_add_async,
+    confirm_add, confirm_add_async, enrolled_methods, record_use, record_use_async, remove,
+    remove_async, rename, rename_async, security_info, security_info_async, set_default,
+    set_default_async,
+};
 pub use profile::{AccountProfile, ResetRecord};
+pub use providers::{
+    MAX_PROVIDER_FILE_LEN, MAX_PROVIDER_NAME_CHARS, MAX_PROVIDERS, ProviderNames,
+    ProviderNamesError,
+};
+pub use reset::{
+    ResetOutcome, is_recovery_method, record_recovery, require_reregistration,
+    require_reregistration_async,
+};
 
 /// The kinds of method a user can have in their security info.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

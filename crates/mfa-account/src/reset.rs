@@ -1,0 +1,234 @@
+//! Lost-device recovery by a help desk ("require re-registration"), and the notice NIST SP
+//! 800-63B-4 asks for after every recovery sign-in.
+
+use mfa_core::{
+    AsyncStore, AttemptError, BlockingStore, Change, Evidence, Method, RecordKey, Store,
+    StoreError, UnixTime, block_on, list_async, update_async,
+};
+use serde::de::IgnoredAny;
+
+use crate::events::{AccountChange, AccountEventSink, Actor};
+use crate::methods::{
+    FactorRef, all_entries_async, delete_factor_state_async, discard_async, emit,
+    pending_keys_async,
+};
+use crate::profile::{AccountProfile, ResetRecord};
+use crate::store::{REMEMBERED_KIND, method_key, profile_key};
+use crate::{AccountError, Operator};
+
+/// What a help desk's reset did.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResetOutcome {
+    /// Registered methods removed.
+    pub methods_removed: usize,
+    /// Remembered devices forgotten.
+    pub remembered_removed: usize,
+    /// The account's new revocation epoch: sessions and remembered devices issued under an
+    /// older one are invalid.
+    pub epoch: u64,
+}
+
+/// The factor records of an account that no method record may point to any more (kinds whose
+/// records are one per credential), swept by a reset.
+const FACTOR_KINDS: [&str; 5] = [
+    mfa_otp::TOTP_RECORD_KIND,
+    mfa_otp::HOTP_RECORD_KIND,
+    mfa_otp::TOTP_PENDING_RECORD_KIND,
+    mfa_webauthn::CREDENTIAL_KIND,
+    mfa_push::DEVICE_KIND,
+];
+
+/// The keys of every record of `kind` held by `account`.
+async fn keys_of_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    kind: &str,
+    account: &str,
+) -> Result<Vec<RecordKey>, StoreError> {
+    Ok(list_async::<_, IgnoredAny>(store, kind, account)
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect())
+}
+
+/// Requires re-registration (async); see [`require_reregistration`].
+///
+/// # Errors
+/// As [`require_reregistration`].
+pub async fn require_reregistration_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    events: &dyn AccountEventSink,
+    account: &str,
+    operator: &Operator,
+    now: UnixTime,
+) -> Result<ResetOutcome, AttemptError<AccountError>> {
+    let store_error = AttemptError::Store;
+    // 1. The profile first: from this commit on, sign-ins go to registration, sessions issued
+    //    before are revoked, and no method is listed.
+    let (listed, epoch) = update_async(
+        store,
+        &profile_key(account),
+        |current: Option<&AccountProfile>| {
+            let mut profile = current.cloned().unwrap_or_default();
+            let listed = core::mem::take(&mut profile.method_ids);
+            profile.default_method = None;
+            profile.epoch = profile.epoch.saturating_add(1);
+            profile.must_register = true;
+            profile.last_reset = Some(ResetRecord {
+                operator: operator.id().to_owned(),
+                at: now,
+            });
+            profile.registration_skips = 0;
+            profile.registration_snoozed_until = None;
+            let epoch = profile.epoch;
+            (Change::Put(profile), (listed, epoch))
+        },
+    )
+    .await
+    .map_err(store_error)?;
+
+    // 2. Every method record and the factor state it points to, listed or not.
+    let entries = all_entries_async(store, account)
+        .await
+        .map_err(store_error)?;
+    let mut methods_removed = 0_usize;
+    for entry in &entries {
+        delete_factor_state_async(store, account, &entry.factor).await?;
+        discard_async(store, &method_key(account, entry.id.as_str()))
+            .await
+            .map_err(store_error)?;
+        if listed.iter().any(|id| id == entry.id.as_str()) {
+            methods_removed = methods_removed.saturating_add(1);
+        }
+    }
+    for key in pending_keys_async(store, account)
+        .await
+        .map_err(store_error)?
+    {
+        discard_async(store, &key).await.map_err(store_error)?;
+    }
+
+    // 3. Factor records no method record points to (enrolled straight through a factor crate,
+    //    or left by an interrupted removal): a reset leaves the account with no way to verify.
+    delete_factor_state_async(store, account, &FactorRef::BackupCodes).await?;
+    for kind in FACTOR_KINDS {
+        for key in keys_of_async(store, kind, account)
+            .await
+            .map_err(store_error)?
+        {
+            if kind == mfa_push::DEVICE_KIND {
+                // Through mfa-push, which owns the device's other records.
+                if let Ok(device_id) = mfa_push::DeviceId::parse(key.id()) {
+                    mfa_push::remove_device_async(store, account, &device_id)
+                        .await
+                        .map_err(store_error)?;
+                    continue;
+                }
+            }
+            discard_async(store, &key).await.map_err(store_error)?;
+            discard_async(store, &mfa_core::ThrottlePolicy::key_for(&key))
+                .await
+                .map_err(store_error)?;
+        }
+    }
+    for phone in mfa_oob::list_phones_async(store, account)
+        .await
+        .map_err(store_error)?
+    {
+        mfa_oob::remove_phone_async(store, account, phone.id())
+            .await
+            .map_err(store_error)?;
+    }
+
+    // 4. Remembered devices (their records' format belongs to `crate::remembered`; only
+    //    deleted here). The epoch bump already invalidates them; deleting them also tidies up.
+    let mut remembered_removed = 0_usize;
+    for key in keys_of_async(store, REMEMBERED_KIND, account)
+        .await
+        .map_err(store_error)?
+    {
+        if discard_async(store, &key).await.map_err(store_error)? {
+            remembered_removed = remembered_removed.saturating_add(1);
+        }
+    }
+
+    emit(
+        events,
+        account,
+        Actor::Operator(operator.id().to_owned()),
+        now,
+        AccountChange::ReRegistrationRequired { methods_removed },
+    );
+    Ok(ResetOutcome {
+        methods_removed,
+        remembered_removed,
+        epoch,
+    })
+}
+
+/// The help desk's "require re-registration" after a lost or stolen device, by an authorised
+/// `operator` (recorded): the re-proofing path of NIST SP 800-63B-4, so no policy guard applies.
+///
+/// 1. The profile: no method listed, no default, the revocation epoch bumped (every session and
+///    remembered device issued before is invalid), `must_register` set (the next sign-in goes
+///    straight to registration, without a skip), the reset recorded (operator and time).
+/// 2. Every method record and the factor state it points to, and every pending method.
+/// 3. Every factor record of the account, whether a method points to it or not: `mfa-otp`
+///    credentials (and pending TOTP enrollments), the `mfa-backup` set, `mfa-webauthn`
+///    credentials, `mfa-push` devices, `mfa-oob` phones, with their throttle records.
+/// 4. Every remembered device.
+///
+/// Emits [`AccountChange::ReRegistrationRequired`] by [`Actor::Operator`]. Temporary access
+/// passes and app passwords are left alone (the help desk may issue a pass for the new
+/// registration; app passwords are revoked separately).
+///
+/// # Errors
+/// [`AttemptError::Rejected`] with [`AccountError::CorruptRecord`] if a method record names
+/// factor state that cannot exist; [`AttemptError::Store`] if the store fails. A failure after
+/// step 1 leaves the account unable to sign in with any removed method (the profile lists none)
+/// and can be finished by running the reset again.
+pub fn require_reregistration<S: Store + ?Sized>(
+    store: &S,
+    events: &dyn AccountEventSink,
+    account: &str,
+    operator: &Operator,
+    now: UnixTime,
+) -> Result<ResetOutcome, AttemptError<AccountError>> {
+    block_on(require_reregistration_async(
+        &BlockingStore(store),
+        events,
+        account,
+        operator,
+        now,
+    ))
+}
+
+/// Whether `method` is a recovery method: a backup code or a temporary access pass.
+#[must_use]
+pub fn is_recovery_method(method: Method) -> bool {
+    matches!(method, Method::BackupCode | Method::TemporaryAccessPass)
+}
+
+/// Tells the user that someone signed in with a recovery method: emits
+/// [`AccountChange::RecoverySignIn`] when `evidence` is a backup code or a temporary access pass
+/// ([`is_recovery_method`]), nothing otherwise. NIST SP 800-63B-4 asks that the account holder be
+/// notified after every recovery; call this after each successful check.
+pub fn record_recovery(
+    events: &dyn AccountEventSink,
+    account: &str,
+    evidence: &Evidence,
+    now: UnixTime,
+) {
+    if is_recovery_method(evidence.method) {
+        emit(
+            events,
+            account,
+            Actor::User,
+            now,
+            AccountChange::RecoverySignIn {
+                method: evidence.method,
+            },
+        );
+    }
+}
