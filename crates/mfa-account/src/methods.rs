@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::{AccountChange, AccountEvent, AccountEventSink, Actor};
 use crate::profile::AccountProfile;
 use crate::providers::ProviderNames;
-use crate::store::{METHOD_KIND, PENDING_KIND, method_key, pending_key, profile_key};
+use crate::store::{METHOD_KIND, method_key, pending_key, profile_key};
 use crate::{AccountError, AccountPolicy, MethodKind};
 
 /// The name a set of backup codes gets when it is registered ([`add_backup_codes`]); the user
@@ -1284,18 +1284,17 @@ pub(crate) fn emit(
     });
 }
 
-/// Every pending method record of the account (for the help desk's reset).
-pub(crate) async fn pending_keys_async<S: AsyncStore + ?Sized>(
+/// The keys of every record of `kind` held by `account` (values unread beyond decoding).
+pub(crate) async fn record_keys_async<S: AsyncStore + ?Sized>(
     store: &S,
+    kind: &str,
     account: &str,
 ) -> Result<Vec<RecordKey>, StoreError> {
-    Ok(
-        list_async::<_, serde::de::IgnoredAny>(store, PENDING_KIND, account)
-            .await?
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect(),
-    )
+    Ok(list_async::<_, serde::de::IgnoredAny>(store, kind, account)
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect())
 }
 
 #[cfg(test)]

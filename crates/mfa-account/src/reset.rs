@@ -2,18 +2,16 @@
 //! 800-63B-4 asks for after every recovery sign-in.
 
 use mfa_core::{
-    AsyncStore, AttemptError, BlockingStore, Change, Evidence, Method, RecordKey, Store,
-    StoreError, UnixTime, block_on, list_async, update_async,
+    AsyncStore, AttemptError, BlockingStore, Change, Evidence, Method, Store, UnixTime, block_on,
+    update_async,
 };
-use serde::de::IgnoredAny;
 
 use crate::events::{AccountChange, AccountEventSink, Actor};
 use crate::methods::{
-    FactorRef, all_entries_async, delete_factor_state_async, discard_async, emit,
-    pending_keys_async,
+    FactorRef, all_entries_async, delete_factor_state_async, discard_async, emit, record_keys_async,
 };
 use crate::profile::{AccountProfile, ResetRecord};
-use crate::store::{REMEMBERED_KIND, method_key, profile_key};
+use crate::store::{PENDING_KIND, REMEMBERED_KIND, method_key, profile_key};
 use crate::{AccountError, Operator};
 
 /// What a help desk's reset did.
@@ -38,19 +36,6 @@ const FACTOR_KINDS: [&str; 5] = [
     mfa_webauthn::CREDENTIAL_KIND,
     mfa_push::DEVICE_KIND,
 ];
-
-/// The keys of every record of `kind` held by `account`.
-async fn keys_of_async<S: AsyncStore + ?Sized>(
-    store: &S,
-    kind: &str,
-    account: &str,
-) -> Result<Vec<RecordKey>, StoreError> {
-    Ok(list_async::<_, IgnoredAny>(store, kind, account)
-        .await?
-        .into_iter()
-        .map(|(key, _)| key)
-        .collect())
-}
 
 /// Requires re-registration (async); see [`require_reregistration`].
 ///
@@ -102,7 +87,7 @@ pub async fn require_reregistration_async<S: AsyncStore + ?Sized>(
             methods_removed = methods_removed.saturating_add(1);
         }
     }
-    for key in pending_keys_async(store, account)
+    for key in record_keys_async(store, PENDING_KIND, account)
         .await
         .map_err(store_error)?
     {
@@ -113,7 +98,7 @@ pub async fn require_reregistration_async<S: AsyncStore + ?Sized>(
     //    or left by an interrupted removal): a reset leaves the account with no way to verify.
     delete_factor_state_async(store, account, &FactorRef::BackupCodes).await?;
     for kind in FACTOR_KINDS {
-        for key in keys_of_async(store, kind, account)
+        for key in record_keys_async(store, kind, account)
             .await
             .map_err(store_error)?
         {
@@ -144,7 +129,7 @@ pub async fn require_reregistration_async<S: AsyncStore + ?Sized>(
     // 4. Remembered devices (their records' format belongs to `crate::remembered`; only
     //    deleted here). The epoch bump already invalidates them; deleting them also tidies up.
     let mut remembered_removed = 0_usize;
-    for key in keys_of_async(store, REMEMBERED_KIND, account)
+    for key in record_keys_async(store, REMEMBERED_KIND, account)
         .await
         .map_err(store_error)?
     {

@@ -11,13 +11,13 @@ use std::thread;
 use methods_support::*;
 use mfa_account::{
     AccountChange, AccountError, AccountEvent, AccountPolicy, Actor, AuditingSink, Confirmation,
-    EventLog, FactorRef, MethodEntry, MethodId, MethodKind, NoEvents, ProviderNames, RemovalGuard,
-    add_backup_codes, begin_add, confirm_add, enrolled_methods, record_use, remove, rename,
-    security_info, set_default,
+    EventLog, FactorRef, MethodEntry, MethodId, MethodKind, NoEvents, PendingMethod, ProviderNames,
+    RemovalGuard, add_backup_codes, begin_add, confirm_add, enrolled_methods, record_use, remove,
+    rename, security_info, set_default,
 };
 use mfa_core::{
     AttemptError, Evidence, ManualClock, MemoryAuditSink, MemoryStore, Method, RecentQuery,
-    StoreError, ThrottlePolicy,
+    StoreError,
 };
 
 const ALICE: &str = "alice";
@@ -27,6 +27,43 @@ fn rejected<T: core::fmt::Debug>(result: Result<T, AttemptError<AccountError>>) 
         Err(AttemptError::Rejected(error)) => error,
         other => panic!("expected a rejection, got {other:?}"),
     }
+}
+
+/// Begins a method for Alice under the default policy, named after its kind.
+fn begin(
+    store: &MemoryStore,
+    kind: MethodKind,
+    now: mfa_core::UnixTime,
+    seed: u64,
+) -> PendingMethod {
+    begin_add(
+        store,
+        &AccountPolicy::default(),
+        ALICE,
+        kind,
+        kind.name(),
+        now,
+        &mut rng(seed),
+    )
+    .unwrap()
+}
+
+/// Confirms Alice's pending method with no provider names and no one listening.
+fn confirm(
+    store: &MemoryStore,
+    policy: &AccountPolicy,
+    pending_id: &MethodId,
+    factor: &FactorRef,
+    proof: &Evidence,
+    now: mfa_core::UnixTime,
+) -> Result<MethodEntry, AttemptError<AccountError>> {
+    let confirmation = Confirmation {
+        pending_id,
+        factor,
+        proof,
+        providers: None,
+    };
+    confirm_add(store, policy, &NoEvents, ALICE, confirmation, now)
 }
 
 fn totp_factor(id: &str) -> FactorRef {
@@ -149,17 +186,12 @@ fn try_confirm(store: &MemoryStore, attempt: &Attempt) -> Result<(), AccountErro
         &mut rng(attempt.now_secs),
     )
     .unwrap();
-    confirm_add(
+    confirm(
         store,
         &policy,
-        &NoEvents,
-        ALICE,
-        Confirmation {
-            pending_id: &pending.id,
-            factor: &attempt.factor,
-            proof: &attempt.proof,
-            providers: None,
-        },
+        &pending.id,
+        &attempt.factor,
+        &attempt.proof,
         at(attempt.now_secs),
     )
     .map(drop)
@@ -255,28 +287,14 @@ fn a_proof_must_be_a_recent_check_of_that_credential() {
 fn a_refused_proof_spends_the_pending_method() {
     let store = MemoryStore::new();
     let policy = AccountPolicy::default();
-    let pending = begin_add(
-        &store,
-        &policy,
-        ALICE,
-        MethodKind::Totp,
-        "phone",
-        at(0),
-        &mut rng(1),
-    )
-    .unwrap();
+    let pending = begin(&store, MethodKind::Totp, at(0), 1);
     let confirm = |proof: &Evidence| {
-        confirm_add(
+        confirm(
             &store,
             &policy,
-            &NoEvents,
-            ALICE,
-            Confirmation {
-                pending_id: &pending.id,
-                factor: &totp_factor("phone"),
-                proof,
-                providers: None,
-            },
+            &pending.id,
+            &totp_factor("phone"),
+            proof,
             at(20),
         )
     };
@@ -295,29 +313,15 @@ fn a_pending_method_expires() {
     let clock = ManualClock::new(at(0));
     let store = MemoryStore::with_clock(clock.clone());
     let policy = AccountPolicy::default();
-    let pending = begin_add(
-        &store,
-        &policy,
-        ALICE,
-        MethodKind::Totp,
-        "phone",
-        at(0),
-        &mut rng(1),
-    )
-    .unwrap();
+    let pending = begin(&store, MethodKind::Totp, at(0), 1);
     let late = at(15 * 60);
     clock.set(late);
-    let result = confirm_add(
+    let result = confirm(
         &store,
         &policy,
-        &NoEvents,
-        ALICE,
-        Confirmation {
-            pending_id: &pending.id,
-            factor: &totp_factor("phone"),
-            proof: &Evidence::new(Method::Totp, late, "phone"),
-            providers: None,
-        },
+        &pending.id,
+        &totp_factor("phone"),
+        &Evidence::new(Method::Totp, late, "phone"),
         late,
     );
     assert_eq!(rejected(result), AccountError::PendingNotFound);
@@ -328,17 +332,7 @@ fn confirming_is_single_use_under_concurrency() {
     const THREADS: usize = 8;
     for round in 0..10_u64 {
         let store = Arc::new(MemoryStore::new());
-        let policy = AccountPolicy::default();
-        let pending = begin_add(
-            &*store,
-            &policy,
-            ALICE,
-            MethodKind::Totp,
-            "phone",
-            at(0),
-            &mut rng(round),
-        )
-        .unwrap();
+        let pending = begin(&store, MethodKind::Totp, at(0), round);
         let barrier = Arc::new(Barrier::new(THREADS));
         let handles: Vec<_> = (0..THREADS)
             .map(|_| {
@@ -346,17 +340,12 @@ fn confirming_is_single_use_under_concurrency() {
                 thread::spawn(move || {
                     let proof = Evidence::new(Method::Totp, at(5), "phone");
                     barrier.wait();
-                    confirm_add(
-                        &*store,
+                    confirm(
+                        &store,
                         &AccountPolicy::default(),
-                        &NoEvents,
-                        ALICE,
-                        Confirmation {
-                            pending_id: &id,
-                            factor: &totp_factor("phone"),
-                            proof: &proof,
-                            providers: None,
-                        },
+                        &id,
+                        &totp_factor("phone"),
+                        &proof,
                         at(10),
                     )
                 })
@@ -383,27 +372,13 @@ fn a_credential_is_registered_once() {
         at(0),
     );
     let policy = AccountPolicy::default();
-    let pending = begin_add(
+    let pending = begin(&store, MethodKind::Totp, at(1), 2);
+    let again = confirm(
         &store,
         &policy,
-        ALICE,
-        MethodKind::Totp,
-        "again",
-        at(1),
-        &mut rng(2),
-    )
-    .unwrap();
-    let again = confirm_add(
-        &store,
-        &policy,
-        &NoEvents,
-        ALICE,
-        Confirmation {
-            pending_id: &pending.id,
-            factor: &totp_factor("phone"),
-            proof: &Evidence::new(Method::Totp, at(2), "phone"),
-            providers: None,
-        },
+        &pending.id,
+        &totp_factor("phone"),
+        &Evidence::new(Method::Totp, at(2), "phone"),
         at(3),
     );
     assert!(matches!(
@@ -432,17 +407,12 @@ fn the_method_limit_holds_at_begin_and_at_confirm() {
     let first = begin(1).unwrap();
     let second = begin(2).unwrap();
     let confirm = |id: &MethodId, credential: &str| {
-        confirm_add(
+        confirm(
             &store,
             &policy,
-            &NoEvents,
-            ALICE,
-            Confirmation {
-                pending_id: id,
-                factor: &totp_factor(credential),
-                proof: &Evidence::new(Method::Totp, at(5), credential),
-                providers: None,
-            },
+            id,
+            &totp_factor(credential),
+            &Evidence::new(Method::Totp, at(5), credential),
             at(6),
         )
     };
@@ -865,20 +835,10 @@ fn removal_deletes_the_factor_state_so_it_stops_verifying() {
         at(100),
     )
     .unwrap();
-    let redeemed = mfa_backup::redeem(
-        &store,
-        &mfa_backup::record_key(ALICE),
-        &ThrottlePolicy::default(),
-        issued.codes[0].expose_secret(),
-        at(130),
-        &mut rng(4),
-    );
+    let redeemed = redeem_backup_code(&store, ALICE, &issued.codes[0], at(130));
     assert!(matches!(redeemed, Err(AttemptError::NotEnrolled)));
 
-    let webauthn_key = mfa_webauthn::record_key(
-        ALICE,
-        &mfa_webauthn::CredentialId::from_b64url(&passkey_id(1)).unwrap(),
-    );
+    let webauthn_key = passkey_record_key(ALICE, 1);
     assert!(
         mfa_core::Store::load(&store, &webauthn_key)
             .unwrap()
@@ -936,10 +896,7 @@ fn removing_a_passkey_deletes_its_credential() {
         at(100),
     )
     .unwrap();
-    let webauthn_key = mfa_webauthn::record_key(
-        ALICE,
-        &mfa_webauthn::CredentialId::from_b64url(&passkey_id(1)).unwrap(),
-    );
+    let webauthn_key = passkey_record_key(ALICE, 1);
     assert!(
         mfa_core::Store::load(&store, &webauthn_key)
             .unwrap()
@@ -1074,21 +1031,11 @@ fn backup_codes_count_once_issued_and_a_new_set_replaces_the_entry() {
     assert_eq!(info.methods, vec![second.clone()]);
     assert_eq!(info.default_method.as_ref(), Some(&second.id));
 
-    let redeem = |code: &str| {
-        mfa_backup::redeem(
-            &store,
-            &mfa_backup::record_key(ALICE),
-            &ThrottlePolicy::default(),
-            code,
-            at(20),
-            &mut rng(9),
-        )
-    };
     assert!(matches!(
-        redeem(first_codes.codes[0].expose_secret()),
+        redeem_backup_code(&store, ALICE, &first_codes.codes[0], at(20)),
         Err(AttemptError::Rejected(_))
     ));
-    assert!(redeem(second_codes.codes[0].expose_secret()).is_ok());
+    assert!(redeem_backup_code(&store, ALICE, &second_codes.codes[0], at(20)).is_ok());
     assert_eq!(events.take().len(), 2);
 }
 

@@ -10,7 +10,7 @@ use mfa_account::{
     add_backup_codes, begin_add, is_recovery_method, record_recovery, require_reregistration,
     security_info,
 };
-use mfa_core::{AttemptError, Evidence, MemoryStore, Method, Store, ThrottlePolicy};
+use mfa_core::{AttemptError, Evidence, MemoryStore, Method, Store};
 
 const ALICE: &str = "alice";
 const BOB: &str = "bob";
@@ -107,19 +107,9 @@ fn a_reset_clears_methods_factor_state_and_remembered_devices() {
         totp_verifies(&store, ALICE, &stray, at(200)),
         Err(AttemptError::NotEnrolled)
     ));
-    let redeemed = mfa_backup::redeem(
-        &store,
-        &mfa_backup::record_key(ALICE),
-        &ThrottlePolicy::default(),
-        codes.codes[0].expose_secret(),
-        at(200),
-        &mut rng(3),
-    );
+    let redeemed = redeem_backup_code(&store, ALICE, &codes.codes[0], at(200));
     assert!(matches!(redeemed, Err(AttemptError::NotEnrolled)));
-    let passkey = mfa_webauthn::record_key(
-        ALICE,
-        &mfa_webauthn::CredentialId::from_b64url(&passkey_id(1)).unwrap(),
-    );
+    let passkey = passkey_record_key(ALICE, 1);
     assert!(!live(&store, &passkey));
     assert!(!live(
         &store,
@@ -133,13 +123,7 @@ fn a_reset_clears_methods_factor_state_and_remembered_devices() {
     // Bob is untouched.
     assert_eq!(security_info(&store, BOB).unwrap().methods, vec![bob_key]);
     assert!(live(&store, &mfa_account::store::remembered_key(BOB, "pc")));
-    assert!(live(
-        &store,
-        &mfa_webauthn::record_key(
-            BOB,
-            &mfa_webauthn::CredentialId::from_b64url(&passkey_id(9)).unwrap()
-        )
-    ));
+    assert!(live(&store, &passkey_record_key(BOB, 9)));
 
     let recorded = events.take();
     assert_eq!(recorded.len(), 1);

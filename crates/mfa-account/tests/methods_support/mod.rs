@@ -135,13 +135,7 @@ pub fn add_passkey(
     now: UnixTime,
 ) -> MethodEntry {
     let credential_id = passkey_id(n);
-    let id = mfa_webauthn::CredentialId::from_b64url(&credential_id).unwrap();
-    mfa_core::insert_new(
-        store,
-        &mfa_webauthn::record_key(account, &id),
-        &"stored credential",
-    )
-    .unwrap();
+    mfa_core::insert_new(store, &passkey_record_key(account, n), &"stored credential").unwrap();
     let proof = if hardware {
         hardware_key_evidence(&credential_id, now)
     } else {
@@ -227,4 +221,27 @@ pub fn totp_verifies(
         now,
     )
     .map(drop)
+}
+
+/// Where `mfa-webauthn` keeps `account`'s passkey `n` (see [`passkey_id`]).
+pub fn passkey_record_key(account: &str, n: u8) -> mfa_core::RecordKey {
+    let id = mfa_webauthn::CredentialId::from_b64url(&passkey_id(n)).unwrap();
+    mfa_webauthn::record_key(account, &id)
+}
+
+/// Redeems one backup code of `account` (a sign-in with it).
+pub fn redeem_backup_code(
+    store: &impl Store,
+    account: &str,
+    code: &mfa_backup::BackupCode,
+    now: UnixTime,
+) -> Result<mfa_backup::Redeemed, mfa_core::AttemptError<mfa_backup::BackupCodeError>> {
+    mfa_backup::redeem(
+        store,
+        &mfa_backup::record_key(account),
+        &ThrottlePolicy::default(),
+        code.expose_secret(),
+        now,
+        &mut rng(now.as_secs()),
+    )
 }
