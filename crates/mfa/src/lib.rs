@@ -27,3 +27,8 @@ pub use mfa_oob as oob;
 /// Push approval with number matching (feature `push`; the device side with `push-device`).
 #[cfg(feature = "push")]
 pub use mfa_push as push;
+
+/// A user's security info: methods, campaign, reset, temporary access passes, app passwords,
+/// remembered devices and sign out everywhere (feature `account`, not on by default).
+#[cfg(feature = "account")]
+pub use mfa_account as account;
