@@ -1,0 +1,71 @@
+//! The account example walks "phone lost → backup code → remove the old phone → add a new one",
+//! the refused removals, a help-desk reset with a temporary access pass, an app password and
+//! sign out everywhere; each outcome shows, in order.
+
+use std::process::Command;
+
+#[test]
+fn the_security_info_story_runs_and_each_outcome_shows_in_order() {
+    let out = Command::new(env!("CARGO_BIN_EXE_account"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rest = stdout.as_str();
+    for expected in [
+        // 1. Sign-up: campaign offered, app confirmed by its first code, backup codes, sign-in.
+        "registration campaign: offered, she may skip it 3 more times",
+        "that check confirms \"Phone\" (totp, counts toward AAL2)",
+        "  10. ",
+        "usable now: password + totp | password + backup_code",
+        "+ the code her app shows: allow",
+        // 2. Phone lost: a backup code, the recovery notice, the removal, the old phone dead.
+        "backup code accepted (9 left): allow",
+        "[event] recovery_sign_in by the user; alice is notified",
+        "remove \"Phone\" with password + backup code: removed",
+        "[event] method_removed by the user; alice is notified",
+        "the finder types the old phone's current code: refused (not_enrolled)",
+        "that check confirms \"New phone\"",
+        "\"New phone\" (default): totp",
+        // 3. Refused removals.
+        "a session with only the password removes \"New phone\": refused (weakens_assurance)",
+        "Bob (password + app) removes his only method: refused (last_strong_method): \
+         removing this method would leave no way to meet the required strength `mfa`",
+        // 4. Help-desk reset and a temporary access pass.
+        "helpdesk-7 resets alice: 2 methods removed",
+        "[event] re_registration_required by operator helpdesk-7",
+        "security info: 0 methods",
+        "her session from step 2 (epoch 0): refused (session_revoked)",
+        "registration campaign: required (HelpDeskReset), no skipping",
+        "she tries to skip registration: refused (registration_required)",
+        "she types the pass: accepted",
+        "[event] recovery_sign_in by the user; alice is notified",
+        "evidence for register_security_info: temporary_access_pass; for sign_in: none",
+        "policy to register security info: allow",
+        "policy to sign in to mail: step up to `mfa`",
+        "that check confirms \"Replacement phone\"",
+        "the registration campaign now: not needed",
+        "the same pass again: refused (tap_invalid)",
+        // 5. App password and sign out everywhere.
+        "IMAP login with it: accepted as \"Thunderbird (IMAP)\"; policy: allow",
+        "IMAP login with her password: block by `Legacy clients only with an app password`",
+        "the app password typed into the browser sign-in: refused (not_legacy_client)",
+        "sign out everywhere: epoch now 2",
+        "her browser session (epoch 1): refused (session_revoked)",
+        "her remembered browser: refused (remembered_invalid)",
+        "\ndone\n",
+    ] {
+        let Some(at) = rest.find(expected) else {
+            panic!("missing (or out of order) {expected:?} in\n{stdout}");
+        };
+        rest = &rest[at + expected.len()..];
+    }
+    // The authenticator apps' secrets are never printed (only the QR code would hold them).
+    // Four apps were enrolled (Alice's three phones, Bob's one); every secret is elided.
+    assert_eq!(stdout.matches("secret=…").count(), 4, "{stdout}");
+    assert_eq!(stdout.matches("secret=").count(), 4, "{stdout}");
+}
