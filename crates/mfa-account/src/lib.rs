@@ -5,6 +5,7 @@ mod app_password;
 mod error;
 mod events;
 mod hashed;
+mod parse;
 mod profile;
 mod remembered;
 mod secret;
@@ -27,6 +28,7 @@ pub use error::AccountError;
 pub use events::{
     AccountChange, AccountEvent, AccountEventSink, Actor, AuditingSink, EventLog, NoEvents,
 };
+pub use parse::{MAX_LIFETIME, format_lifetime, fuzz_inputs, parse_lifetime};
 pub use profile::{AccountProfile, ResetRecord};
 pub use remembered::{
     REMEMBERED_SECRET_CHARS, RememberedInfo, RememberedToken, check_remembered,

@@ -1,0 +1,804 @@
+//! `mfa account`: a user's security info (mfa-account) from a shell, against a store (`--store`:
+//! a JSON records file, `sqlite:PATH`, `postgres://…`, `redis://…`).
+//!
+//! Every subcommand prints one JSON line on stdout (times in Unix seconds). Those that create a
+//! secret (`tap issue`, `app-password create`, `remember add`) print it alone on the line before,
+//! once: it is stored hashed and cannot be shown again. Secrets to check are read from the first
+//! line of stdin (`tap redeem`, `app-password check`, `remember check`), so they stay out of argv
+//! and `ps`; `--pass`, `--password` and `--token` take them as arguments for scripts.
+//!
+//! Every change lists the account events it caused (`"events": ["tap_issued", …]`, the names of
+//! `mfa_account::AccountChange`) and, in a database store, writes them to its sign-in log
+//! (`mfa audit recent`), with the operator when `--operator` names one. Checks that refuse exit 1
+//! with the reason (`tap_invalid`, `session_revoked` …); malformed input, a lifetime or name out of
+//! bounds, and store failures exit 2.
+
+use core::time::Duration;
+use std::io::{self, BufRead as _, IsTerminal as _, Read as _, Write as _};
+
+use clap::{Args, Subcommand, ValueEnum};
+use mfa_account::{
+    AccountError, AccountEvent, AccountPolicy, Actor, EventLog, Operator, TapOptions,
+    check_app_password, check_remembered, check_session, create_app_password, forget_device,
+    format_lifetime, issue_tap, list_app_passwords, list_remembered, list_taps, parse_lifetime,
+    redeem_tap, remember_device, revoke_all_app_passwords, revoke_app_password, revoke_tap,
+    sign_out_everywhere,
+};
+use mfa_core::{
+    AttemptError, AuditEvent, Clock as _, ManualClock, Method, Rejection as _, Store, StoreError,
+    SystemClock, UnixTime,
+};
+use mfa_policy::ClientApp;
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use crate::outcome::{Failure, print_line, print_lines_strict};
+use crate::stores::{self, StoreSpec};
+
+/// The longest line read from stdin for a secret.
+const MAX_SECRET_LINE: u64 = 1024;
+/// The longest account name taken.
+const MAX_ACCOUNT_LEN: usize = 256;
+
+/// Subcommands of `mfa account`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Temporary access passes: a time-limited pass an operator gives a user who has no usable
+    /// method, good for registering methods only.
+    #[command(subcommand)]
+    Tap(TapCommand),
+    /// App passwords for clients that cannot do MFA (IMAP, SMTP, scripts): legacy clients only.
+    #[command(subcommand)]
+    AppPassword(AppPasswordCommand),
+    /// Sign out everywhere: end every session and forget every remembered device of the account.
+    /// Prints the new revocation epoch.
+    SignoutAll(SignoutArgs),
+    /// Sessions: whether a session issued under a revocation epoch is still valid.
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// Remembered devices: browsers not asked for a second factor until the token expires.
+    #[command(subcommand)]
+    Remember(RememberCommand),
+}
+
+/// Subcommands of `mfa account tap`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TapCommand {
+    /// Issue a pass (replacing the account's previous one). Prints the pass once, then JSON.
+    Issue(TapIssueArgs),
+    /// Sign in with a pass, read from stdin (or --pass). Exit 1 when it is wrong, used up,
+    /// revoked (tap_invalid) or outside its validity (tap_expired).
+    Redeem(TapRedeemArgs),
+    /// List the account's passes (never the pass itself).
+    List(AccountArgs),
+    /// Revoke a pass by its id. Exit 1 when the account has no such pass.
+    Revoke(RevokeArgs),
+}
+
+/// Subcommands of `mfa account app-password`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AppPasswordCommand {
+    /// Create an app password for one app. Prints the password once, then JSON.
+    Create(AppPasswordCreateArgs),
+    /// List the account's app passwords: id, name, created, last used.
+    List(AccountArgs),
+    /// Revoke one app password (--id) or all of them (--all). Exit 1 for an unknown id.
+    Revoke(AppPasswordRevokeArgs),
+    /// Check an app password, read from stdin (or --password), as a client of the given type
+    /// would present it. Exit 1 when refused: wrong or revoked, or not a legacy client.
+    Check(AppPasswordCheckArgs),
+}
+
+/// Subcommands of `mfa account session`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SessionCommand {
+    /// Exit 0 when a session issued under --epoch is still valid, 1 when the account has been
+    /// signed out everywhere (or reset) since.
+    Check(SessionCheckArgs),
+}
+
+/// Subcommands of `mfa account remember`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RememberCommand {
+    /// Remember a device after a multi-factor sign-in. Prints the token once, then JSON.
+    Add(RememberAddArgs),
+    /// Check a remembered-device token, read from stdin (or --token): prints until when the
+    /// device is remembered; exit 1 when unknown, forgotten, signed out or expired.
+    Check(RememberCheckArgs),
+    /// List the account's remembered devices.
+    List(AccountArgs),
+    /// Forget one remembered device by its id. Exit 1 when the account has no such device.
+    Forget(RevokeArgs),
+}
+
+/// The store, account and time every subcommand works with.
+#[derive(Debug, Args)]
+pub(crate) struct AccountArgs {
+    /// The store: a JSON records file, `sqlite:PATH`, `postgres://…` or `redis://…`.
+    #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
+    store: StoreSpec,
+    /// The account.
+    #[arg(long, value_name = "A", value_parser = parse_account)]
+    account: String,
+    /// Act at this time (Unix seconds) instead of now; the store judges expiry by it too.
+    #[arg(long, value_name = "T")]
+    time: Option<u64>,
+}
+
+/// Who acts, when it is not the account holder.
+#[derive(Debug, Args)]
+pub(crate) struct ActorArgs {
+    /// An operator (help desk, administrator) acting for the account, recorded in the events.
+    #[arg(long, value_name = "ID", value_parser = parse_operator)]
+    operator: Option<Operator>,
+}
+
+impl ActorArgs {
+    fn actor(&self) -> Actor {
+        self.operator.as_ref().map_or(Actor::User, |operator| {
+            Actor::Operator(operator.id().to_owned())
+        })
+    }
+}
+
+/// Arguments of `mfa account tap issue`.
+#[derive(Debug, Args)]
+pub(crate) struct TapIssueArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The operator issuing the pass (recorded).
+    #[arg(long, value_name = "ID", value_parser = parse_operator)]
+    operator: Operator,
+    /// How long the pass lasts from its start: 10m to 30d (`90s`, `10m`, `1h`, `30d`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_lifetime_arg, default_value = "1h")]
+    lifetime: Duration,
+    /// The pass works once (the default).
+    #[arg(long, conflicts_with = "multi_use")]
+    one_time: bool,
+    /// The pass works any number of times until it expires.
+    #[arg(long)]
+    multi_use: bool,
+    /// The pass starts working at this time (Unix seconds; default: now).
+    #[arg(long, value_name = "T")]
+    start: Option<u64>,
+}
+
+/// Arguments of `mfa account tap redeem`.
+#[derive(Debug, Args)]
+pub(crate) struct TapRedeemArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The pass, for scripts (visible to other users in `ps`); default: the first line of stdin.
+    #[arg(long, value_name = "PASS", allow_hyphen_values = true)]
+    pass: Option<String>,
+}
+
+/// Arguments of `tap revoke` and `remember forget`.
+#[derive(Debug, Args)]
+pub(crate) struct RevokeArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The id, as `list` shows it.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    id: String,
+    #[command(flatten)]
+    actor: ActorArgs,
+}
+
+/// Arguments of `mfa account app-password create`.
+#[derive(Debug, Args)]
+pub(crate) struct AppPasswordCreateArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The app it is for ("Thunderbird on the laptop"), at most 64 characters.
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    name: String,
+}
+
+/// Arguments of `mfa account app-password revoke`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
+pub(crate) struct AppPasswordRevokeArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The app password's id, as `list` shows it.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    id: Option<String>,
+    /// Revoke every app password of the account.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    actor: ActorArgs,
+}
+
+/// Client types, as the policy engine knows them.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum ClientArg {
+    /// IMAP, POP3, SMTP, basic authentication: the only clients app passwords are for.
+    Legacy,
+    /// A web browser.
+    Browser,
+    /// A mobile or desktop app with modern authentication.
+    MobileDesktop,
+}
+
+impl From<ClientArg> for ClientApp {
+    fn from(client: ClientArg) -> Self {
+        match client {
+            ClientArg::Legacy => Self::Legacy,
+            ClientArg::Browser => Self::Browser,
+            ClientArg::MobileDesktop => Self::MobileDesktop,
+        }
+    }
+}
+
+/// Arguments of `mfa account app-password check`.
+#[derive(Debug, Args)]
+pub(crate) struct AppPasswordCheckArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The password, for scripts (visible to other users in `ps`); default: the first line of
+    /// stdin.
+    #[arg(long, value_name = "PASSWORD", allow_hyphen_values = true)]
+    password: Option<String>,
+    /// The type of client presenting it.
+    #[arg(long, value_enum, default_value = "legacy")]
+    client: ClientArg,
+}
+
+/// Arguments of `mfa account signout-all`.
+#[derive(Debug, Args)]
+pub(crate) struct SignoutArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    #[command(flatten)]
+    actor: ActorArgs,
+}
+
+/// Arguments of `mfa account session check`.
+#[derive(Debug, Args)]
+pub(crate) struct SessionCheckArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The revocation epoch the session was issued under (0 before any sign-out everywhere).
+    #[arg(long, value_name = "N")]
+    epoch: u64,
+}
+
+/// Arguments of `mfa account remember add`.
+#[derive(Debug, Args)]
+pub(crate) struct RememberAddArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// What the user will recognise the device by ("Firefox on the laptop").
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    label: String,
+    /// How long to remember it: at most 90d.
+    #[arg(long, value_name = "DURATION", value_parser = parse_lifetime_arg, default_value = "30d")]
+    lifetime: Duration,
+}
+
+/// Arguments of `mfa account remember check`.
+#[derive(Debug, Args)]
+pub(crate) struct RememberCheckArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The token, for scripts (visible to other users in `ps`); default: the first line of stdin.
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
+    token: Option<String>,
+}
+
+/// Runs one `mfa account` subcommand.
+pub(crate) fn run(command: AccountCommand) -> Result<(), Failure> {
+    match command {
+        AccountCommand::Tap(TapCommand::Issue(args)) => tap_issue(&args),
+        AccountCommand::Tap(TapCommand::Redeem(args)) => tap_redeem(&args),
+        AccountCommand::Tap(TapCommand::List(args)) => tap_list(&args),
+        AccountCommand::Tap(TapCommand::Revoke(args)) => tap_revoke(&args),
+        AccountCommand::AppPassword(AppPasswordCommand::Create(args)) => app_password_create(&args),
+        AccountCommand::AppPassword(AppPasswordCommand::List(args)) => app_password_list(&args),
+        AccountCommand::AppPassword(AppPasswordCommand::Revoke(args)) => app_password_revoke(&args),
+        AccountCommand::AppPassword(AppPasswordCommand::Check(args)) => app_password_check(&args),
+        AccountCommand::SignoutAll(args) => signout_all(&args),
+        AccountCommand::Session(SessionCommand::Check(args)) => session_check(&args),
+        AccountCommand::Remember(RememberCommand::Add(args)) => remember_add(&args),
+        AccountCommand::Remember(RememberCommand::Check(args)) => remember_check(&args),
+        AccountCommand::Remember(RememberCommand::List(args)) => remember_list(&args),
+        AccountCommand::Remember(RememberCommand::Forget(args)) => remember_forget(&args),
+    }
+}
+
+/// An account opened for one command: its store (judging expiry by the command's time), the
+/// time, and the events the command's changes emit.
+struct Opened<'a> {
+    spec: &'a StoreSpec,
+    account: &'a str,
+    now: UnixTime,
+    store: Box<dyn Store>,
+    events: EventLog,
+}
+
+impl<'a> Opened<'a> {
+    fn new(args: &'a AccountArgs) -> Result<Self, Failure> {
+        let now = args
+            .time
+            .map_or_else(|| SystemClock.now(), UnixTime::from_secs);
+        Ok(Self {
+            spec: &args.store,
+            account: &args.account,
+            now,
+            store: stores::open_with_clock(&args.store, ManualClock::new(now))?,
+            events: EventLog::new(),
+        })
+    }
+
+    /// Writes the events emitted so far to the sign-in log (database stores) and gives their
+    /// names for the output.
+    fn record_events(&self) -> Vec<&'static str> {
+        let events = self.events.take();
+        if self.spec.is_database() {
+            for event in &events {
+                stores::record_audit(self.spec, &event.audit_event());
+            }
+        }
+        events.iter().map(event_name).collect()
+    }
+
+    /// Writes one attempt (a check that changes no security info) to the sign-in log of a
+    /// database store.
+    fn record_attempt(&self, event: &AuditEvent) {
+        if self.spec.is_database() {
+            stores::record_audit(self.spec, event);
+        }
+    }
+}
+
+fn event_name(event: &AccountEvent) -> &'static str {
+    event.change.name()
+}
+
+/// Prints a secret shown only once and the JSON about it, and makes sure both were written:
+/// when they were not, `undo` takes the secret back (it would be stored but unknown to anyone)
+/// and the command fails.
+fn print_secret_once(
+    opened: &Opened<'_>,
+    secret: &str,
+    line: &Value,
+    undo: impl FnOnce(&Opened<'_>) -> Result<(), AttemptError<AccountError>>,
+) -> Result<(), Failure> {
+    let line = line.to_string();
+    let Err(failure) = print_lines_strict([secret, line.as_str()]) else {
+        return Ok(());
+    };
+    let undone = undo(opened);
+    let _recorded = opened.record_events();
+    match undone {
+        Ok(()) => Err(failure),
+        Err(error) => Err(Failure::Usage(format!(
+            "the secret could not be shown and could not be revoked either ({}); revoke it by its id",
+            message(&refusal(error))
+        ))),
+    }
+}
+
+fn tap_issue(args: &TapIssueArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    let mut options = if args.multi_use {
+        TapOptions::multi_use(args.lifetime)
+    } else {
+        TapOptions::one_time(args.lifetime)
+    };
+    if let Some(start) = args.start {
+        options = options.starting_at(UnixTime::from_secs(start));
+    }
+    let policy = AccountPolicy::default();
+    let issued = issue_tap(
+        &*opened.store,
+        &policy,
+        &opened.events,
+        opened.account,
+        &args.operator,
+        options,
+        opened.now,
+        &mut rand::rng(),
+    )
+    .map_err(lifetime_refusal(format!(
+        "a pass lasts {} to {} and starts within {}",
+        format_lifetime(policy.tap_min_lifetime),
+        format_lifetime(policy.tap_max_lifetime),
+        format_lifetime(policy.tap_max_lifetime),
+    )))?;
+    let line = json!({
+        "pass_id": issued.pass_id,
+        "one_time": issued.one_time,
+        "starts_at": issued.starts_at.as_secs(),
+        "expires_at": issued.expires_at.as_secs(),
+        "lifetime": format_lifetime(args.lifetime),
+        "issued_by": args.operator.id(),
+        "events": opened.record_events(),
+    });
+    print_secret_once(&opened, &issued.pass, &line, |opened| {
+        revoke_tap(
+            &*opened.store,
+            &opened.events,
+            opened.account,
+            &issued.pass_id,
+            Actor::Operator(args.operator.id().to_owned()),
+            opened.now,
+        )
+    })
+}
+
+fn tap_redeem(args: &TapRedeemArgs) -> Result<(), Failure> {
+    let pass = secret_input(args.pass.as_deref(), "temporary access pass")?;
+    let opened = Opened::new(&args.account)?;
+    let outcome = redeem_tap(
+        &*opened.store,
+        &opened.events,
+        opened.account,
+        &pass,
+        opened.now,
+    );
+    // A success is in the sign-in log through the events it emits (tap_redeemed,
+    // recovery_sign_in); a refusal is logged as an attempt.
+    if outcome.is_err() {
+        opened.record_attempt(&AuditEvent::for_attempt(
+            opened.now,
+            opened.account,
+            Method::TemporaryAccessPass,
+            "",
+            &outcome,
+        ));
+    }
+    let (evidence, grant) = outcome.map_err(refusal)?.into_parts();
+    let line = json!({
+        "redeemed": true,
+        "pass_id": grant.pass_id(),
+        "one_time": grant.one_time(),
+        "uses": grant.uses(),
+        "expires_at": grant.expires_at().as_secs(),
+        "method": evidence.method,
+        "verified_at": evidence.verified_at.as_secs(),
+        "good_for": ["register_security_info"],
+        "events": opened.record_events(),
+    });
+    print_line(&line.to_string())
+}
+
+fn tap_list(args: &AccountArgs) -> Result<(), Failure> {
+    let opened = Opened::new(args)?;
+    let passes = list_taps(&*opened.store, opened.account).map_err(store_failure)?;
+    let listed: Vec<Value> = passes
+        .iter()
+        .map(|pass| {
+            json!({
+                "pass_id": pass.pass_id,
+                "issued_by": pass.issued_by,
+                "issued_at": pass.issued_at.as_secs(),
+                "starts_at": pass.starts_at.as_secs(),
+                "expires_at": pass.expires_at.as_secs(),
+                "one_time": pass.one_time,
+                "uses": pass.uses,
+                "last_used_at": pass.last_used_at.map(UnixTime::as_secs),
+                "valid_now": pass.is_valid_at(opened.now),
+            })
+        })
+        .collect();
+    print_line(&Value::Array(listed).to_string())
+}
+
+fn tap_revoke(args: &RevokeArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    revoke_tap(
+        &*opened.store,
+        &opened.events,
+        opened.account,
+        &args.id,
+        args.actor.actor(),
+        opened.now,
+    )
+    .map_err(refusal)?;
+    revoked(&opened, &args.id)
+}
+
+/// The output of a revocation or forgetting by id.
+fn revoked(opened: &Opened<'_>, id: &str) -> Result<(), Failure> {
+    let line = json!({ "revoked": id, "events": opened.record_events() });
+    print_line(&line.to_string())
+}
+
+fn app_password_create(args: &AppPasswordCreateArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    let created = create_app_password(
+        &*opened.store,
+        &AccountPolicy::default(),
+        &opened.events,
+        opened.account,
+        &args.name,
+        opened.now,
+        &mut rand::rng(),
+    )
+    .map_err(refusal)?;
+    let line = json!({
+        "id": created.id,
+        "name": created.name,
+        "created_at": created.created_at.as_secs(),
+        "events": opened.record_events(),
+    });
+    print_secret_once(&opened, &created.password, &line, |opened| {
+        revoke_app_password(
+            &*opened.store,
+            &opened.events,
+            opened.account,
+            &created.id,
+            Actor::System,
+            opened.now,
+        )
+    })
+}
+
+fn app_password_list(args: &AccountArgs) -> Result<(), Failure> {
+    let opened = Opened::new(args)?;
+    let passwords = list_app_passwords(&*opened.store, opened.account).map_err(store_failure)?;
+    let listed: Vec<Value> = passwords
+        .iter()
+        .map(|password| {
+            json!({
+                "id": password.id,
+                "name": password.name,
+                "created_at": password.created_at.as_secs(),
+                "last_used_at": password.last_used_at.map(UnixTime::as_secs),
+            })
+        })
+        .collect();
+    print_line(&Value::Array(listed).to_string())
+}
+
+fn app_password_revoke(args: &AppPasswordRevokeArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    let actor = args.actor.actor();
+    match &args.id {
+        Some(id) => {
+            revoke_app_password(
+                &*opened.store,
+                &opened.events,
+                opened.account,
+                id,
+                actor,
+                opened.now,
+            )
+            .map_err(refusal)?;
+            revoked(&opened, id)
+        }
+        None => {
+            let count = revoke_all_app_passwords(
+                &*opened.store,
+                &opened.events,
+                opened.account,
+                actor,
+                opened.now,
+            )
+            .map_err(store_failure)?;
+            let line = json!({ "revoked_all": count, "events": opened.record_events() });
+            print_line(&line.to_string())
+        }
+    }
+}
+
+fn app_password_check(args: &AppPasswordCheckArgs) -> Result<(), Failure> {
+    let password = secret_input(args.password.as_deref(), "app password")?;
+    let opened = Opened::new(&args.account)?;
+    let client = ClientApp::from(args.client);
+    let outcome = check_app_password(
+        &*opened.store,
+        &AccountPolicy::default(),
+        opened.account,
+        &password,
+        client,
+        opened.now,
+    );
+    opened.record_attempt(&AuditEvent::for_attempt(
+        opened.now,
+        opened.account,
+        Method::Password,
+        "",
+        &outcome,
+    ));
+    let (evidence, used) = outcome.map_err(refusal)?.into_parts();
+    let line = json!({
+        "accepted": true,
+        "id": used.id(),
+        "name": used.name(),
+        "previously_used_at": used.previously_used_at().map(UnixTime::as_secs),
+        "method": evidence.method,
+        "client": client,
+        "app_password": true,
+    });
+    print_line(&line.to_string())
+}
+
+fn signout_all(args: &SignoutArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    let epoch = sign_out_everywhere(
+        &*opened.store,
+        &opened.events,
+        opened.account,
+        args.actor.actor(),
+        opened.now,
+    )
+    .map_err(store_failure)?;
+    let line = json!({ "epoch": epoch, "events": opened.record_events() });
+    print_line(&line.to_string())
+}
+
+fn session_check(args: &SessionCheckArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    check_session(&*opened.store, opened.account, args.epoch).map_err(refusal)?;
+    print_line(&json!({ "valid": true, "epoch": args.epoch }).to_string())
+}
+
+fn remember_add(args: &RememberAddArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    let policy = AccountPolicy::default();
+    let remembered = remember_device(
+        &*opened.store,
+        &policy,
+        &opened.events,
+        opened.account,
+        &args.label,
+        args.lifetime,
+        opened.now,
+        &mut rand::rng(),
+    )
+    .map_err(lifetime_refusal(format!(
+        "a device is remembered for at most {}",
+        format_lifetime(policy.remember_max_lifetime)
+    )))?;
+    let line = json!({
+        "id": remembered.id,
+        "expires_at": remembered.expires_at.as_secs(),
+        "events": opened.record_events(),
+    });
+    print_secret_once(&opened, &remembered.token, &line, |opened| {
+        forget_device(
+            &*opened.store,
+            &opened.events,
+            opened.account,
+            &remembered.id,
+            Actor::System,
+            opened.now,
+        )
+    })
+}
+
+fn remember_check(args: &RememberCheckArgs) -> Result<(), Failure> {
+    let token = secret_input(args.token.as_deref(), "remembered-device token")?;
+    let opened = Opened::new(&args.account)?;
+    let until =
+        check_remembered(&*opened.store, opened.account, &token, opened.now).map_err(refusal)?;
+    let line = json!({ "remembered": true, "remembered_until": until.as_secs() });
+    print_line(&line.to_string())
+}
+
+fn remember_list(args: &AccountArgs) -> Result<(), Failure> {
+    let opened = Opened::new(args)?;
+    let devices = list_remembered(&*opened.store, opened.account).map_err(store_failure)?;
+    let listed: Vec<Value> = devices
+        .iter()
+        .map(|device| {
+            json!({
+                "id": device.id,
+                "label": device.label,
+                "created_at": device.created_at.as_secs(),
+                "expires_at": device.expires_at.as_secs(),
+            })
+        })
+        .collect();
+    print_line(&Value::Array(listed).to_string())
+}
+
+fn remember_forget(args: &RevokeArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    forget_device(
+        &*opened.store,
+        &opened.events,
+        opened.account,
+        &args.id,
+        args.actor.actor(),
+        opened.now,
+    )
+    .map_err(refusal)?;
+    revoked(&opened, &args.id)
+}
+
+/// A secret to check: the argument when given, else the first line of stdin (prompting on
+/// stderr when stdin is a terminal). Empty input, a line longer than 1 KiB or one that is not
+/// UTF-8 is malformed (exit 2).
+fn secret_input(argument: Option<&str>, what: &str) -> Result<Zeroizing<String>, Failure> {
+    if let Some(secret) = argument {
+        return non_empty(Zeroizing::new(secret.trim().to_owned()), what);
+    }
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        let mut prompt = io::stderr().lock();
+        let _ignored = write!(prompt, "Type the {what}: ").and_then(|()| prompt.flush());
+    }
+    let mut line = Zeroizing::new(String::new());
+    let read = stdin
+        .lock()
+        .take(MAX_SECRET_LINE.saturating_add(1))
+        .read_line(&mut line)
+        .map_err(|e| Failure::Usage(format!("cannot read the {what} from stdin: {e}")))?;
+    if u64::try_from(read).map_or(true, |read| read > MAX_SECRET_LINE) {
+        return Err(Failure::Usage(format!(
+            "the {what} on stdin is longer than {MAX_SECRET_LINE} bytes"
+        )));
+    }
+    non_empty(Zeroizing::new(line.trim().to_owned()), what)
+}
+
+fn non_empty(secret: Zeroizing<String>, what: &str) -> Result<Zeroizing<String>, Failure> {
+    if secret.is_empty() {
+        return Err(Failure::Usage(format!("no {what} given")));
+    }
+    Ok(secret)
+}
+
+/// `--account`: not empty, at most 256 bytes, no control characters.
+fn parse_account(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.len() > MAX_ACCOUNT_LEN || text.chars().any(char::is_control) {
+        return Err(format!(
+            "an account is 1 to {MAX_ACCOUNT_LEN} bytes without control characters"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// `--operator`: an [`Operator`] id.
+fn parse_operator(text: &str) -> Result<Operator, String> {
+    Operator::new(text).map_err(|error| error.to_string())
+}
+
+/// `--lifetime`: `90s`, `10m`, `1h`, `30d`.
+fn parse_lifetime_arg(text: &str) -> Result<Duration, String> {
+    parse_lifetime(text).map_err(|_| {
+        "expected a whole number and a unit: s, m, h or d (90s, 10m, 1h, 30d)".to_owned()
+    })
+}
+
+/// How a refusal ends the command: exit 1 when a check said no, 2 when the input is out of
+/// bounds (a lifetime, name or operator id the library will not take) or the store failed.
+fn refusal(error: AttemptError<AccountError>) -> Failure {
+    match error {
+        AttemptError::Rejected(
+            error @ (AccountError::InvalidLifetime
+            | AccountError::InvalidName
+            | AccountError::InvalidOperator
+            | AccountError::CorruptRecord),
+        ) => Failure::Usage(format!("{error} ({})", error.reason())),
+        AttemptError::Rejected(error) => Failure::Rejected(format!("{error} ({})", error.reason())),
+        AttemptError::Store(error) => store_failure(error),
+        other => Failure::Rejected(format!("{other} ({})", other.reason())),
+    }
+}
+
+/// As [`refusal`], explaining a lifetime out of bounds with `bounds`.
+fn lifetime_refusal(bounds: String) -> impl FnOnce(AttemptError<AccountError>) -> Failure {
+    move |error| match error {
+        AttemptError::Rejected(AccountError::InvalidLifetime) => {
+            Failure::Usage(format!("{bounds} (invalid_lifetime)"))
+        }
+        other => refusal(other),
+    }
+}
+
+fn store_failure(error: StoreError) -> Failure {
+    Failure::Usage(format!("store: {error}"))
+}
+
+/// The message a failure carries.
+fn message(failure: &Failure) -> &str {
+    match failure {
+        Failure::Rejected(message) | Failure::Usage(message) => message,
+    }
+}
