@@ -79,7 +79,7 @@ pub fn format_lifetime(lifetime: Duration) -> String {
     let secs = lifetime.as_secs();
     let (count, unit) = [(DAY_SECS, 'd'), (HOUR_SECS, 'h'), (MINUTE_SECS, 'm')]
         .into_iter()
-        .find(|(unit_secs, _)| secs > 0 && secs % unit_secs == 0)
+        .find(|(unit_secs, _)| secs > 0 && secs.is_multiple_of(*unit_secs))
         .map_or((secs, 's'), |(unit_secs, unit)| (secs / unit_secs, unit));
     format!("{count}{unit}")
 }
