@@ -454,7 +454,7 @@ pub async fn revoke_all_app_passwords_async<S: AsyncStore + ?Sized>(
     actor: Actor,
     now: UnixTime,
 ) -> Result<usize, StoreError> {
-    let count = delete_all_async::<_, AppPasswordRecord>(store, APP_PASSWORD_KIND, account).await?;
+    let count = delete_all_app_passwords_async(store, account).await?;
     emit(
         events,
         account,
@@ -463,6 +463,15 @@ pub async fn revoke_all_app_passwords_async<S: AsyncStore + ?Sized>(
         AccountChange::AppPasswordsRevokedAll { count },
     );
     Ok(count)
+}
+
+/// Deletes every app password of `account` without an event of its own (the help desk's reset
+/// reports it); how many there were.
+pub(crate) async fn delete_all_app_passwords_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    account: &str,
+) -> Result<usize, StoreError> {
+    delete_all_async::<_, AppPasswordRecord>(store, APP_PASSWORD_KIND, account).await
 }
 
 /// How many app passwords `account` has.

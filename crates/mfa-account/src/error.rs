@@ -77,6 +77,14 @@ pub enum AccountError {
     /// A stored record could not be used: it belongs to another account or is inconsistent
     /// (`corrupt_record`).
     CorruptRecord,
+    /// A factor crate refused a request made for the account (such as `mfa-backup` refusing
+    /// the options to issue backup codes with) (`factor_refused`).
+    FactorRefused {
+        /// The factor's method.
+        method: mfa_core::Method,
+        /// The factor's own reason ([`Rejection::reason`]).
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for AccountError {
@@ -119,6 +127,9 @@ impl fmt::Display for AccountError {
             Self::RememberedExpired => f.write_str("the remembered-device token has expired"),
             Self::SessionRevoked => f.write_str("the session was signed out everywhere"),
             Self::CorruptRecord => f.write_str("a stored account record is inconsistent"),
+            Self::FactorRefused { method, reason } => {
+                write!(f, "the {method} factor refused the request: {reason}")
+            }
         }
     }
 }
@@ -150,6 +161,7 @@ impl Rejection for AccountError {
             Self::RememberedExpired => "remembered_expired",
             Self::SessionRevoked => "session_revoked",
             Self::CorruptRecord => "corrupt_record",
+            Self::FactorRefused { .. } => "factor_refused",
         }
     }
 
@@ -190,6 +202,10 @@ mod tests {
             AccountError::RememberedExpired,
             AccountError::SessionRevoked,
             AccountError::CorruptRecord,
+            AccountError::FactorRefused {
+                method: mfa_core::Method::BackupCode,
+                reason: "invalid_config",
+            },
         ];
         let mut reasons: Vec<_> = all.iter().map(Rejection::reason).collect();
         reasons.sort_unstable();

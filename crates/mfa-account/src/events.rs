@@ -115,6 +115,12 @@ pub enum AccountChange {
         /// The method used.
         method: Method,
     },
+    /// The per-user MFA state changed (an administrator enabled or enforced MFA, or turned it
+    /// off): with `enabled` or `enforced` and no method, the next sign-in offers registration.
+    MfaStateChanged {
+        /// The new state.
+        state: mfa_policy::PerUserMfa,
+    },
 }
 
 impl AccountChange {
@@ -138,6 +144,7 @@ impl AccountChange {
             Self::RememberedDeviceForgotten { .. } => "remembered_device_forgotten",
             Self::SignedOutEverywhere { .. } => "signed_out_everywhere",
             Self::RecoverySignIn { .. } => "recovery_sign_in",
+            Self::MfaStateChanged { .. } => "mfa_state_changed",
         }
     }
 
@@ -158,7 +165,8 @@ impl AccountChange {
             | Self::ReRegistrationRequired { .. }
             | Self::AppPasswordsRevokedAll { .. }
             | Self::SignedOutEverywhere { .. }
-            | Self::RecoverySignIn { .. } => None,
+            | Self::RecoverySignIn { .. }
+            | Self::MfaStateChanged { .. } => None,
         }
     }
 

@@ -2,12 +2,16 @@
 #![forbid(unsafe_code)]
 
 mod app_password;
+pub mod campaign;
 mod error;
 mod events;
 mod hashed;
+pub mod methods;
 mod parse;
 mod profile;
+mod providers;
 mod remembered;
+pub mod reset;
 mod secret;
 mod sessions;
 pub mod store;
@@ -24,16 +28,35 @@ pub use app_password::{
     list_app_passwords, list_app_passwords_async, revoke_all_app_passwords,
     revoke_all_app_passwords_async, revoke_app_password, revoke_app_password_async,
 };
+pub use campaign::{
+    RegistrationReason, RegistrationStep, registration_step, registration_step_async,
+    set_mfa_state, set_mfa_state_async, skip_registration, skip_registration_async,
+};
 pub use error::AccountError;
 pub use events::{
     AccountChange, AccountEvent, AccountEventSink, Actor, AuditingSink, EventLog, NoEvents,
 };
+pub use methods::{
+    BACKUP_CODES_NAME, Confirmation, FactorRef, MethodEntry, MethodId, PendingMethod, RemovalGuard,
+    SecurityInfo, add_backup_codes, add_backup_codes_async, begin_add, begin_add_async,
+    confirm_add, confirm_add_async, enrolled_methods, record_use, record_use_async, remove,
+    remove_async, rename, rename_async, security_info, security_info_async, set_default,
+    set_default_async,
+};
 pub use parse::{MAX_LIFETIME, format_lifetime, fuzz_inputs, parse_lifetime};
 pub use profile::{AccountProfile, ResetRecord};
+pub use providers::{
+    MAX_PROVIDER_FILE_LEN, MAX_PROVIDER_NAME_CHARS, MAX_PROVIDERS, ProviderNames,
+    ProviderNamesError,
+};
 pub use remembered::{
     REMEMBERED_SECRET_CHARS, RememberedInfo, RememberedToken, check_remembered,
     check_remembered_async, forget_device, forget_device_async, list_remembered,
     list_remembered_async, remember_device, remember_device_async,
+};
+pub use reset::{
+    ResetOutcome, is_recovery_method, record_recovery, require_reregistration,
+    require_reregistration_async,
 };
 pub use sessions::{
     check_session, check_session_async, current_epoch, current_epoch_async, sign_out_everywhere,

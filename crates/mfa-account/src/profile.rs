@@ -41,4 +41,9 @@ pub struct AccountProfile {
     /// Until when the registration prompt is postponed. JSON: Unix milliseconds.
     #[serde(default)]
     pub registration_snoozed_until: Option<UnixTime>,
+    /// The ids of the account's registered methods: the authoritative list (a method record
+    /// whose id is not here is not registered). Kept here so that every change to the set of
+    /// methods is one compare-and-swap of this record; see [`crate::methods`].
+    #[serde(default)]
+    pub method_ids: Vec<String>,
 }
