@@ -10,7 +10,7 @@ use mfa_policy::ClientApp;
 use crate::error::AccountError;
 use crate::events::NoEvents;
 use crate::{
-    AccountPolicy, MethodKind, Operator, check_app_password, check_remembered, redeem_tap,
+    AccountPolicy, MethodId, MethodKind, Operator, check_app_password, check_remembered, redeem_tap,
 };
 
 /// The longest lifetime [`parse_lifetime`] accepts: ten years (of 365 days). Policies bound
@@ -88,7 +88,7 @@ pub fn format_lifetime(lifetime: Duration) -> String {
 /// from a person or a file reaches, on the same input. None may panic, and:
 ///
 /// - a lifetime that parses is within bounds and [formats](format_lifetime) back to itself;
-/// - a [`MethodKind`] that parses is named exactly as typed;
+/// - a [`MethodKind`] that parses is named exactly as typed, and so is a [`MethodId`];
 /// - a name that [`AccountPolicy::check_name`] accepts is accepted again unchanged, and an
 ///   [`Operator`] keeps its id as typed;
 /// - a temporary access pass, an app password and a remembered-device token (each normalized or
@@ -114,6 +114,9 @@ pub fn fuzz_inputs(data: &[u8]) {
     }
     if let Ok(kind) = text.parse::<MethodKind>() {
         assert_eq!(kind.name(), text, "method kind names");
+    }
+    if let Ok(id) = MethodId::parse(text) {
+        assert_eq!(id.as_str(), text, "method ids");
     }
     let policy = AccountPolicy::default();
     if let Ok(name) = policy.check_name(text) {
@@ -225,6 +228,7 @@ mod tests {
         for seed in [
             &b"10m"[..],
             b"totp",
+            b"KK1HKahvRMzsMb-g0yQ2Uw",
             b"Work phone",
             b"ABCD-EFGH-JKMN-PQRS-TVWX",
             b"abcd efgh jkmn pqrs tvwx",

@@ -1,6 +1,10 @@
 //! `mfa account`: a user's security info (mfa-account) from a shell, against a store (`--store`:
 //! a JSON records file, `sqlite:PATH`, `postgres://…`, `redis://…`).
 //!
+//! `methods` lists and changes the registered methods (security info); `reset` is the help desk's
+//! "require re-registration". Methods are added by the factor's own enrollment and first check
+//! (a service's job: `mfa_account::begin_add` / `confirm_add`), so there is no `methods add`.
+//!
 //! Every subcommand prints one JSON line on stdout (times in Unix seconds). Those that create a
 //! secret (`tap issue`, `app-password create`, `remember add`) print it alone on the line before,
 //! once: it is stored hashed and cannot be shown again. Secrets to check are read from the first
@@ -14,21 +18,24 @@
 //! bounds, and store failures exit 2.
 
 use core::time::Duration;
+use std::fs::File;
 use std::io::{self, BufRead as _, IsTerminal as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use mfa_account::{
-    AccountError, AccountEvent, AccountPolicy, Actor, EventLog, Operator, TapOptions,
-    check_app_password, check_remembered, check_session, create_app_password, forget_device,
-    format_lifetime, issue_tap, list_app_passwords, list_remembered, list_taps, parse_lifetime,
-    redeem_tap, remember_device, revoke_all_app_passwords, revoke_app_password, revoke_tap,
-    sign_out_everywhere,
+    AccountError, AccountEvent, AccountPolicy, Actor, EventLog, MethodEntry, MethodId, Operator,
+    RegistrationStep, RemovalGuard, SecurityInfo, TapOptions, check_app_password, check_remembered,
+    check_session, create_app_password, forget_device, format_lifetime, issue_tap,
+    list_app_passwords, list_remembered, list_taps, parse_lifetime, redeem_tap, registration_step,
+    remember_device, remove, rename, require_reregistration, revoke_all_app_passwords,
+    revoke_app_password, revoke_tap, security_info, set_default, sign_out_everywhere,
 };
 use mfa_core::{
-    AttemptError, AuditEvent, Clock as _, ManualClock, Method, Rejection as _, Store, StoreError,
-    SystemClock, UnixTime,
+    AttemptError, AuditEvent, Clock as _, Evidence, ManualClock, Method, Rejection as _, Store,
+    StoreError, SystemClock, UnixTime,
 };
-use mfa_policy::ClientApp;
+use mfa_policy::{ClientApp, Engine, MAX_INPUT_LEN, SignInContext};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -39,10 +46,27 @@ use crate::stores::{self, StoreSpec};
 const MAX_SECRET_LINE: u64 = 1024;
 /// The longest account name taken.
 const MAX_ACCOUNT_LEN: usize = 256;
+/// Most pieces of evidence a `--session` file may list.
+const MAX_SESSION_EVIDENCE: usize = 32;
+/// The application of the default removal probe: the security-info page itself.
+const SECURITY_INFO_APPLICATION: &str = "security-info";
+/// The policy removals are judged by without `--policy`: every sign-in needs a second factor.
+const DEFAULT_REMOVAL_POLICY: &str = r#"
+[[policies]]
+name = "MFA for every sign-in"
+grant = { authentication_strength = "mfa" }
+"#;
 
 /// Subcommands of `mfa account`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum AccountCommand {
+    /// Security info: the account's registered methods; rename, remove, choose the default.
+    #[command(subcommand)]
+    Methods(MethodsCommand),
+    /// Help desk: require re-registration. Removes every method (and the factors' state), signs
+    /// the account out everywhere, forgets remembered devices, revokes app passwords, and sends
+    /// the next sign-in straight to registration. Recorded with the operator.
+    Reset(ResetArgs),
     /// Temporary access passes: a time-limited pass an operator gives a user who has no usable
     /// method, good for registering methods only.
     #[command(subcommand)]
@@ -59,6 +83,23 @@ pub(crate) enum AccountCommand {
     /// Remembered devices: browsers not asked for a second factor until the token expires.
     #[command(subcommand)]
     Remember(RememberCommand),
+}
+
+/// Subcommands of `mfa account methods`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MethodsCommand {
+    /// List the account's methods, oldest first, with the default and whether the next sign-in
+    /// must (or may) register one.
+    List(AccountArgs),
+    /// Rename a method. Exit 1 when the account has no such method.
+    Rename(RenameArgs),
+    /// Remove a method ("I lost my phone"), with the factor's own state. Exit 1 when the session
+    /// is weaker than the method (weakens_assurance) or the policy could no longer be met
+    /// (last_strong_method).
+    Remove(RemoveArgs),
+    /// Make a method the one offered first at sign-in. Exit 1 when the account has no such
+    /// method.
+    Default(MethodIdArgs),
 }
 
 /// Subcommands of `mfa account tap`.
@@ -123,6 +164,57 @@ pub(crate) struct AccountArgs {
     /// Act at this time (Unix seconds) instead of now; the store judges expiry by it too.
     #[arg(long, value_name = "T")]
     time: Option<u64>,
+}
+
+/// Arguments naming one method.
+#[derive(Debug, Args)]
+pub(crate) struct MethodIdArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The method's id, as `methods list` shows it.
+    #[arg(long, value_name = "ID", value_parser = parse_method_id, allow_hyphen_values = true)]
+    id: MethodId,
+}
+
+/// Arguments of `mfa account methods rename`.
+#[derive(Debug, Args)]
+pub(crate) struct RenameArgs {
+    #[command(flatten)]
+    method: MethodIdArgs,
+    /// The new name, at most 64 characters.
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    name: String,
+}
+
+/// Arguments of `mfa account methods remove`.
+#[derive(Debug, Args)]
+pub(crate) struct RemoveArgs {
+    #[command(flatten)]
+    method: MethodIdArgs,
+    /// The service's policy, native TOML or JSON (as `mfa policy` reads it): a removal that would
+    /// leave the probe sign-in unable to meet it is refused. Default: every sign-in needs MFA.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The user's usual sign-in, as a `SignInContext` JSON (as `mfa policy eval` reads it).
+    /// Default: a browser sign-in of the account to the application `security-info` with a
+    /// password.
+    #[arg(long, value_name = "CONTEXT.json")]
+    context: Option<PathBuf>,
+    /// What the session removing the method has proved: a JSON array of evidence
+    /// (`[{"method": "password", "verified_at": MILLIS, "credential": "…", "properties": {…}}]`).
+    /// Default: a password and the account's default method, checked now.
+    #[arg(long, value_name = "EVIDENCE.json")]
+    session: Option<PathBuf>,
+}
+
+/// Arguments of `mfa account reset`.
+#[derive(Debug, Args)]
+pub(crate) struct ResetArgs {
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The help-desk operator requiring re-registration (recorded).
+    #[arg(long, value_name = "ID", value_parser = parse_operator)]
+    operator: Operator,
 }
 
 /// Who acts, when it is not the account holder.
@@ -291,6 +383,11 @@ pub(crate) struct RememberCheckArgs {
 /// Runs one `mfa account` subcommand.
 pub(crate) fn run(command: AccountCommand) -> Result<(), Failure> {
     match command {
+        AccountCommand::Methods(MethodsCommand::List(args)) => methods_list(&args),
+        AccountCommand::Methods(MethodsCommand::Rename(args)) => methods_rename(&args),
+        AccountCommand::Methods(MethodsCommand::Remove(args)) => methods_remove(&args),
+        AccountCommand::Methods(MethodsCommand::Default(args)) => methods_default(&args),
+        AccountCommand::Reset(args) => reset(&args),
         AccountCommand::Tap(TapCommand::Issue(args)) => tap_issue(&args),
         AccountCommand::Tap(TapCommand::Redeem(args)) => tap_redeem(&args),
         AccountCommand::Tap(TapCommand::List(args)) => tap_list(&args),
@@ -379,6 +476,227 @@ fn print_secret_once(
             message(&refusal(error))
         ))),
     }
+}
+
+fn methods_list(args: &AccountArgs) -> Result<(), Failure> {
+    let opened = Opened::new(args)?;
+    let info = security_info(&*opened.store, opened.account).map_err(store_failure)?;
+    let step = registration_step(
+        &*opened.store,
+        &AccountPolicy::default(),
+        opened.account,
+        opened.now,
+    )
+    .map_err(store_failure)?;
+    let line = json!({
+        "methods": info.methods.iter().map(|entry| method_json(&info, entry)).collect::<Vec<_>>(),
+        "default_method": info.default_method.as_ref().map(MethodId::as_str),
+        "registration": registration_json(&step)?,
+    });
+    print_line(&line.to_string())
+}
+
+/// One method, as `methods list` and `methods remove` show it.
+fn method_json(info: &SecurityInfo, entry: &MethodEntry) -> Value {
+    json!({
+        "id": entry.id.as_str(),
+        "kind": entry.kind,
+        "name": entry.name,
+        "default": info.default_method.as_ref() == Some(&entry.id),
+        "created_at": entry.created_at.as_secs(),
+        "last_used_at": entry.last_used_at.map(UnixTime::as_secs),
+        "provider": entry.provider,
+        "aal": entry.nist_level(),
+        "phishing_resistant": entry.properties.phishing_resistant,
+    })
+}
+
+/// The registration step, with its time in Unix seconds like every other time here.
+fn registration_json(step: &RegistrationStep) -> Result<Value, Failure> {
+    let mut value = serde_json::to_value(step)
+        .map_err(|e| Failure::Usage(format!("cannot encode JSON: {e}")))?;
+    if let RegistrationStep::Offered {
+        postponed_until_if_skipped,
+        ..
+    } = step
+        && let Some(object) = value.as_object_mut()
+    {
+        object.insert(
+            "postponed_until_if_skipped".to_owned(),
+            json!(postponed_until_if_skipped.as_secs()),
+        );
+    }
+    Ok(value)
+}
+
+fn methods_rename(args: &RenameArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.method.account)?;
+    rename(
+        &*opened.store,
+        &AccountPolicy::default(),
+        &opened.events,
+        opened.account,
+        &args.method.id,
+        &args.name,
+        opened.now,
+    )
+    .map_err(refusal)?;
+    changed_method(&opened, &args.method.id)
+}
+
+fn methods_default(args: &MethodIdArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    set_default(
+        &*opened.store,
+        &opened.events,
+        opened.account,
+        &args.id,
+        opened.now,
+    )
+    .map_err(refusal)?;
+    changed_method(&opened, &args.id)
+}
+
+/// The output of a change to one method: the method as it is now, and the events.
+fn changed_method(opened: &Opened<'_>, id: &MethodId) -> Result<(), Failure> {
+    let info = security_info(&*opened.store, opened.account).map_err(store_failure)?;
+    let method = info.method(id).map(|entry| method_json(&info, entry));
+    let line = json!({ "method": method, "events": opened.record_events() });
+    print_line(&line.to_string())
+}
+
+fn methods_remove(args: &RemoveArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.method.account)?;
+    let engine = match &args.policy {
+        Some(path) => policy_file(path)?,
+        None => Engine::from_toml(DEFAULT_REMOVAL_POLICY)
+            .map_err(|e| Failure::Usage(format!("the default removal policy: {e}")))?,
+    };
+    let probe = match &args.context {
+        Some(path) => SignInContext::from_json(&read_text(path)?)
+            .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?,
+        None => SignInContext::builder(opened.account, SECURITY_INFO_APPLICATION, opened.now)
+            .evidence(password_evidence(opened.now))
+            .build(),
+    };
+    let session = match &args.session {
+        Some(path) => session_file(path)?,
+        None => {
+            let info = security_info(&*opened.store, opened.account).map_err(store_failure)?;
+            default_session(&info, opened.now)
+        }
+    };
+    let removed = remove(
+        &*opened.store,
+        &opened.events,
+        opened.account,
+        &args.method.id,
+        &session,
+        &RemovalGuard::new(&engine, probe),
+        opened.now,
+    )
+    .map_err(refusal)?;
+    let line = json!({
+        "removed": method_json(&SecurityInfo::default(), &removed),
+        "session": session.iter().map(|evidence| evidence.method).collect::<Vec<_>>(),
+        "events": opened.record_events(),
+    });
+    print_line(&line.to_string())
+}
+
+fn password_evidence(now: UnixTime) -> Evidence {
+    Evidence::new(Method::Password, now, "password")
+}
+
+/// The session `methods remove` assumes without `--session`: a password and the default method,
+/// both checked now.
+fn default_session(info: &SecurityInfo, now: UnixTime) -> Vec<Evidence> {
+    let mut session = vec![password_evidence(now)];
+    if let Some(entry) = info.default_entry() {
+        session.push(
+            Evidence::new(entry.kind.method(), now, entry.credential_id())
+                .with_properties(entry.properties),
+        );
+    }
+    session
+}
+
+/// A native policy file (TOML, or JSON when it starts with `{`), compiled.
+fn policy_file(path: &Path) -> Result<Engine, Failure> {
+    let text = read_text(path)?;
+    let engine = if text.trim_start().starts_with('{') {
+        Engine::from_json(&text)
+    } else {
+        Engine::from_toml(&text)
+    };
+    engine.map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))
+}
+
+/// A `--session` file: a JSON array of at most 32 pieces of evidence.
+fn session_file(path: &Path) -> Result<Vec<Evidence>, Failure> {
+    let session: Vec<Evidence> = serde_json::from_str(&read_text(path)?).map_err(|e| {
+        Failure::Usage(format!(
+            "{}: not a JSON array of evidence: {e}",
+            path.display()
+        ))
+    })?;
+    if session.len() > MAX_SESSION_EVIDENCE {
+        return Err(Failure::Usage(format!(
+            "{}: more than {MAX_SESSION_EVIDENCE} pieces of evidence",
+            path.display()
+        )));
+    }
+    Ok(session)
+}
+
+/// A UTF-8 file of at most `mfa_policy::MAX_INPUT_LEN` bytes, without a byte-order mark.
+fn read_text(path: &Path) -> Result<String, Failure> {
+    let cannot = |e: io::Error| Failure::Usage(format!("cannot read {}: {e}", path.display()));
+    let limit = u64::try_from(MAX_INPUT_LEN).unwrap_or(u64::MAX);
+    let mut bytes = Vec::new();
+    File::open(path)
+        .map_err(cannot)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > MAX_INPUT_LEN {
+        return Err(Failure::Usage(format!(
+            "{} is larger than {MAX_INPUT_LEN} bytes",
+            path.display()
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::Usage(format!("{} is not UTF-8", path.display())))?;
+    Ok(text.trim_start_matches('\u{feff}').to_owned())
+}
+
+fn reset(args: &ResetArgs) -> Result<(), Failure> {
+    let opened = Opened::new(&args.account)?;
+    let outcome = require_reregistration(
+        &*opened.store,
+        &opened.events,
+        opened.account,
+        &args.operator,
+        opened.now,
+    )
+    .map_err(refusal)?;
+    let step = registration_step(
+        &*opened.store,
+        &AccountPolicy::default(),
+        opened.account,
+        opened.now,
+    )
+    .map_err(store_failure)?;
+    let line = json!({
+        "operator": args.operator.id(),
+        "methods_removed": outcome.methods_removed,
+        "remembered_removed": outcome.remembered_removed,
+        "app_passwords_revoked": outcome.app_passwords_revoked,
+        "epoch": outcome.epoch,
+        "registration": registration_json(&step)?,
+        "events": opened.record_events(),
+    });
+    print_line(&line.to_string())
 }
 
 fn tap_issue(args: &TapIssueArgs) -> Result<(), Failure> {
@@ -752,6 +1070,11 @@ fn parse_account(text: &str) -> Result<String, String> {
         ));
     }
     Ok(text.to_owned())
+}
+
+/// `--id` of a method: well-formed, or no method can have it.
+fn parse_method_id(text: &str) -> Result<MethodId, String> {
+    MethodId::parse(text).map_err(|_| "not a method id (as `methods list` shows them)".to_owned())
 }
 
 /// `--operator`: an [`Operator`] id.

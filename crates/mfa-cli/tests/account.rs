@@ -729,7 +729,629 @@ fn bad_stores_and_accounts_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = run_mfa(&["account", "--help"], "");
     assert_exit(&out, 0);
-    for command in ["tap", "app-password", "signout-all", "session", "remember"] {
+    for command in [
+        "methods",
+        "reset",
+        "tap",
+        "app-password",
+        "signout-all",
+        "session",
+        "remember",
+    ] {
         assert!(stdout(&out).contains(command), "{command}");
     }
+}
+
+// ---- Security info (methods) and the help-desk reset -------------------------------------------
+//
+// Methods are added by a factor's enrollment and first check, which is a service's job, not the
+// CLI's: the tests register them through the library in a memory store, as a service would, and
+// copy the records into the JSON records file or SQLite database the binary then works on.
+
+mod seeded {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use mfa_account::store::{METHOD_KIND, PROFILE_KIND};
+    use mfa_account::{
+        AccountPolicy, Confirmation, FactorRef, MethodEntry, MethodKind, NoEvents, begin_add,
+        confirm_add,
+    };
+    use mfa_core::{Evidence, MemoryStore, Method, NewRecord, RecordKey, Store, UnixTime};
+    use serde_json::json;
+
+    /// The record kinds a seeded account has.
+    const KINDS: [&str; 3] = [PROFILE_KIND, METHOD_KIND, mfa_backup::RECORD_KIND];
+
+    /// An authenticator app's TOTP credential (the library's test shape: no secret needed).
+    pub(crate) const TOTP: &str = "phone-app";
+    /// A hardware security key's credential id (base64url).
+    pub(crate) const KEY: &str = "c2VjdXJpdHkta2V5";
+
+    pub(crate) fn totp_evidence(now: UnixTime) -> Evidence {
+        Evidence::new(Method::Totp, now, TOTP)
+    }
+
+    pub(crate) fn key_evidence(now: UnixTime) -> Evidence {
+        Evidence::new(Method::WebAuthn, now, KEY)
+            .user_verified(true)
+            .device_bound(true)
+            .hardware_backed(true)
+    }
+
+    /// Registers a method whose first check produced `proof`, as a service would.
+    pub(crate) fn add(
+        store: &MemoryStore,
+        kind: MethodKind,
+        name: &str,
+        factor: FactorRef,
+        proof: &Evidence,
+    ) -> MethodEntry {
+        let policy = AccountPolicy::default();
+        let now = proof.verified_at;
+        let pending =
+            begin_add(store, &policy, "alice", kind, name, now, &mut rand::rng()).unwrap();
+        let confirmation = Confirmation {
+            pending_id: &pending.id,
+            factor: &factor,
+            proof,
+            providers: None,
+        };
+        confirm_add(store, &policy, &NoEvents, "alice", confirmation, now).unwrap()
+    }
+
+    pub(crate) fn add_totp(store: &MemoryStore, now: UnixTime) -> MethodEntry {
+        let factor = FactorRef::Totp {
+            credential_id: TOTP.into(),
+        };
+        add(
+            store,
+            MethodKind::Totp,
+            "Phone",
+            factor,
+            &totp_evidence(now),
+        )
+    }
+
+    pub(crate) fn add_key(store: &MemoryStore, now: UnixTime) -> MethodEntry {
+        let factor = FactorRef::WebAuthn {
+            credential_id: KEY.into(),
+            aaguid: None,
+        };
+        add(
+            store,
+            MethodKind::WebAuthn,
+            "Key",
+            factor,
+            &key_evidence(now),
+        )
+    }
+
+    pub(crate) fn add_backup_codes(store: &MemoryStore, now: UnixTime) -> MethodEntry {
+        let issue = mfa_backup::IssuePolicy {
+            count: 2,
+            ..mfa_backup::IssuePolicy::default()
+        };
+        let (entry, _codes) = mfa_account::add_backup_codes(
+            store,
+            &AccountPolicy::default(),
+            &NoEvents,
+            "alice",
+            &issue,
+            now,
+            &mut rand::rng(),
+        )
+        .unwrap();
+        entry
+    }
+
+    /// Copies alice's records from `memory` into `store` (`sqlite:PATH` or a JSON records file,
+    /// written in its `mfa-records/1` format).
+    pub(crate) fn copy(memory: &MemoryStore, store: &str) {
+        let mut records: Vec<(RecordKey, mfa_core::StoredRecord)> = KINDS
+            .iter()
+            .flat_map(|kind| memory.list(kind, "alice").unwrap())
+            .collect();
+        records.sort_by(|(a, _), (b, _)| a.cmp(b));
+        if let Some(path) = store.strip_prefix("sqlite:") {
+            let sqlite = mfa_store::SqliteStore::open(path).unwrap();
+            for (key, record) in &records {
+                let new = NewRecord::new(&record.value).with_expiry(record.expires_at);
+                let outcome = sqlite.compare_and_swap(key, None, Some(new)).unwrap();
+                assert!(matches!(outcome, mfa_core::SwapOutcome::Committed(_)));
+            }
+            return;
+        }
+        let listed: Vec<_> = records
+            .iter()
+            .zip(1_u64..)
+            .map(|((key, record), version)| {
+                json!({
+                    "kind": key.kind(),
+                    "account": key.account(),
+                    "id": key.id(),
+                    "version": version,
+                    "value": URL_SAFE_NO_PAD.encode(&record.value[..]),
+                })
+            })
+            .collect();
+        let file = json!({
+            "format": "mfa-records/1",
+            "last_version": listed.len(),
+            "records": listed,
+        });
+        std::fs::write(store, file.to_string()).unwrap();
+    }
+
+    /// Whether `store` holds alice's backup-code set (the factor's own state).
+    pub(crate) fn has_backup_codes(store: &str) -> bool {
+        let key = mfa_backup::record_key("alice");
+        match store.strip_prefix("sqlite:") {
+            Some(path) => mfa_store::SqliteStore::open(path)
+                .unwrap()
+                .load(&key)
+                .unwrap()
+                .is_some(),
+            None => {
+                let file: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(store).unwrap()).unwrap();
+                file["records"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|record| record["kind"] == key.kind() && record["account"] == "alice")
+            }
+        }
+    }
+}
+
+fn methods(store: &str, time: u64) -> Value {
+    let out = account(store, time, &["methods", "list"], "");
+    assert_exit(&out, 0);
+    last_json(&out)
+}
+
+fn method_ids(listed: &Value) -> Vec<String> {
+    listed["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|method| method["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A file in `dir` holding `text`, by path.
+fn file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn methods_list_rename_and_default() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(dir.path()) {
+        let empty = methods(&store, T0);
+        assert_eq!(empty["methods"], Value::Array(vec![]));
+        assert_eq!(empty["default_method"], Value::Null);
+        // MFA is off for alice (the default state): nothing to register.
+        assert_eq!(empty["registration"]["step"], "not_needed");
+
+        let memory = mfa_core::MemoryStore::new();
+        let now = mfa_core::UnixTime::from_secs(T0);
+        let totp = seeded::add_totp(&memory, now);
+        let codes = seeded::add_backup_codes(&memory, mfa_core::UnixTime::from_secs(T0 + 1));
+        seeded::copy(&memory, &store);
+
+        let listed = methods(&store, T0 + 10);
+        assert_eq!(method_ids(&listed), [totp.id.as_str(), codes.id.as_str()]);
+        let first = &listed["methods"][0];
+        assert_eq!(first["kind"], "totp");
+        assert_eq!(first["name"], "Phone");
+        assert_eq!(first["default"], true);
+        assert_eq!(first["created_at"], T0);
+        assert_eq!(first["last_used_at"], Value::Null);
+        assert_eq!(first["aal"], 2);
+        assert_eq!(listed["methods"][1]["kind"], "backup_codes");
+        assert_eq!(listed["methods"][1]["name"], "Backup codes");
+        assert_eq!(listed["methods"][1]["default"], false);
+        assert_eq!(listed["default_method"], totp.id.as_str());
+
+        let codes_id = codes.id.as_str();
+        let out = account(
+            &store,
+            T0 + 20,
+            &[
+                "methods",
+                "rename",
+                "--id",
+                codes_id,
+                "--name",
+                "  Printed codes ",
+            ],
+            "",
+        );
+        assert_exit(&out, 0);
+        let renamed = last_json(&out);
+        assert_eq!(renamed["method"]["name"], "Printed codes");
+        assert_eq!(events(&renamed), ["method_renamed"]);
+
+        let out = account(
+            &store,
+            T0 + 30,
+            &["methods", "default", "--id", codes_id],
+            "",
+        );
+        assert_exit(&out, 0);
+        let changed = last_json(&out);
+        assert_eq!(changed["method"]["default"], true);
+        assert_eq!(events(&changed), ["default_method_changed"]);
+        // Already the default: nothing changes, no event.
+        let out = account(
+            &store,
+            T0 + 31,
+            &["methods", "default", "--id", codes_id],
+            "",
+        );
+        assert_exit(&out, 0);
+        assert_eq!(events(&last_json(&out)), Vec::<String>::new());
+        let listed = methods(&store, T0 + 40);
+        assert_eq!(listed["default_method"], codes_id);
+        assert_eq!(listed["methods"][1]["name"], "Printed codes");
+
+        // An id no method has: exit 1; one no method can have, or a bad name: exit 2.
+        let unknown = "AAAAAAAAAAAAAAAAAAAAAA";
+        for args in [
+            &["methods", "rename", "--id", unknown, "--name", "x"][..],
+            &["methods", "default", "--id", unknown],
+            &["methods", "remove", "--id", unknown],
+        ] {
+            let out = account(&store, T0 + 50, args, "");
+            assert_exit(&out, 1);
+            assert!(
+                stderr(&out).contains("(method_not_found)"),
+                "{}",
+                stderr(&out)
+            );
+        }
+        let long_name = "n".repeat(65);
+        for args in [
+            &["methods", "rename", "--id", "not an id!", "--name", "x"][..],
+            &["methods", "default", "--id", ""],
+            &["methods", "rename", "--id", codes_id, "--name", ""],
+            &["methods", "rename", "--id", codes_id, "--name", &long_name],
+            &["methods", "rename", "--id", codes_id],
+            &["methods", "list", "--id", codes_id],
+        ] {
+            assert_exit(&account(&store, T0 + 50, args, ""), 2);
+        }
+        assert_eq!(
+            methods(&store, T0 + 60)["methods"][1]["name"],
+            "Printed codes"
+        );
+    }
+}
+
+#[test]
+fn removing_a_lost_phone_keeps_the_backup_codes_and_deletes_the_factor_state() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(dir.path()) {
+        let memory = mfa_core::MemoryStore::new();
+        let totp = seeded::add_totp(&memory, mfa_core::UnixTime::from_secs(T0));
+        let codes = seeded::add_backup_codes(&memory, mfa_core::UnixTime::from_secs(T0 + 1));
+        seeded::copy(&memory, &store);
+        assert!(seeded::has_backup_codes(&store));
+
+        // The default session (a password and the default method, the phone) removes the phone:
+        // the backup codes still meet "MFA for every sign-in".
+        let out = account(
+            &store,
+            T0 + 60,
+            &["methods", "remove", "--id", totp.id.as_str()],
+            "",
+        );
+        assert_exit(&out, 0);
+        let removed = last_json(&out);
+        assert_eq!(removed["removed"]["id"], totp.id.as_str());
+        assert_eq!(removed["removed"]["kind"], "totp");
+        assert_eq!(removed["session"], serde_json::json!(["password", "totp"]));
+        assert_eq!(events(&removed), ["method_removed"]);
+        let listed = methods(&store, T0 + 61);
+        assert_eq!(method_ids(&listed), [codes.id.as_str()]);
+        assert_eq!(listed["default_method"], Value::Null);
+
+        // The last method that meets the policy stays, whatever the session proved.
+        let session = file(
+            dir.path(),
+            "codes-session.json",
+            &serde_json::to_string(&[
+                mfa_core::Evidence::new(
+                    mfa_core::Method::Password,
+                    mfa_core::UnixTime::from_secs(T0 + 70),
+                    "password",
+                ),
+                mfa_core::Evidence::new(
+                    mfa_core::Method::BackupCode,
+                    mfa_core::UnixTime::from_secs(T0 + 70),
+                    codes.id.as_str(),
+                ),
+            ])
+            .unwrap(),
+        );
+        let remove_codes = |extra: &[&str]| {
+            let args = [&["methods", "remove", "--id", codes.id.as_str()][..], extra].concat();
+            account(&store, T0 + 70, &args, "")
+        };
+        let out = remove_codes(&["--session", &session]);
+        assert_exit(&out, 1);
+        assert!(
+            stderr(&out).contains("(last_strong_method)"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(seeded::has_backup_codes(&store));
+
+        // A policy that asks nothing of the security-info page lets it go, with its state.
+        let payroll_only = file(
+            dir.path(),
+            "payroll.toml",
+            "[[policies]]\nname = \"payroll\"\nassignments.applications.include = [\"payroll\"]\ngrant = { authentication_strength = \"mfa\" }\n",
+        );
+        // … unless the usual sign-in (--context) is the payroll one.
+        let context = file(
+            dir.path(),
+            "payroll-context.json",
+            &serde_json::to_string(
+                &mfa_policy::SignInContext::builder(
+                    "alice",
+                    "payroll",
+                    mfa_core::UnixTime::from_secs(T0 + 70),
+                )
+                .evidence(mfa_core::Evidence::new(
+                    mfa_core::Method::Password,
+                    mfa_core::UnixTime::from_secs(T0 + 70),
+                    "password",
+                ))
+                .build(),
+            )
+            .unwrap(),
+        );
+        let out = remove_codes(&[
+            "--session",
+            &session,
+            "--policy",
+            &payroll_only,
+            "--context",
+            &context,
+        ]);
+        assert_exit(&out, 1);
+        assert!(stderr(&out).contains("(last_strong_method)"));
+        let out = remove_codes(&["--session", &session, "--policy", &payroll_only]);
+        assert_exit(&out, 0);
+        assert_eq!(methods(&store, T0 + 71)["methods"], Value::Array(vec![]));
+        assert!(
+            !seeded::has_backup_codes(&store),
+            "the codes' state goes too"
+        );
+    }
+}
+
+#[test]
+fn a_weaker_session_cannot_remove_a_security_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(dir.path()) {
+        let memory = mfa_core::MemoryStore::new();
+        let now = mfa_core::UnixTime::from_secs(T0);
+        let totp = seeded::add_totp(&memory, now);
+        let key = seeded::add_key(&memory, now);
+        seeded::copy(&memory, &store);
+        let listed = methods(&store, T0);
+        let aal = |id: &str| {
+            listed["methods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|method| method["id"] == id)
+                .map(|method| method["aal"].clone())
+        };
+        assert_eq!(aal(key.id.as_str()), Some(serde_json::json!(3)));
+        assert_eq!(aal(totp.id.as_str()), Some(serde_json::json!(2)));
+
+        // Default session: password + the phone (AAL2) may not remove the key (AAL3).
+        let remove_key = |extra: &[&str]| {
+            let args = [&["methods", "remove", "--id", key.id.as_str()][..], extra].concat();
+            account(&store, T0 + 60, &args, "")
+        };
+        let out = remove_key(&[]);
+        assert_exit(&out, 1);
+        assert!(
+            stderr(&out).contains("(weakens_assurance)"),
+            "{}",
+            stderr(&out)
+        );
+        let later = mfa_core::UnixTime::from_secs(T0 + 60);
+        let key_session = file(
+            dir.path(),
+            "key-session.json",
+            &serde_json::to_string(&[
+                mfa_core::Evidence::new(mfa_core::Method::Password, later, "password"),
+                seeded::key_evidence(later),
+            ])
+            .unwrap(),
+        );
+        let out = remove_key(&["--session", &key_session]);
+        assert_exit(&out, 0);
+        assert_eq!(events(&last_json(&out)), ["method_removed"]);
+        assert_eq!(method_ids(&methods(&store, T0 + 61)), [totp.id.as_str()]);
+    }
+}
+
+#[test]
+fn malformed_removal_files_exit_2_and_remove_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(dir.path()) {
+        let memory = mfa_core::MemoryStore::new();
+        let now = mfa_core::UnixTime::from_secs(T0);
+        seeded::add_totp(&memory, now);
+        let codes = seeded::add_backup_codes(&memory, now);
+        seeded::copy(&memory, &store);
+        let missing = dir.path().join("missing.json");
+        let missing = missing.to_str().unwrap();
+        let not_json = file(dir.path(), "not.json", "{ not json");
+        let not_policy = file(dir.path(), "not-policy.toml", "[[policies]]\nnom = 1\n");
+        let too_many = serde_json::to_string(&vec![
+            mfa_core::Evidence::new(
+                mfa_core::Method::Password,
+                now,
+                "password"
+            );
+            33
+        ])
+        .unwrap();
+        let too_many = file(dir.path(), "too-many.json", &too_many);
+        let huge = file(
+            dir.path(),
+            "huge.json",
+            &" ".repeat(mfa_policy::MAX_INPUT_LEN + 1),
+        );
+        for (flag, path) in [
+            ("--policy", missing),
+            ("--policy", &not_json),
+            ("--policy", &not_policy),
+            ("--policy", &huge),
+            ("--context", &not_json),
+            ("--context", &not_policy),
+            ("--session", &not_json),
+            ("--session", &not_policy),
+            ("--session", &too_many),
+            ("--session", missing),
+        ] {
+            let out = account(
+                &store,
+                T0 + 60,
+                &["methods", "remove", "--id", codes.id.as_str(), flag, path],
+                "",
+            );
+            assert_exit(&out, 2);
+        }
+        assert_eq!(method_ids(&methods(&store, T0 + 60)).len(), 2);
+    }
+}
+
+#[test]
+fn a_help_desk_reset_clears_everything_and_requires_registration() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(dir.path()) {
+        let memory = mfa_core::MemoryStore::new();
+        let now = mfa_core::UnixTime::from_secs(T0);
+        seeded::add_totp(&memory, now);
+        seeded::add_key(&memory, now);
+        seeded::add_backup_codes(&memory, now);
+        seeded::copy(&memory, &store);
+        let (password, _) = secret_and_json(&account(
+            &store,
+            T0,
+            &["app-password", "create", "--name", "IMAP"],
+            "",
+        ));
+        let (token, _) = secret_and_json(&account(
+            &store,
+            T0,
+            &["remember", "add", "--label", "laptop"],
+            "",
+        ));
+
+        assert_exit(&account(&store, T0, &["reset"], ""), 2);
+        assert_exit(&account(&store, T0, &["reset", "--operator", ""], ""), 2);
+        let out = account(&store, T0 + 60, &["reset", "--operator", "helpdesk-7"], "");
+        assert_exit(&out, 0);
+        let reset = last_json(&out);
+        assert_eq!(reset["operator"], "helpdesk-7");
+        assert_eq!(reset["methods_removed"], 3);
+        assert_eq!(reset["remembered_removed"], 1);
+        assert_eq!(reset["app_passwords_revoked"], 1);
+        assert_eq!(reset["epoch"], 1);
+        assert_eq!(reset["registration"]["step"], "required");
+        assert_eq!(reset["registration"]["reason"], "help_desk_reset");
+        assert_eq!(
+            events(&reset),
+            ["re_registration_required", "app_passwords_revoked_all"]
+        );
+
+        let listed = methods(&store, T0 + 61);
+        assert_eq!(listed["methods"], Value::Array(vec![]));
+        assert_eq!(listed["registration"]["step"], "required");
+        assert!(!seeded::has_backup_codes(&store));
+        assert_exit(
+            &account(&store, T0 + 61, &["session", "check", "--epoch", "0"], ""),
+            1,
+        );
+        assert_exit(
+            &account(&store, T0 + 61, &["app-password", "check"], &password),
+            1,
+        );
+        assert_exit(&account(&store, T0 + 61, &["remember", "check"], &token), 1);
+
+        // A pass is how the user gets back in to register again.
+        let (pass, _) = secret_and_json(&issue_tap(&store, T0 + 120, &[]));
+        assert_exit(&account(&store, T0 + 180, &["tap", "redeem"], &pass), 0);
+    }
+}
+
+#[test]
+fn a_database_store_logs_method_changes_and_the_reset_with_the_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let [_, store] = stores(dir.path());
+    let memory = mfa_core::MemoryStore::new();
+    let now = mfa_core::UnixTime::from_secs(T0);
+    let totp = seeded::add_totp(&memory, now);
+    let codes = seeded::add_backup_codes(&memory, now);
+    seeded::copy(&memory, &store);
+    let (totp_id, codes_id) = (totp.id.as_str(), codes.id.as_str());
+    assert_exit(
+        &account(
+            &store,
+            T0 + 1,
+            &["methods", "rename", "--id", codes_id, "--name", "Paper"],
+            "",
+        ),
+        0,
+    );
+    assert_exit(
+        &account(&store, T0 + 2, &["methods", "remove", "--id", totp_id], ""),
+        0,
+    );
+    assert_exit(
+        &account(
+            &store,
+            T0 + 3,
+            &["methods", "default", "--id", codes_id],
+            "",
+        ),
+        0,
+    );
+    assert_exit(
+        &account(&store, T0 + 4, &["reset", "--operator", "helpdesk-7"], ""),
+        0,
+    );
+
+    let mut log = audit_log(&store);
+    log.reverse();
+    let reasons: Vec<&str> = log
+        .iter()
+        .map(|event| event["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "method_renamed",
+            "method_removed",
+            "default_method_changed",
+            "re_registration_required"
+        ]
+    );
+    assert_eq!(log[0]["credential_id"], codes_id);
+    assert_eq!(log[1]["credential_id"], totp_id);
+    assert_eq!(log[1]["method"], "totp");
+    assert_eq!(log[3]["policy_decision_id"], "operator:helpdesk-7");
+    assert!(log.iter().all(|event| event["result"] == "success"));
 }
