@@ -18,24 +18,24 @@
 //! bounds, and store failures exit 2.
 
 use core::time::Duration;
-use std::fs::File;
 use std::io::{self, BufRead as _, IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use mfa_account::{
-    AccountError, AccountEvent, AccountPolicy, Actor, EventLog, MethodEntry, MethodId, Operator,
-    RegistrationStep, RemovalGuard, SecurityInfo, TapOptions, check_app_password, check_remembered,
-    check_session, create_app_password, forget_device, format_lifetime, issue_tap,
-    list_app_passwords, list_remembered, list_taps, parse_lifetime, redeem_tap, registration_step,
-    remember_device, remove, rename, require_reregistration, revoke_all_app_passwords,
-    revoke_app_password, revoke_tap, security_info, set_default, sign_out_everywhere,
+    AccountError, AccountEvent, AccountEventSink, AccountPolicy, Actor, EventLog, MethodEntry,
+    MethodId, Operator, RegistrationStep, RemovalGuard, SecurityInfo, TapOptions,
+    check_app_password, check_remembered, check_session, create_app_password, forget_device,
+    format_lifetime, issue_tap, list_app_passwords, list_remembered, list_taps, parse_lifetime,
+    redeem_tap, registration_step, remember_device, remove, rename, require_reregistration,
+    revoke_all_app_passwords, revoke_app_password, revoke_tap, security_info, set_default,
+    sign_out_everywhere,
 };
 use mfa_core::{
     AttemptError, AuditEvent, Clock as _, Evidence, ManualClock, Method, Rejection as _, Store,
     StoreError, SystemClock, UnixTime,
 };
-use mfa_policy::{ClientApp, Engine, MAX_INPUT_LEN, SignInContext};
+use mfa_policy::{ClientApp, Engine, SignInContext};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -391,7 +391,12 @@ pub(crate) fn run(command: AccountCommand) -> Result<(), Failure> {
         AccountCommand::Tap(TapCommand::Issue(args)) => tap_issue(&args),
         AccountCommand::Tap(TapCommand::Redeem(args)) => tap_redeem(&args),
         AccountCommand::Tap(TapCommand::List(args)) => tap_list(&args),
-        AccountCommand::Tap(TapCommand::Revoke(args)) => tap_revoke(&args),
+        AccountCommand::Tap(TapCommand::Revoke(args)) => revoke_by_id(
+            &args.account,
+            &args.id,
+            &args.actor,
+            revoke_tap::<dyn Store>,
+        ),
         AccountCommand::AppPassword(AppPasswordCommand::Create(args)) => app_password_create(&args),
         AccountCommand::AppPassword(AppPasswordCommand::List(args)) => app_password_list(&args),
         AccountCommand::AppPassword(AppPasswordCommand::Revoke(args)) => app_password_revoke(&args),
@@ -401,7 +406,12 @@ pub(crate) fn run(command: AccountCommand) -> Result<(), Failure> {
         AccountCommand::Remember(RememberCommand::Add(args)) => remember_add(&args),
         AccountCommand::Remember(RememberCommand::Check(args)) => remember_check(&args),
         AccountCommand::Remember(RememberCommand::List(args)) => remember_list(&args),
-        AccountCommand::Remember(RememberCommand::Forget(args)) => remember_forget(&args),
+        AccountCommand::Remember(RememberCommand::Forget(args)) => revoke_by_id(
+            &args.account,
+            &args.id,
+            &args.actor,
+            forget_device::<dyn Store>,
+        ),
     }
 }
 
@@ -649,23 +659,9 @@ fn session_file(path: &Path) -> Result<Vec<Evidence>, Failure> {
     Ok(session)
 }
 
-/// A UTF-8 file of at most `mfa_policy::MAX_INPUT_LEN` bytes, without a byte-order mark.
+/// A UTF-8 file, bounded as `mfa policy` bounds its input, without a byte-order mark.
 fn read_text(path: &Path) -> Result<String, Failure> {
-    let cannot = |e: io::Error| Failure::Usage(format!("cannot read {}: {e}", path.display()));
-    let limit = u64::try_from(MAX_INPUT_LEN).unwrap_or(u64::MAX);
-    let mut bytes = Vec::new();
-    File::open(path)
-        .map_err(cannot)?
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() > MAX_INPUT_LEN {
-        return Err(Failure::Usage(format!(
-            "{} is larger than {MAX_INPUT_LEN} bytes",
-            path.display()
-        )));
-    }
-    let text = String::from_utf8(bytes)
+    let text = String::from_utf8(crate::policy::read(path)?)
         .map_err(|_| Failure::Usage(format!("{} is not UTF-8", path.display())))?;
     Ok(text.trim_start_matches('\u{feff}').to_owned())
 }
@@ -784,43 +780,60 @@ fn tap_redeem(args: &TapRedeemArgs) -> Result<(), Failure> {
 }
 
 fn tap_list(args: &AccountArgs) -> Result<(), Failure> {
-    let opened = Opened::new(args)?;
-    let passes = list_taps(&*opened.store, opened.account).map_err(store_failure)?;
-    let listed: Vec<Value> = passes
-        .iter()
-        .map(|pass| {
-            json!({
-                "pass_id": pass.pass_id,
-                "issued_by": pass.issued_by,
-                "issued_at": pass.issued_at.as_secs(),
-                "starts_at": pass.starts_at.as_secs(),
-                "expires_at": pass.expires_at.as_secs(),
-                "one_time": pass.one_time,
-                "uses": pass.uses,
-                "last_used_at": pass.last_used_at.map(UnixTime::as_secs),
-                "valid_now": pass.is_valid_at(opened.now),
-            })
+    print_list(args, list_taps::<dyn Store>, |pass, now| {
+        json!({
+            "pass_id": pass.pass_id,
+            "issued_by": pass.issued_by,
+            "issued_at": pass.issued_at.as_secs(),
+            "starts_at": pass.starts_at.as_secs(),
+            "expires_at": pass.expires_at.as_secs(),
+            "one_time": pass.one_time,
+            "uses": pass.uses,
+            "last_used_at": pass.last_used_at.map(UnixTime::as_secs),
+            "valid_now": pass.is_valid_at(now),
         })
-        .collect();
+    })
+}
+
+/// Prints what `list` gives for the account as a JSON array of `to_json(item, now)`.
+fn print_list<T>(
+    args: &AccountArgs,
+    list: fn(&(dyn Store + 'static), &str) -> Result<Vec<T>, StoreError>,
+    to_json: impl Fn(&T, UnixTime) -> Value,
+) -> Result<(), Failure> {
+    let opened = Opened::new(args)?;
+    let items = list(&*opened.store, opened.account).map_err(store_failure)?;
+    let listed = items.iter().map(|item| to_json(item, opened.now)).collect();
     print_line(&Value::Array(listed).to_string())
 }
 
-fn tap_revoke(args: &RevokeArgs) -> Result<(), Failure> {
-    let opened = Opened::new(&args.account)?;
-    revoke_tap(
+/// A library function revoking one pass, app password or remembered device by its id.
+type RevokeById = fn(
+    &(dyn Store + 'static),
+    &dyn AccountEventSink,
+    &str,
+    &str,
+    Actor,
+    UnixTime,
+) -> Result<(), AttemptError<AccountError>>;
+
+/// `tap revoke`, `app-password revoke --id`, `remember forget`: exit 1 for an unknown id.
+fn revoke_by_id(
+    account: &AccountArgs,
+    id: &str,
+    actor: &ActorArgs,
+    revoke: RevokeById,
+) -> Result<(), Failure> {
+    let opened = Opened::new(account)?;
+    revoke(
         &*opened.store,
         &opened.events,
         opened.account,
-        &args.id,
-        args.actor.actor(),
+        id,
+        actor.actor(),
         opened.now,
     )
     .map_err(refusal)?;
-    revoked(&opened, &args.id)
-}
-
-/// The output of a revocation or forgetting by id.
-fn revoked(opened: &Opened<'_>, id: &str) -> Result<(), Failure> {
     let line = json!({ "revoked": id, "events": opened.record_events() });
     print_line(&line.to_string())
 }
@@ -856,51 +869,31 @@ fn app_password_create(args: &AppPasswordCreateArgs) -> Result<(), Failure> {
 }
 
 fn app_password_list(args: &AccountArgs) -> Result<(), Failure> {
-    let opened = Opened::new(args)?;
-    let passwords = list_app_passwords(&*opened.store, opened.account).map_err(store_failure)?;
-    let listed: Vec<Value> = passwords
-        .iter()
-        .map(|password| {
-            json!({
-                "id": password.id,
-                "name": password.name,
-                "created_at": password.created_at.as_secs(),
-                "last_used_at": password.last_used_at.map(UnixTime::as_secs),
-            })
+    print_list(args, list_app_passwords::<dyn Store>, |password, _| {
+        json!({
+            "id": password.id,
+            "name": password.name,
+            "created_at": password.created_at.as_secs(),
+            "last_used_at": password.last_used_at.map(UnixTime::as_secs),
         })
-        .collect();
-    print_line(&Value::Array(listed).to_string())
+    })
 }
 
 fn app_password_revoke(args: &AppPasswordRevokeArgs) -> Result<(), Failure> {
-    let opened = Opened::new(&args.account)?;
-    let actor = args.actor.actor();
-    match &args.id {
-        Some(id) => {
-            revoke_app_password(
-                &*opened.store,
-                &opened.events,
-                opened.account,
-                id,
-                actor,
-                opened.now,
-            )
-            .map_err(refusal)?;
-            revoked(&opened, id)
-        }
-        None => {
-            let count = revoke_all_app_passwords(
-                &*opened.store,
-                &opened.events,
-                opened.account,
-                actor,
-                opened.now,
-            )
-            .map_err(store_failure)?;
-            let line = json!({ "revoked_all": count, "events": opened.record_events() });
-            print_line(&line.to_string())
-        }
+    if let Some(id) = &args.id {
+        return revoke_by_id(
+            &args.account,
+            id,
+            &args.actor,
+            revoke_app_password::<dyn Store>,
+        );
     }
+    account_wide(
+        &args.account,
+        &args.actor,
+        "revoked_all",
+        revoke_all_app_passwords::<dyn Store>,
+    )
 }
 
 fn app_password_check(args: &AppPasswordCheckArgs) -> Result<(), Failure> {
@@ -936,16 +929,44 @@ fn app_password_check(args: &AppPasswordCheckArgs) -> Result<(), Failure> {
 }
 
 fn signout_all(args: &SignoutArgs) -> Result<(), Failure> {
-    let opened = Opened::new(&args.account)?;
-    let epoch = sign_out_everywhere(
+    account_wide(
+        &args.account,
+        &args.actor,
+        "epoch",
+        sign_out_everywhere::<dyn Store>,
+    )
+}
+
+/// A library function changing the whole account on behalf of an actor.
+type AccountWide<T> = fn(
+    &(dyn Store + 'static),
+    &dyn AccountEventSink,
+    &str,
+    Actor,
+    UnixTime,
+) -> Result<T, StoreError>;
+
+/// A change to the whole account (`signout-all`, `app-password revoke --all`): prints its result
+/// under `key`, and the events.
+fn account_wide<T: serde::Serialize>(
+    account: &AccountArgs,
+    actor: &ActorArgs,
+    key: &str,
+    change: AccountWide<T>,
+) -> Result<(), Failure> {
+    let opened = Opened::new(account)?;
+    let result = change(
         &*opened.store,
         &opened.events,
         opened.account,
-        args.actor.actor(),
+        actor.actor(),
         opened.now,
     )
     .map_err(store_failure)?;
-    let line = json!({ "epoch": epoch, "events": opened.record_events() });
+    let mut line = json!({ "events": opened.record_events() });
+    if let Some(object) = line.as_object_mut() {
+        object.insert(key.to_owned(), json!(result));
+    }
     print_line(&line.to_string())
 }
 
@@ -999,34 +1020,14 @@ fn remember_check(args: &RememberCheckArgs) -> Result<(), Failure> {
 }
 
 fn remember_list(args: &AccountArgs) -> Result<(), Failure> {
-    let opened = Opened::new(args)?;
-    let devices = list_remembered(&*opened.store, opened.account).map_err(store_failure)?;
-    let listed: Vec<Value> = devices
-        .iter()
-        .map(|device| {
-            json!({
-                "id": device.id,
-                "label": device.label,
-                "created_at": device.created_at.as_secs(),
-                "expires_at": device.expires_at.as_secs(),
-            })
+    print_list(args, list_remembered::<dyn Store>, |device, _| {
+        json!({
+            "id": device.id,
+            "label": device.label,
+            "created_at": device.created_at.as_secs(),
+            "expires_at": device.expires_at.as_secs(),
         })
-        .collect();
-    print_line(&Value::Array(listed).to_string())
-}
-
-fn remember_forget(args: &RevokeArgs) -> Result<(), Failure> {
-    let opened = Opened::new(&args.account)?;
-    forget_device(
-        &*opened.store,
-        &opened.events,
-        opened.account,
-        &args.id,
-        args.actor.actor(),
-        opened.now,
-    )
-    .map_err(refusal)?;
-    revoked(&opened, &args.id)
+    })
 }
 
 /// A secret to check: the argument when given, else the first line of stdin (prompting on
