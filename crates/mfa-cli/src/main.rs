@@ -55,8 +55,8 @@ enum Command {
     /// ("what if": allow, step up or block, with the trace).
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
-    /// A user's security info: temporary access passes, app passwords, sign out everywhere,
-    /// sessions and remembered devices.
+    /// A user's security info: methods (list, rename, remove, default), the help desk's reset,
+    /// temporary access passes, app passwords, sign out everywhere, remembered devices.
     #[command(subcommand)]
     Account(account::AccountCommand),
     /// The sign-in log of a database store: recent sign-ins of an account, retention purge.
