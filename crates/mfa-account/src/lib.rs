@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod hashed;
 pub mod methods;
+mod parse;
 mod profile;
 mod providers;
 mod remembered;
@@ -42,6 +43,7 @@ pub use methods::{
     remove_async, rename, rename_async, security_info, security_info_async, set_default,
     set_default_async,
 };
+pub use parse::{MAX_LIFETIME, format_lifetime, fuzz_inputs, parse_lifetime};
 pub use profile::{AccountProfile, ResetRecord};
 pub use providers::{
     MAX_PROVIDER_FILE_LEN, MAX_PROVIDER_NAME_CHARS, MAX_PROVIDERS, ProviderNames,

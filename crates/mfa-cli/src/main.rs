@@ -4,6 +4,7 @@
 //! 2 bad usage or malformed input (one line on stderr).
 #![forbid(unsafe_code)]
 
+mod account;
 mod audit;
 mod backup;
 mod files;
@@ -54,6 +55,10 @@ enum Command {
     /// ("what if": allow, step up or block, with the trace).
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// A user's security info: methods (list, rename, remove, default), the help desk's reset,
+    /// temporary access passes, app passwords, sign out everywhere, remembered devices.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// The sign-in log of a database store: recent sign-ins of an account, retention purge.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -68,6 +73,7 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Policy(command) => policy::run(command),
         Command::Oob(command) => oob::run(command),
         Command::Audit(command) => audit::run(command),
+        Command::Account(command) => account::run(command),
     }
 }
 

@@ -76,7 +76,7 @@ struct Loaded {
     report: Option<ImportReport>,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     let cannot = |e: std::io::Error| Failure::Usage(format!("cannot read {}: {e}", path.display()));
     let limit = u64::try_from(MAX_ENTRA_INPUT_LEN).unwrap_or(u64::MAX);
     let mut bytes = Vec::new();
