@@ -18,18 +18,22 @@ fn the_security_info_story_runs_and_each_outcome_shows_in_order() {
     let mut rest = stdout.as_str();
     for expected in [
         // 1. Sign-up: campaign offered, app confirmed by its first code, backup codes, sign-in.
-        "registration campaign: offered, she may skip it 3 more times",
+        "registration campaign: registration offered, may be skipped 3 more times",
         "that check confirms \"Phone\" (totp, counts toward AAL2)",
         "  10. ",
         "usable now: password + totp | password + backup_code",
         "+ the code her app shows: allow",
         // 2. Phone lost: a backup code, the recovery notice, the removal, the old phone dead.
         "backup code accepted (9 left): allow",
-        "[event] recovery_sign_in by the user; alice is notified",
+        "[event] recovery_sign_in: someone signed in with a recovery method (backup_code), \
+         by the account holder; alice is notified",
         "remove \"Phone\" with password + backup code: removed",
-        "[event] method_removed by the user; alice is notified",
+        "[event] method_removed: a totp method was removed (",
+        ", by the account holder; alice is notified",
         "the finder types the old phone's current code: refused (not_enrolled)",
         "that check confirms \"New phone\"",
+        // The backup code's use was recorded on the backup-codes method.
+        "\"Backup codes\": backup_codes, added 2027-01-15T08:00:00Z, last used 2027-02-05T08:01:00Z",
         "\"New phone\" (default): totp",
         // 3. Refused removals.
         "a session with only the password removes \"New phone\": refused (weakens_assurance)",
@@ -37,18 +41,23 @@ fn the_security_info_story_runs_and_each_outcome_shows_in_order() {
          removing this method would leave no way to meet the required strength `mfa`",
         // 4. Help-desk reset and a temporary access pass.
         "helpdesk-7 resets alice: 2 methods removed",
-        "[event] re_registration_required by operator helpdesk-7",
+        "[event] re_registration_required: every method was removed (2) and a new registration \
+         is required, by operator helpdesk-7",
         "security info: 0 methods",
         "her session from step 2 (epoch 0): refused (session_revoked)",
-        "registration campaign: required (HelpDeskReset), no skipping",
+        "registration campaign: registration required, no skipping: the help desk reset the \
+         account's methods",
         "she tries to skip registration: refused (registration_required)",
         "she types the pass: accepted",
-        "[event] recovery_sign_in by the user; alice is notified",
+        "[event] recovery_sign_in: someone signed in with a recovery method \
+         (temporary_access_pass)",
         "evidence for register_security_info: temporary_access_pass; for sign_in: none",
         "policy to register security info: allow",
         "policy to sign in to mail: step up to `mfa`",
+        "may she register security info in this session? yes",
+        "may a session with the password alone register?: refused (registration_not_allowed)",
         "that check confirms \"Replacement phone\"",
-        "the registration campaign now: not needed",
+        "the registration campaign now: registration not needed",
         "the same pass again: refused (tap_invalid)",
         // 5. App password and sign out everywhere.
         "IMAP login with it: accepted as \"Thunderbird (IMAP)\"; policy: allow",
@@ -64,6 +73,14 @@ fn the_security_info_story_runs_and_each_outcome_shows_in_order() {
         };
         rest = &rest[at + expected.len()..];
     }
+    // The temporary access pass is shown once, to be read to her, and in no event.
+    let pass = stdout
+        .lines()
+        .find_map(|line| line.split_once("read to her on the phone: "))
+        .map(|(_, pass)| pass.trim())
+        .unwrap();
+    assert_eq!(pass.len(), 24, "{pass}");
+    assert_eq!(stdout.matches(pass).count(), 1, "{stdout}");
     // The authenticator apps' secrets are never printed (only the QR code would hold them).
     // Four apps were enrolled (Alice's three phones, Bob's one); every secret is elided.
     assert_eq!(stdout.matches("secret=…").count(), 4, "{stdout}");

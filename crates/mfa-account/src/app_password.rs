@@ -22,7 +22,7 @@ use mfa_core::{
     AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, Evidence, Method, Store,
     StoreError, UnixTime, Verified, block_on, insert_new_async, list_async, update_async,
 };
-use mfa_policy::ClientApp;
+use mfa_policy::{ClientApp, SignInContext};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -107,6 +107,7 @@ pub struct AppPasswordUse {
     id: String,
     name: String,
     previously_used_at: Option<UnixTime>,
+    evidence: Evidence,
 }
 
 impl AppPasswordUse {
@@ -126,6 +127,16 @@ impl AppPasswordUse {
     #[must_use]
     pub fn previously_used_at(&self) -> Option<UnixTime> {
         self.previously_used_at
+    }
+
+    /// Marks a policy context as this legacy sign-in: client [`ClientApp::Legacy`],
+    /// `app_password` set, and the check's evidence (a [`Method::Password`] naming the app
+    /// password's id) added. The policy engine then decides (per-user MFA `enforced` accepts a
+    /// legacy sign-in only with an app password; a policy can block app passwords).
+    pub fn apply_to(&self, context: &mut SignInContext) {
+        context.client_app = ClientApp::Legacy;
+        context.app_password = true;
+        context.add_evidence(self.evidence.clone());
     }
 }
 
@@ -234,7 +245,8 @@ pub async fn create_app_password_async<S: AsyncStore + ?Sized, R: CryptoRng + ?S
 /// the match's last use is set to `now` through an atomic update. The evidence is
 /// [`Method::Password`] with the app password's id as credential.
 ///
-/// Then tell the policy engine: `.client_app(ClientApp::Legacy).app_password(true)`.
+/// Then tell the policy engine: [`AppPasswordUse::apply_to`] marks the sign-in context
+/// (client [`ClientApp::Legacy`], `app_password`, the evidence).
 ///
 /// ```
 /// use mfa_account::{AccountPolicy, NoEvents, check_app_password, create_app_password};
@@ -249,17 +261,17 @@ pub async fn create_app_password_async<S: AsyncStore + ?Sized, R: CryptoRng + ?S
 ///
 /// // Per-user MFA `enforced`: legacy clients need an app password.
 /// let engine = Engine::new(PolicySet::new())?;
-/// let imap = |with_app_password: bool| {
-///     SignInContext::builder("alice", "mail", now)
-///         .mfa_state(PerUserMfa::Enforced)
-///         .client_app(ClientApp::Legacy)
-///         .app_password(with_app_password)
-///         .build()
-/// };
+/// let plain_imap = SignInContext::builder("alice", "mail", now)
+///     .mfa_state(PerUserMfa::Enforced)
+///     .client_app(ClientApp::Legacy)
+///     .build();
 /// let used = check_app_password(&store, &policy, "alice", &created.password, ClientApp::Legacy, now)?;
 /// assert_eq!(used.credential().name(), "Thunderbird");
-/// assert!(engine.evaluate(&imap(true)).decision.is_allow());
-/// assert!(matches!(engine.evaluate(&imap(false)).decision, Decision::Block { .. }));
+/// let mut imap = plain_imap.clone();
+/// used.credential().apply_to(&mut imap);
+/// assert!(imap.app_password);
+/// assert!(engine.evaluate(&imap).decision.is_allow());
+/// assert!(matches!(engine.evaluate(&plain_imap).decision, Decision::Block { .. }));
 ///
 /// // A browser cannot use it.
 /// assert!(check_app_password(&store, &policy, "alice", &created.password, ClientApp::Browser, now).is_err());
@@ -333,11 +345,12 @@ pub async fn check_app_password_async<S: AsyncStore + ?Sized>(
     let previously_used_at = used.ok_or_else(invalid)?;
     let evidence = Evidence::new(Method::Password, now, key.id());
     Ok(Verified::new(
-        evidence,
+        evidence.clone(),
         AppPasswordUse {
             id: key.id().to_owned(),
             name: matched.name.clone(),
             previously_used_at,
+            evidence,
         },
     ))
 }

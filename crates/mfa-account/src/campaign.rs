@@ -12,7 +12,7 @@ use mfa_policy::PerUserMfa;
 use serde::Serialize;
 
 use crate::events::{AccountChange, AccountEventSink, Actor};
-use crate::methods::{emit, snapshot_async};
+use crate::methods::{emit, load_profile_async, snapshot_async};
 use crate::profile::AccountProfile;
 use crate::store::profile_key;
 use crate::{AccountError, AccountPolicy};
@@ -50,6 +50,63 @@ pub enum RegistrationStep {
         /// Until when a skip now would postpone the prompt. JSON: Unix milliseconds.
         postponed_until_if_skipped: UnixTime,
     },
+}
+
+impl core::fmt::Display for RegistrationReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::HelpDeskReset => "the help desk reset the account's methods",
+            Self::MfaEnforced => "multi-factor authentication is enforced for the account",
+            Self::NoSkipsLeft => "registration has been postponed as often as allowed",
+        })
+    }
+}
+
+impl core::fmt::Display for RegistrationStep {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NotNeeded => f.write_str("registration not needed"),
+            Self::Required { reason } => {
+                write!(f, "registration required, no skipping: {reason}")
+            }
+            Self::Offered {
+                skips_left,
+                postponed_until_if_skipped,
+            } => write!(
+                f,
+                "registration offered, may be skipped {skips_left} more time{} \
+                 (a skip now postpones it until {})",
+                if *skips_left == 1 { "" } else { "s" },
+                postponed_until_if_skipped.utc_date_time()
+            ),
+        }
+    }
+}
+
+/// The account's profile (async); see [`account_profile`].
+///
+/// # Errors
+/// As [`account_profile`].
+pub async fn account_profile_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    account: &str,
+) -> Result<AccountProfile, StoreError> {
+    load_profile_async(store, account).await
+}
+
+/// The account's profile: per-user MFA state, revocation epoch, registration campaign, the last
+/// help-desk reset. An account never written reads as [`AccountProfile::default`]. To fill a
+/// policy context, [`security_info`](crate::security_info) and
+/// [`SecurityInfo::apply_to`](crate::SecurityInfo::apply_to) give the methods and the MFA state
+/// together.
+///
+/// # Errors
+/// [`StoreError`] if the store fails or the record does not decode.
+pub fn account_profile<S: Store + ?Sized>(
+    store: &S,
+    account: &str,
+) -> Result<AccountProfile, StoreError> {
+    block_on(account_profile_async(&BlockingStore(store), account))
 }
 
 /// The step for a profile with `has_methods` at `now`.

@@ -85,6 +85,13 @@ pub enum AccountError {
         /// The factor's own reason ([`Rejection::reason`]).
         reason: &'static str,
     },
+    /// The policy does not (yet) let this session register security info
+    /// ([`may_register`](crate::may_register)) (`registration_not_allowed`).
+    RegistrationNotAllowed {
+        /// The policy's decision for the session: `step_up` (a second factor, or a temporary
+        /// access pass, first) or `block`.
+        decision: &'static str,
+    },
 }
 
 impl fmt::Display for AccountError {
@@ -130,6 +137,10 @@ impl fmt::Display for AccountError {
             Self::FactorRefused { method, reason } => {
                 write!(f, "the {method} factor refused the request: {reason}")
             }
+            Self::RegistrationNotAllowed { decision } => write!(
+                f,
+                "the policy does not let this session register security info ({decision})"
+            ),
         }
     }
 }
@@ -162,6 +173,7 @@ impl Rejection for AccountError {
             Self::SessionRevoked => "session_revoked",
             Self::CorruptRecord => "corrupt_record",
             Self::FactorRefused { .. } => "factor_refused",
+            Self::RegistrationNotAllowed { .. } => "registration_not_allowed",
         }
     }
 
@@ -205,6 +217,9 @@ mod tests {
             AccountError::FactorRefused {
                 method: mfa_core::Method::BackupCode,
                 reason: "invalid_config",
+            },
+            AccountError::RegistrationNotAllowed {
+                decision: "step_up",
             },
         ];
         let mut reasons: Vec<_> = all.iter().map(Rejection::reason).collect();

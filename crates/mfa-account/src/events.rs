@@ -184,6 +184,91 @@ impl AccountChange {
     }
 }
 
+impl core::fmt::Display for Actor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::User => f.write_str("the account holder"),
+            Self::Operator(id) => write!(f, "operator {id}"),
+            Self::System => f.write_str("the system"),
+        }
+    }
+}
+
+/// A per-user MFA state in words.
+fn mfa_state_words(state: mfa_policy::PerUserMfa) -> &'static str {
+    match state {
+        mfa_policy::PerUserMfa::Disabled => "disabled",
+        mfa_policy::PerUserMfa::Enabled => "enabled",
+        mfa_policy::PerUserMfa::Enforced => "enforced",
+        _ => "a new state",
+    }
+}
+
+/// A sentence for the user's notice or an operator's log: ids, kinds, application names and
+/// times only (no secret is ever in a change).
+impl core::fmt::Display for AccountChange {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::MethodAdded { method_id, kind } => {
+                write!(f, "a {kind} method was added ({method_id})")
+            }
+            Self::MethodRenamed { method_id } => write!(f, "method {method_id} was renamed"),
+            Self::MethodRemoved { method_id, kind } => {
+                write!(f, "a {kind} method was removed ({method_id})")
+            }
+            Self::DefaultMethodChanged { method_id } => {
+                write!(f, "method {method_id} became the default")
+            }
+            Self::RegistrationSkipped { skips_used } => write!(
+                f,
+                "registering a method was postponed ({skips_used} postponement{} so far)",
+                if *skips_used == 1 { "" } else { "s" }
+            ),
+            Self::ReRegistrationRequired { methods_removed } => write!(
+                f,
+                "every method was removed ({methods_removed}) and a new registration is required"
+            ),
+            Self::TapIssued {
+                pass_id,
+                expires_at,
+            } => write!(
+                f,
+                "temporary access pass {pass_id} was issued, valid until {}",
+                expires_at.utc_date_time()
+            ),
+            Self::TapRedeemed { pass_id } => {
+                write!(f, "temporary access pass {pass_id} was used to sign in")
+            }
+            Self::TapRevoked { pass_id } => {
+                write!(f, "temporary access pass {pass_id} was revoked")
+            }
+            Self::AppPasswordCreated { id, name } => {
+                write!(f, "an app password for \"{name}\" was created ({id})")
+            }
+            Self::AppPasswordRevoked { id } => write!(f, "app password {id} was revoked"),
+            Self::AppPasswordsRevokedAll { count } => {
+                write!(f, "every app password was revoked ({count})")
+            }
+            Self::DeviceRemembered { id } => write!(f, "a device was remembered ({id})"),
+            Self::RememberedDeviceForgotten { id } => {
+                write!(f, "remembered device {id} was forgotten")
+            }
+            Self::SignedOutEverywhere { epoch } => write!(
+                f,
+                "every session and remembered device was signed out (revocation epoch {epoch})"
+            ),
+            Self::RecoverySignIn { method } => {
+                write!(f, "someone signed in with a recovery method ({method})")
+            }
+            Self::MfaStateChanged { state } => write!(
+                f,
+                "multi-factor authentication was set to {}",
+                mfa_state_words(*state)
+            ),
+        }
+    }
+}
+
 /// An account change with who, whom and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountEvent {
@@ -223,6 +308,21 @@ impl AccountEvent {
             event = event.with_policy_decision_id(format!("operator:{operator}"));
         }
         event
+    }
+}
+
+/// One line for a log or a notice: when (UTC), whose account, what, and by whom, as in
+/// `2027-01-15T08:00:00Z alice: a totp method was added (…), by the account holder`.
+impl core::fmt::Display for AccountEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}, by {}",
+            self.at.utc_date_time(),
+            self.account,
+            self.change,
+            self.actor
+        )
     }
 }
 

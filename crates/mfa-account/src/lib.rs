@@ -32,6 +32,7 @@ pub use campaign::{
     RegistrationReason, RegistrationStep, registration_step, registration_step_async,
     set_mfa_state, set_mfa_state_async, skip_registration, skip_registration_async,
 };
+pub use campaign::{account_profile, account_profile_async};
 pub use error::AccountError;
 pub use events::{
     AccountChange, AccountEvent, AccountEventSink, Actor, AuditingSink, EventLog, NoEvents,
@@ -42,6 +43,10 @@ pub use methods::{
     confirm_add, confirm_add_async, enrolled_methods, record_use, record_use_async, remove,
     remove_async, rename, rename_async, security_info, security_info_async, set_default,
     set_default_async,
+};
+pub use methods::{
+    confirm_add_with_proof, confirm_add_with_proof_async, may_register, record_use_of,
+    record_use_of_async,
 };
 pub use parse::{MAX_LIFETIME, format_lifetime, fuzz_inputs, parse_lifetime};
 pub use profile::{AccountProfile, ResetRecord};
@@ -58,6 +63,7 @@ pub use reset::{
     ResetOutcome, is_recovery_method, record_recovery, require_reregistration,
     require_reregistration_async,
 };
+pub use reset::{redeem_backup_code, redeem_backup_code_async};
 pub use sessions::{
     check_session, check_session_async, current_epoch, current_epoch_async, sign_out_everywhere,
     sign_out_everywhere_async,

@@ -3,7 +3,7 @@
 //!
 //! # Records
 //!
-//! Each method is an [`MethodEntry`] record ([`METHOD_KIND`](crate::store::METHOD_KIND)); the
+//! Each method is an [`MethodEntry`] record ([`METHOD_KIND`]); the
 //! account's [`AccountProfile::method_ids`] lists the ones that are registered. A method counts
 //! only when both exist: the profile's list is the authority, the record holds the details.
 //!
@@ -33,7 +33,9 @@ use mfa_core::{
     Method, RecordKey, Store, StoreError, ThrottlePolicy, UnixTime, block_on, insert_new_async,
     insert_new_until_async, list_async, load_async, take_async, update_async,
 };
-use mfa_policy::{Decision, Engine, EnrolledMethod, NistAal, SignInContext, nist_permits};
+use mfa_policy::{
+    Decision, Engine, EnrolledMethod, NistAal, PerUserMfa, SignInContext, UserAction, nist_permits,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::events::{AccountChange, AccountEvent, AccountEventSink, Actor};
@@ -149,6 +151,52 @@ pub enum FactorRef {
 }
 
 impl FactorRef {
+    /// The factor state a successful check of a `kind` method names, read from the check's
+    /// evidence, so the credential id is written once (by the factor crate): TOTP and HOTP take
+    /// the `mfa-otp` credential id, push the `mfa-push` device id, SMS and voice the `mfa-oob`
+    /// phone id, WebAuthn the base64url credential id (with no AAGUID: use
+    /// [`FactorRef::webauthn`] to name the passkey's provider).
+    ///
+    /// # Errors
+    /// [`AccountError::ProofMismatch`] when the evidence is of another method than `kind`'s,
+    /// names no credential, or `kind` is [`MethodKind::BackupCodes`] (a set of backup codes is
+    /// registered by [`add_backup_codes`], not confirmed by a check).
+    pub fn from_evidence(kind: MethodKind, evidence: &Evidence) -> Result<Self, AccountError> {
+        let credential_id = evidence.credential.as_str();
+        if evidence.method != kind.method() || credential_id.is_empty() {
+            return Err(AccountError::ProofMismatch);
+        }
+        let credential_id = credential_id.to_owned();
+        Ok(match kind {
+            MethodKind::Totp => Self::Totp { credential_id },
+            MethodKind::Hotp => Self::Hotp { credential_id },
+            MethodKind::WebAuthn => Self::WebAuthn {
+                credential_id,
+                aaguid: None,
+            },
+            MethodKind::Push => Self::Push {
+                device_id: credential_id,
+            },
+            MethodKind::Sms | MethodKind::Voice => Self::Phone {
+                phone_id: credential_id,
+                voice: kind == MethodKind::Voice,
+            },
+            MethodKind::BackupCodes => return Err(AccountError::ProofMismatch),
+        })
+    }
+
+    /// An `mfa-webauthn` credential, by its id (written in the base64url form its evidence
+    /// carries) and the AAGUID its registration reported
+    /// ([`StoredCredential::aaguid`](mfa_webauthn::StoredCredential::aaguid)), which names the
+    /// passkey provider through [`ProviderNames`].
+    #[must_use]
+    pub fn webauthn(credential_id: &mfa_webauthn::CredentialId, aaguid: Option<String>) -> Self {
+        Self::WebAuthn {
+            credential_id: credential_id.to_b64url(),
+            aaguid,
+        }
+    }
+
     /// The kind of method this factor state serves.
     #[must_use]
     pub fn kind(&self) -> MethodKind {
@@ -260,9 +308,35 @@ pub struct SecurityInfo {
     pub methods: Vec<MethodEntry>,
     /// The method offered first at sign-in.
     pub default_method: Option<MethodId>,
+    /// The per-user MFA state ([`AccountProfile::mfa_state`]), for the policy engine.
+    #[serde(default)]
+    pub mfa_state: PerUserMfa,
 }
 
 impl SecurityInfo {
+    /// Fills in what the policy engine needs to know about the account: `user.methods` (the
+    /// registered methods, as [`enrolled_methods`]) and `user.mfa_state`. Everything else in
+    /// `context` (the session's evidence, client, network, device) is left as it is.
+    pub fn apply_to(&self, context: &mut SignInContext) {
+        fill_user(context, self.mfa_state, &self.methods);
+    }
+
+    /// The registered method a successful check proved, to record its use ([`record_use`]):
+    /// the one whose kind's method is the evidence's and whose factor credential id is the
+    /// evidence's credential (the `mfa-otp` credential id, the base64url WebAuthn credential id,
+    /// the `mfa-push` device id, the `mfa-oob` phone id, which SMS and voice tell apart by
+    /// method). Backup-code evidence names `mfa-backup`'s set, not our method, and an account has
+    /// one set: it matches the backup-codes method by kind. `None` for anything else (a
+    /// password, a temporary access pass, a credential not registered here).
+    #[must_use]
+    pub fn method_for(&self, evidence: &Evidence) -> Option<&MethodEntry> {
+        self.methods.iter().find(|entry| {
+            entry.kind.method() == evidence.method
+                && (entry.kind == MethodKind::BackupCodes
+                    || entry.factor.credential_id() == Some(evidence.credential.as_str()))
+        })
+    }
+
     /// The method with this id.
     #[must_use]
     pub fn method(&self, id: &MethodId) -> Option<&MethodEntry> {
@@ -277,13 +351,19 @@ impl SecurityInfo {
 }
 
 /// The registered methods as the policy engine's `user.methods`, to build a
-/// [`SignInContext`](mfa_policy::SignInContext) for a sign-in.
+/// [`SignInContext`] for a sign-in.
 #[must_use]
 pub fn enrolled_methods(info: &SecurityInfo) -> Vec<EnrolledMethod> {
     info.methods
         .iter()
         .map(MethodEntry::enrolled_method)
         .collect()
+}
+
+/// Sets the account's part of a policy context: per-user MFA state and enrolled methods.
+fn fill_user(context: &mut SignInContext, mfa_state: PerUserMfa, methods: &[MethodEntry]) {
+    context.user.mfa_state = mfa_state;
+    context.user.methods = methods.iter().map(MethodEntry::enrolled_method).collect();
 }
 
 /// What [`confirm_add`] needs to turn a pending method into a registered one.
@@ -332,8 +412,7 @@ impl<'a> RemovalGuard<'a> {
         probe
             .evidence
             .retain(|evidence| evidence.method == Method::Password);
-        probe.user.mfa_state = profile.mfa_state;
-        probe.user.methods = current.iter().map(MethodEntry::enrolled_method).collect();
+        fill_user(&mut probe, profile.mfa_state, current);
         let satisfiable_before = match self.engine.evaluate(&probe).decision {
             Decision::Allow { .. } => true,
             Decision::StepUp(step_up) => !step_up.usable_now.is_empty(),
@@ -342,7 +421,7 @@ impl<'a> RemovalGuard<'a> {
         if !satisfiable_before {
             return Ok(());
         }
-        probe.user.methods = remaining.iter().map(MethodEntry::enrolled_method).collect();
+        fill_user(&mut probe, profile.mfa_state, remaining);
         match self.engine.evaluate(&probe).decision {
             Decision::StepUp(step_up) if step_up.usable_now.is_empty() => {
                 Err(AccountError::LastStrongMethod {
@@ -468,10 +547,12 @@ pub async fn security_info_async<S: AsyncStore + ?Sized>(
     Ok(SecurityInfo {
         methods,
         default_method,
+        mfa_state: profile.mfa_state,
     })
 }
 
-/// The account's security info: registered methods oldest first, and the default.
+/// The account's security info: registered methods oldest first, the default, and the
+/// per-user MFA state ([`SecurityInfo::apply_to`] puts the last two into a policy context).
 ///
 /// # Errors
 /// As [`security_info_async`].
@@ -526,6 +607,13 @@ pub async fn begin_add_async<S: AsyncStore + ?Sized, R: CryptoRng + ?Sized>(
 /// [`AccountPolicy::pending_lifetime`]. Then run the factor's enrollment and its first check,
 /// and pass that check's evidence to [`confirm_add`]; until then the method does not count.
 ///
+/// **Who may call it.** It takes no session: the service decides who is registering. Call it
+/// (and [`confirm_add`]) only for a session that `mfa-policy` allows to
+/// [`UserAction::RegisterSecurityInfo`] ([`may_register`] asks the engine). A temporary access
+/// pass counts toward that only through
+/// [`TapGrant::evidence_for`](crate::TapGrant::evidence_for), which gives its evidence for this
+/// action and no other.
+///
 /// # Errors
 /// [`AttemptError::Rejected`] with [`AccountError::InvalidName`], or
 /// [`AccountError::TooManyMethods`] when the account is full already (checked again, atomically,
@@ -548,6 +636,31 @@ pub fn begin_add<S: Store + ?Sized, R: CryptoRng + ?Sized>(
         now,
         rng,
     ))
+}
+
+/// Whether the session behind `context` may register security info ([`begin_add`],
+/// [`confirm_add`], [`add_backup_codes`]): `engine` is asked about `context` with its action set
+/// to [`UserAction::RegisterSecurityInfo`], and only [`Decision::Allow`] lets it.
+///
+/// Build `context` as for any sign-in ([`SecurityInfo::apply_to`] fills in the account), with
+/// the session's evidence. A temporary access pass counts only through
+/// [`TapGrant::evidence_for`](crate::TapGrant::evidence_for)`(UserAction::RegisterSecurityInfo)`,
+/// which is exactly the action asked about here; never add a redemption's evidence otherwise.
+///
+/// # Errors
+/// [`AccountError::RegistrationNotAllowed`] with the decision's kind (`step_up`: ask for a
+/// second factor first, or `block`).
+pub fn may_register(engine: &Engine, context: &SignInContext) -> Result<(), AccountError> {
+    let mut context = context.clone();
+    context.action = UserAction::RegisterSecurityInfo;
+    let decision = engine.evaluate(&context).decision;
+    if decision.is_allow() {
+        Ok(())
+    } else {
+        Err(AccountError::RegistrationNotAllowed {
+            decision: decision.kind(),
+        })
+    }
 }
 
 /// Checks that `proof` is a recent first check of the pending method's credential.
@@ -660,16 +773,33 @@ pub async fn confirm_add_async<S: AsyncStore + ?Sized>(
     confirmation: Confirmation<'_>,
     now: UnixTime,
 ) -> Result<MethodEntry, AttemptError<AccountError>> {
-    let pending: PendingMethod = match take_async(
-        store,
-        &pending_key(account, confirmation.pending_id.as_str()),
-    )
-    .await
-    {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return rejected(AccountError::PendingNotFound),
-        Err(error) => return Err(AttemptError::Store(error)),
-    };
+    let pending = take_pending_async(store, account, confirmation.pending_id).await?;
+    register_confirmed_async(store, policy, events, account, pending, confirmation, now).await
+}
+
+/// Takes the pending method `pending_id` (spent from here on, whatever follows).
+async fn take_pending_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    account: &str,
+    pending_id: &MethodId,
+) -> Result<PendingMethod, AttemptError<AccountError>> {
+    match take_async(store, &pending_key(account, pending_id.as_str())).await {
+        Ok(Some(pending)) => Ok(pending),
+        Ok(None) => rejected(AccountError::PendingNotFound),
+        Err(error) => Err(AttemptError::Store(error)),
+    }
+}
+
+/// Checks the proof of a taken pending method and registers it.
+async fn register_confirmed_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    policy: &AccountPolicy,
+    events: &dyn AccountEventSink,
+    account: &str,
+    pending: PendingMethod,
+    confirmation: Confirmation<'_>,
+    now: UnixTime,
+) -> Result<MethodEntry, AttemptError<AccountError>> {
     check_proof(policy, &pending, &confirmation, now).map_err(AttemptError::Rejected)?;
     let registered = all_entries_async(store, account)
         .await
@@ -717,6 +847,9 @@ pub async fn confirm_add_async<S: AsyncStore + ?Sized>(
 }
 
 /// Confirms a pending method with the evidence of its first successful check, and registers it.
+/// As for [`begin_add`], call it only for a session allowed to register security info
+/// ([`may_register`]; a temporary access pass counts only through
+/// [`TapGrant::evidence_for`](crate::TapGrant::evidence_for)).
 ///
 /// The pending record is taken first (whatever follows, it is spent: of concurrent confirmations
 /// one at most succeeds). Then the proof must match: its method is the pending kind's, its
@@ -746,6 +879,62 @@ pub fn confirm_add<S: Store + ?Sized>(
         events,
         account,
         confirmation,
+        now,
+    ))
+}
+
+/// Confirms a pending method with only its first check's evidence (async); see
+/// [`confirm_add_with_proof`].
+///
+/// # Errors
+/// As [`confirm_add_with_proof`].
+pub async fn confirm_add_with_proof_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    policy: &AccountPolicy,
+    events: &dyn AccountEventSink,
+    account: &str,
+    pending_id: &MethodId,
+    proof: &Evidence,
+    now: UnixTime,
+) -> Result<MethodEntry, AttemptError<AccountError>> {
+    let pending = take_pending_async(store, account, pending_id).await?;
+    let factor = FactorRef::from_evidence(pending.kind, proof).map_err(AttemptError::Rejected)?;
+    let confirmation = Confirmation {
+        pending_id,
+        factor: &factor,
+        proof,
+        providers: None,
+    };
+    register_confirmed_async(store, policy, events, account, pending, confirmation, now).await
+}
+
+/// [`confirm_add`] with the factor state read from the proof ([`FactorRef::from_evidence`] of
+/// the pending method's kind): the pending id and the first check's evidence are all it needs.
+/// A WebAuthn method registered this way has no AAGUID, hence no provider name; to name it,
+/// use [`confirm_add`] with [`FactorRef::webauthn`] and [`Confirmation::providers`].
+///
+/// The same rules as [`confirm_add`]: the pending method is taken first (a refused proof spends
+/// it), and the proof must be a recent check of the pending kind's method.
+///
+/// # Errors
+/// As [`confirm_add`]; [`AccountError::ProofMismatch`] also when the proof names no credential
+/// or the pending method is of backup codes (see [`add_backup_codes`]).
+pub fn confirm_add_with_proof<S: Store + ?Sized>(
+    store: &S,
+    policy: &AccountPolicy,
+    events: &dyn AccountEventSink,
+    account: &str,
+    pending_id: &MethodId,
+    proof: &Evidence,
+    now: UnixTime,
+) -> Result<MethodEntry, AttemptError<AccountError>> {
+    block_on(confirm_add_with_proof_async(
+        &BlockingStore(store),
+        policy,
+        events,
+        account,
+        pending_id,
+        proof,
         now,
     ))
 }
@@ -1003,6 +1192,53 @@ pub fn record_use<S: Store + ?Sized>(
         &BlockingStore(store),
         account,
         method_id,
+        now,
+    ))
+}
+
+/// Records the use of whichever method a successful check proved (async); see
+/// [`record_use_of`].
+///
+/// # Errors
+/// As [`record_use_of`].
+pub async fn record_use_of_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    account: &str,
+    evidence: &Evidence,
+    now: UnixTime,
+) -> Result<Option<MethodId>, AttemptError<AccountError>> {
+    let info = security_info_async(store, account)
+        .await
+        .map_err(AttemptError::Store)?;
+    let Some(entry) = info.method_for(evidence) else {
+        return Ok(None);
+    };
+    match record_use_async(store, account, &entry.id, now).await {
+        Ok(()) => Ok(Some(entry.id.clone())),
+        // Removed since it was read: nothing registered to record.
+        Err(AttemptError::Rejected(AccountError::MethodNotFound)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Records that a successful check was a sign-in with one of the account's methods: finds the
+/// method the evidence proves ([`SecurityInfo::method_for`]) and sets its "last used" time to
+/// `now` ([`record_use`]). Returns the method's id, or `None` (and changes nothing) when no
+/// registered method matches: a password, a temporary access pass, a credential enrolled
+/// outside this crate, or a method removed meanwhile.
+///
+/// # Errors
+/// [`AttemptError::Store`] if the store fails or a record does not decode.
+pub fn record_use_of<S: Store + ?Sized>(
+    store: &S,
+    account: &str,
+    evidence: &Evidence,
+    now: UnixTime,
+) -> Result<Option<MethodId>, AttemptError<AccountError>> {
+    block_on(record_use_of_async(
+        &BlockingStore(store),
+        account,
+        evidence,
         now,
     ))
 }

@@ -2,14 +2,15 @@
 //! 800-63B-4 asks for after every recovery sign-in.
 
 use mfa_core::{
-    AsyncStore, AttemptError, BlockingStore, Change, Evidence, Method, Store, UnixTime, block_on,
-    update_async,
+    AsyncStore, AttemptError, BlockingStore, Change, CryptoRng, Evidence, Method, Store,
+    ThrottlePolicy, UnixTime, block_on, update_async,
 };
 
 use crate::app_password::delete_all_app_passwords_async;
 use crate::events::{AccountChange, AccountEventSink, Actor};
 use crate::methods::{
-    FactorRef, all_entries_async, delete_factor_state_async, discard_async, emit, record_keys_async,
+    FactorRef, all_entries_async, delete_factor_state_async, discard_async, emit,
+    record_keys_async, record_use_of_async,
 };
 use crate::profile::{AccountProfile, ResetRecord};
 use crate::remembered::forget_all_async;
@@ -231,4 +232,89 @@ pub fn record_recovery(
             },
         );
     }
+}
+
+/// Signs in with a backup code (async), the hash handed to `offload` (with tokio:
+/// `|job| tokio::task::spawn_blocking(move || job.run())`); see [`redeem_backup_code`].
+///
+/// # Errors
+/// As [`redeem_backup_code`].
+#[expect(
+    clippy::too_many_arguments,
+    reason = "redeem_backup_code's arguments, plus offload"
+)]
+pub async fn redeem_backup_code_async<S, R, O, F, E>(
+    store: &S,
+    events: &dyn AccountEventSink,
+    account: &str,
+    throttle: &ThrottlePolicy,
+    typed: &str,
+    now: UnixTime,
+    rng: &mut R,
+    offload: O,
+) -> Result<mfa_backup::Redeemed, AttemptError<mfa_backup::BackupCodeError>>
+where
+    S: AsyncStore + ?Sized,
+    R: CryptoRng + ?Sized,
+    O: FnMut(mfa_backup::RedeemJob) -> F,
+    F: Future<Output = Result<mfa_backup::HashedRedemption, E>>,
+{
+    let redeemed = mfa_backup::redeem_async(
+        store,
+        &mfa_backup::record_key(account),
+        throttle,
+        typed,
+        now,
+        rng,
+        offload,
+    )
+    .await?;
+    let evidence = redeemed.verified.evidence();
+    // Best effort: the code is spent already, and failing the sign-in over a "last used" time
+    // would waste it. The notice below does not depend on it.
+    let _ = record_use_of_async(store, account, evidence, now).await;
+    record_recovery(events, account, evidence, now);
+    Ok(redeemed)
+}
+
+/// Signs in with a backup code, the account-level way, symmetric with
+/// [`redeem_tap`](crate::redeem_tap):
+///
+/// 1. `mfa-backup` redeems `typed` against the account's set through its store helper
+///    ([`mfa_backup::redeem`]: throttled per NIST SP 800-63B-4 by `throttle`, one hash, committed
+///    by compare-and-swap so a code wins once);
+/// 2. on success, the backup-codes method's "last used" time becomes `now`
+///    ([`record_use_of`](crate::record_use_of); best effort: the code is spent either way, so a
+///    store failure here does not fail the sign-in);
+/// 3. [`AccountChange::RecoverySignIn`] is emitted: NIST SP 800-63B-4 asks that the account
+///    holder be told after every recovery.
+///
+/// Returns `mfa-backup`'s [`Redeemed`](mfa_backup::Redeemed) whole: its evidence for the
+/// session, the codes left, and in replace-after-use mode the new code to show once. Hashes on
+/// the calling thread (blocking).
+///
+/// # Errors
+/// `mfa-backup`'s own, unchanged: [`AttemptError::Rejected`] with its
+/// [`BackupCodeError`](mfa_backup::BackupCodeError) (wrong, used, malformed …),
+/// [`AttemptError::Throttled`], [`AttemptError::NotEnrolled`] when the account has no set,
+/// [`AttemptError::Store`] if the store fails. Nothing is recorded or emitted on failure.
+pub fn redeem_backup_code<S: Store + ?Sized, R: CryptoRng + ?Sized>(
+    store: &S,
+    events: &dyn AccountEventSink,
+    account: &str,
+    throttle: &ThrottlePolicy,
+    typed: &str,
+    now: UnixTime,
+    rng: &mut R,
+) -> Result<mfa_backup::Redeemed, AttemptError<mfa_backup::BackupCodeError>> {
+    block_on(redeem_backup_code_async(
+        &BlockingStore(store),
+        events,
+        account,
+        throttle,
+        typed,
+        now,
+        rng,
+        |job| core::future::ready(Ok::<_, core::convert::Infallible>(job.run())),
+    ))
 }

@@ -684,16 +684,7 @@ fn any_second_factor_keeps_an_mfa_policy_satisfiable() {
     let guard = RemovalGuard::new(&engine, probe(ALICE, at(100)));
     let session = recovery_session(at(100));
     let (app, _) = add_totp(&store, ALICE, "app", at(0));
-    let sms = add_method(
-        &store,
-        ALICE,
-        FactorRef::Phone {
-            phone_id: "mobile".into(),
-            voice: false,
-        },
-        &Evidence::new(Method::Sms, at(0), "mobile"),
-        at(0),
-    );
+    let sms = add_phone(&store, ALICE, "mobile", false, at(0));
     remove(&store, &NoEvents, ALICE, &app.id, &session, &guard, at(100)).unwrap();
     assert_eq!(
         rejected(remove(
@@ -911,26 +902,8 @@ fn sms_and_voice_of_one_phone_share_its_record() {
     let engine = engine("");
     let guard = RemovalGuard::new(&engine, probe(ALICE, at(100)));
     let session = strong_session(at(100));
-    let sms = add_method(
-        &store,
-        ALICE,
-        FactorRef::Phone {
-            phone_id: "mobile".into(),
-            voice: false,
-        },
-        &Evidence::new(Method::Sms, at(0), "mobile"),
-        at(0),
-    );
-    let voice = add_method(
-        &store,
-        ALICE,
-        FactorRef::Phone {
-            phone_id: "mobile".into(),
-            voice: true,
-        },
-        &Evidence::new(Method::Voice, at(0), "mobile"),
-        at(0),
-    );
+    let sms = add_phone(&store, ALICE, "mobile", false, at(0));
+    let voice = add_phone(&store, ALICE, "mobile", true, at(0));
     remove(&store, &NoEvents, ALICE, &sms.id, &session, &guard, at(100)).unwrap();
     remove(
         &store,
@@ -1155,5 +1128,236 @@ async fn async_backup_codes_hash_off_the_executor() {
             .unwrap()
             .methods,
         vec![entry]
+    );
+}
+
+// ---- the factor state read from the proof ----
+
+#[test]
+fn the_factor_is_read_from_each_kinds_evidence() {
+    let now = at(0);
+    let cases = [
+        (
+            MethodKind::Totp,
+            Method::Totp,
+            FactorRef::Totp {
+                credential_id: "cred".into(),
+            },
+        ),
+        (
+            MethodKind::Hotp,
+            Method::Hotp,
+            FactorRef::Hotp {
+                credential_id: "cred".into(),
+            },
+        ),
+        (
+            MethodKind::WebAuthn,
+            Method::WebAuthn,
+            FactorRef::WebAuthn {
+                credential_id: "cred".into(),
+                aaguid: None,
+            },
+        ),
+        (
+            MethodKind::Push,
+            Method::Push,
+            FactorRef::Push {
+                device_id: "cred".into(),
+            },
+        ),
+        (
+            MethodKind::Sms,
+            Method::Sms,
+            FactorRef::Phone {
+                phone_id: "cred".into(),
+                voice: false,
+            },
+        ),
+        (
+            MethodKind::Voice,
+            Method::Voice,
+            FactorRef::Phone {
+                phone_id: "cred".into(),
+                voice: true,
+            },
+        ),
+    ];
+    for (kind, method, expected) in cases {
+        let evidence = Evidence::new(method, now, "cred");
+        assert_eq!(FactorRef::from_evidence(kind, &evidence), Ok(expected));
+        // The kind must be the evidence's.
+        let other = if kind == MethodKind::Totp {
+            MethodKind::Hotp
+        } else {
+            MethodKind::Totp
+        };
+        assert_eq!(
+            FactorRef::from_evidence(other, &evidence),
+            Err(AccountError::ProofMismatch)
+        );
+    }
+    // No credential, or backup codes (registered by add_backup_codes, not by a check).
+    assert_eq!(
+        FactorRef::from_evidence(MethodKind::Totp, &Evidence::new(Method::Totp, now, "")),
+        Err(AccountError::ProofMismatch)
+    );
+    assert_eq!(
+        FactorRef::from_evidence(
+            MethodKind::BackupCodes,
+            &Evidence::new(Method::BackupCode, now, "set")
+        ),
+        Err(AccountError::ProofMismatch)
+    );
+}
+
+#[test]
+fn a_webauthn_factor_is_named_as_its_evidence_names_it() {
+    let id = mfa_webauthn::CredentialId::from_b64url(&passkey_id(4)).unwrap();
+    let factor = FactorRef::webauthn(&id, Some("ee882879-721c-4913-9775-3dfcce97072a".into()));
+    // mfa-webauthn's assertion evidence carries `mfa_core::CredentialId::from(&id)`.
+    let evidence = Evidence::new(Method::WebAuthn, at(0), &id);
+    assert_eq!(factor.credential_id(), Some(evidence.credential.as_str()));
+    assert_eq!(factor.credential_id(), Some(passkey_id(4).as_str()));
+    assert!(matches!(
+        factor,
+        FactorRef::WebAuthn {
+            aaguid: Some(ref aaguid),
+            ..
+        } if aaguid == "ee882879-721c-4913-9775-3dfcce97072a"
+    ));
+}
+
+#[test]
+fn a_method_is_confirmed_by_its_pending_id_and_proof_alone() {
+    let store = MemoryStore::new();
+    let policy = AccountPolicy::default();
+    let events = EventLog::new();
+    // A real TOTP enrollment: mfa-otp's first check is the proof.
+    let pending = begin(&store, MethodKind::Totp, at(0), 1);
+    let enrollment = mfa_otp::begin_totp_enrollment(
+        &store,
+        ALICE,
+        "app",
+        &mfa_otp::TotpEnrollmentPolicy::default(),
+        &mut rng(2),
+        at(0),
+    )
+    .unwrap();
+    let code = enrollment
+        .params()
+        .code_at(enrollment.secret(), at(30))
+        .unwrap();
+    let verified = mfa_otp::confirm_totp_enrollment(
+        &store,
+        ALICE,
+        "app",
+        &mfa_core::ThrottlePolicy::default(),
+        code.as_str(),
+        at(30),
+    )
+    .unwrap();
+    let entry = mfa_account::confirm_add_with_proof(
+        &store,
+        &policy,
+        &events,
+        ALICE,
+        &pending.id,
+        verified.evidence(),
+        at(40),
+    )
+    .unwrap();
+    assert_eq!(
+        entry.factor,
+        FactorRef::Totp {
+            credential_id: "app".into()
+        }
+    );
+    assert_eq!(entry.id, pending.id);
+    assert_eq!(entry.properties, verified.evidence().properties);
+    assert_eq!(
+        security_info(&store, ALICE).unwrap().methods,
+        vec![entry.clone()]
+    );
+    assert_eq!(
+        events
+            .take()
+            .into_iter()
+            .map(|e| e.change)
+            .collect::<Vec<_>>(),
+        vec![AccountChange::MethodAdded {
+            method_id: entry.id.to_string(),
+            kind: MethodKind::Totp
+        }]
+    );
+    // Used once.
+    assert_eq!(
+        rejected(confirm_by_proof(
+            &store,
+            &pending.id,
+            verified.evidence(),
+            at(40)
+        )),
+        AccountError::PendingNotFound
+    );
+}
+
+/// Confirms Alice's pending method from its proof alone, under the default policy.
+fn confirm_by_proof(
+    store: &MemoryStore,
+    pending_id: &MethodId,
+    proof: &Evidence,
+    now: mfa_core::UnixTime,
+) -> Result<MethodEntry, AttemptError<AccountError>> {
+    let policy = AccountPolicy::default();
+    mfa_account::confirm_add_with_proof(store, &policy, &NoEvents, ALICE, pending_id, proof, now)
+}
+
+#[test]
+fn a_proof_of_another_kind_spends_the_pending_method() {
+    let store = MemoryStore::new();
+    let pending = begin(&store, MethodKind::Voice, at(0), 1);
+    let sms_check = Evidence::new(Method::Sms, at(10), "mobile");
+    assert_eq!(
+        rejected(confirm_by_proof(&store, &pending.id, &sms_check, at(10))),
+        AccountError::ProofMismatch
+    );
+    let voice_check = Evidence::new(Method::Voice, at(10), "mobile");
+    assert_eq!(
+        rejected(confirm_by_proof(&store, &pending.id, &voice_check, at(10))),
+        AccountError::PendingNotFound
+    );
+    // The usual rules hold: a stale proof is refused.
+    let pending = begin(&store, MethodKind::Voice, at(0), 2);
+    let stale = Evidence::new(Method::Voice, at(0), "mobile");
+    assert_eq!(
+        rejected(confirm_by_proof(&store, &pending.id, &stale, at(11 * 60))),
+        AccountError::ProofStale
+    );
+    assert!(security_info(&store, ALICE).unwrap().methods.is_empty());
+}
+
+#[tokio::test]
+async fn a_method_is_confirmed_by_its_proof_alone_async() {
+    let store = MemoryStore::new();
+    let policy = AccountPolicy::default();
+    let pending = begin(&store, MethodKind::Sms, at(0), 1);
+    let entry = mfa_account::confirm_add_with_proof_async(
+        &store,
+        &policy,
+        &NoEvents,
+        ALICE,
+        &pending.id,
+        &Evidence::new(Method::Sms, at(5), "mobile"),
+        at(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        entry.factor,
+        FactorRef::Phone {
+            phone_id: "mobile".into(),
+            voice: false
+        }
     );
 }

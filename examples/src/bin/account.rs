@@ -17,8 +17,8 @@ use std::error::Error;
 use std::time::Duration;
 
 use mfa_account::{
-    AccountError, AccountPolicy, Actor, Confirmation, EventLog, FactorRef, MethodEntry, MethodKind,
-    Operator, RegistrationStep, RemovalGuard, SecurityInfo, TapOptions,
+    AccountError, AccountPolicy, Actor, EventLog, MethodEntry, MethodKind, Operator,
+    RegistrationStep, RemovalGuard, SecurityInfo, TapOptions,
 };
 use mfa_backup::BackupCode;
 use mfa_core::{
@@ -90,10 +90,7 @@ fn sign_up(service: &Service) -> Result<(MethodEntry, Vec<BackupCode>), Failure>
         now,
     )?;
     let step = mfa_account::registration_step(&service.store, &service.accounts, "alice", now)?;
-    println!(
-        "per-user MFA enabled; at her first sign-in the registration campaign: {}",
-        describe_step(step)
-    );
+    println!("per-user MFA enabled; at her first sign-in the registration campaign: {step}");
     service.print_events();
 
     let (phone, app) = service.add_authenticator_app("alice", "phone-1", "Phone")?;
@@ -130,7 +127,7 @@ fn sign_up(service: &Service) -> Result<(MethodEntry, Vec<BackupCode>), Failure>
     let key = mfa_otp::totp_record_key("alice", "phone-1");
     let verified =
         mfa_otp::verify_totp(&service.store, &key, &service.throttle, code.as_str(), now)?;
-    service.record_use("alice", verified.evidence())?;
+    mfa_account::record_use_of(&service.store, "alice", verified.evidence(), now)?;
     context.add_evidence(verified.evidence().clone());
     println!(
         "  + the code her app shows: {}",
@@ -160,9 +157,12 @@ fn lose_the_phone(
     );
     println!("  \"sign in another way\": she types a backup code from the printed sheet");
     let typed = sheet.first().ok_or("no backup code issued")?;
-    let redeemed = mfa_backup::redeem(
+    // Through the account layer: mfa-backup redeems it, the backup-codes method is marked as
+    // used, and (NIST SP 800-63B-4) the account holder is told about the recovery.
+    let redeemed = mfa_account::redeem_backup_code(
         &service.store,
-        &mfa_backup::record_key("alice"),
+        &service.events,
+        "alice",
         &service.throttle,
         typed.expose_secret(),
         now,
@@ -175,9 +175,6 @@ fn lose_the_phone(
         redeemed.remaining,
         describe(&service.engine, &context)
     );
-    // NIST SP 800-63B-4: tell the account holder after every recovery.
-    mfa_account::record_recovery(&service.events, "alice", &backup, now);
-    service.record_use("alice", &backup)?;
     service.print_events();
     let session_epoch = mfa_account::current_epoch(&service.store, "alice")?;
     println!("her session is issued under revocation epoch {session_epoch}");
@@ -310,10 +307,7 @@ fn help_desk_reset(service: &Service, session_epoch: u64) -> Result<(), Failure>
         other => return Err(format!("the old session survived the reset: {other:?}").into()),
     }
     let step = mfa_account::registration_step(&service.store, &service.accounts, "alice", now)?;
-    println!(
-        "at her next sign-in the registration campaign: {}",
-        describe_step(step)
-    );
+    println!("at her next sign-in the registration campaign: {step}");
     if !matches!(step, RegistrationStep::Required { .. }) {
         return Err("a reset must make registration required".into());
     }
@@ -384,13 +378,18 @@ fn help_desk_reset(service: &Service, session_epoch: u64) -> Result<(), Failure>
         "  policy to sign in to {APP}: {}",
         describe(&service.engine, &sign_in)
     );
-    if !service.engine.evaluate(&register).decision.is_allow() {
-        return Err("the pass must allow registering security info".into());
-    }
+    // begin_add / confirm_add take no session: the service asks the policy first.
+    mfa_account::may_register(&service.engine, &register)?;
+    println!("  may she register security info in this session? yes");
+    print_refusal(
+        "  may a session with the password alone register?",
+        mfa_account::may_register(&service.engine, &sign_in).map_err(AttemptError::Rejected),
+        |error| matches!(error, AccountError::RegistrationNotAllowed { .. }),
+    )?;
 
     service.add_authenticator_app("alice", "phone-3", "Replacement phone")?;
     let step = mfa_account::registration_step(&service.store, &service.accounts, "alice", now)?;
-    println!("the registration campaign now: {}", describe_step(step));
+    println!("the registration campaign now: {step}");
     print_refusal(
         "the same pass again",
         mfa_account::redeem_tap(&service.store, &service.events, "alice", &typed, now),
@@ -429,8 +428,7 @@ fn app_password_and_sign_out(service: &Service) -> Result<(), Failure> {
         now,
     )?;
     let mut imap = service.sign_in_context("alice", UserAction::SignIn, ClientApp::Legacy)?;
-    imap.add_evidence(used.evidence().clone());
-    imap.app_password = true;
+    used.credential().apply_to(&mut imap); // legacy client, app password, its evidence
     println!(
         "IMAP login with it: accepted as \"{}\"; policy: {}",
         used.credential().name(),
@@ -536,20 +534,14 @@ impl Service {
             now,
         )?;
         let (proof, credential) = verified.into_parts();
-        let factor = FactorRef::Totp {
-            credential_id: credential_id.to_owned(),
-        };
-        let entry = mfa_account::confirm_add(
+        // The proof names the credential; the pending method knows the kind.
+        let entry = mfa_account::confirm_add_with_proof(
             &self.store,
             &self.accounts,
             &self.events,
             account,
-            Confirmation {
-                pending_id: &pending.id,
-                factor: &factor,
-                proof: &proof,
-                providers: None,
-            },
+            &pending.id,
+            &proof,
             now,
         )?;
         println!(
@@ -562,24 +554,6 @@ impl Service {
         );
         self.print_events();
         Ok((entry, credential))
-    }
-
-    /// Marks the method a successful check used as "last used now". Evidence names the factor's
-    /// credential; a backup-code method is found by its kind (one set per account), since the
-    /// evidence carries mfa-backup's set id and the method is known by ours.
-    fn record_use(&self, account: &str, evidence: &Evidence) -> Result<(), Failure> {
-        let info = mfa_account::security_info(&self.store, account)?;
-        let used = info
-            .methods
-            .iter()
-            .find(|entry| {
-                entry.kind.method() == evidence.method
-                    && (entry.kind == MethodKind::BackupCodes
-                        || entry.credential_id() == evidence.credential.as_str())
-            })
-            .ok_or("the evidence matches no registered method")?;
-        mfa_account::record_use(&self.store, account, &used.id, evidence.verified_at)?;
-        Ok(())
     }
 
     /// The TOTP credential mfa-otp holds (what the phone's app also knows).
@@ -603,16 +577,11 @@ impl Service {
         action: UserAction,
         client: ClientApp,
     ) -> Result<SignInContext, Failure> {
-        let info = mfa_account::security_info(&self.store, account)?;
-        let profile: mfa_account::AccountProfile =
-            mfa_core::load(&self.store, &mfa_account::store::profile_key(account))?
-                .unwrap_or_default();
         let mut context = SignInContext::builder(account, APP, self.clock.now())
             .action(action)
             .client_app(client)
-            .mfa_state(profile.mfa_state)
             .build();
-        context.user.methods = mfa_account::enrolled_methods(&info);
+        mfa_account::security_info(&self.store, account)?.apply_to(&mut context);
         Ok(context)
     }
 
@@ -655,17 +624,17 @@ impl Service {
     /// become a "your security info changed" notice to the user.
     fn print_events(&self) {
         for event in self.events.take() {
-            let actor = match &event.actor {
-                Actor::User => "the user".to_owned(),
-                Actor::Operator(id) => format!("operator {id}"),
-                Actor::System => "the system".to_owned(),
-            };
             let notice = if event.notifies_user() {
                 format!("; {} is notified", event.account)
             } else {
                 String::new()
             };
-            println!("  [event] {} by {actor}{notice}", event.change.name());
+            println!(
+                "  [event] {}: {}, by {}{notice}",
+                event.change.name(),
+                event.change,
+                event.actor
+            );
         }
     }
 }
@@ -696,18 +665,6 @@ fn describe(engine: &Engine, context: &SignInContext) -> String {
             )
         }
         other => other.to_string(),
-    }
-}
-
-/// The registration campaign's step in words.
-fn describe_step(step: RegistrationStep) -> String {
-    match step {
-        RegistrationStep::NotNeeded => "not needed".to_owned(),
-        RegistrationStep::Offered { skips_left, .. } => {
-            format!("offered, she may skip it {skips_left} more times")
-        }
-        RegistrationStep::Required { reason } => format!("required ({reason:?}), no skipping"),
-        other => format!("{other:?}"),
     }
 }
 

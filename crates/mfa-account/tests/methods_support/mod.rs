@@ -245,3 +245,43 @@ pub fn redeem_backup_code(
         &mut rng(now.as_secs()),
     )
 }
+
+/// Registers an `mfa-oob` phone as an SMS (`voice: false`) or voice method, confirmed by a
+/// check as `mfa-oob` reports it (the phone id as credential).
+pub fn add_phone(
+    store: &impl Store,
+    account: &str,
+    phone_id: &str,
+    voice: bool,
+    now: UnixTime,
+) -> MethodEntry {
+    let method = if voice { Method::Voice } else { Method::Sms };
+    add_method(
+        store,
+        account,
+        FactorRef::Phone {
+            phone_id: phone_id.to_owned(),
+            voice,
+        },
+        &Evidence::new(method, now, phone_id),
+        now,
+    )
+}
+
+/// Registers a set of backup codes ([`cheap_backup_codes`]) for `account`, telling no one.
+pub fn add_cheap_backup_codes(
+    store: &impl Store,
+    account: &str,
+    now: UnixTime,
+) -> (MethodEntry, mfa_backup::IssuedCodes) {
+    mfa_account::add_backup_codes(
+        store,
+        &AccountPolicy::default(),
+        &mfa_account::NoEvents,
+        account,
+        &cheap_backup_codes(),
+        now,
+        &mut rng(3),
+    )
+    .unwrap()
+}
