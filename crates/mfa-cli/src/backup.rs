@@ -56,7 +56,8 @@ const DEFAULT_ACCOUNT: &str = "default";
 pub(crate) enum BackupCommand {
     /// Create a new set: print the codes (one per line), write the hashed set to FILE as JSON.
     ///
-    /// An existing FILE is replaced, which invalidates every code of the old set. The codes are
+    /// An existing set FILE is replaced, which invalidates every code of the old set (a file that
+    /// is not a set is left alone: exit 2). The codes are
     /// printed first: if stdout cannot take them (closed, full), FILE is left as it was (exit 2).
     Issue(IssueArgs),
     /// Redeem one code: prints the number of codes left (exit 0), or the reason it was rejected
@@ -119,7 +120,7 @@ pub(crate) struct IssueArgs {
     #[arg(long, value_enum, default_value = "default")]
     format: FormatArg,
     /// The account the set belongs to (bound into every hash).
-    #[arg(long, default_value = DEFAULT_ACCOUNT)]
+    #[arg(long, value_parser = crate::account::parse_account, default_value = DEFAULT_ACCOUNT)]
     account: String,
     /// The password hash for the stored set.
     #[arg(long, value_enum, default_value = "argon2id")]
@@ -149,7 +150,7 @@ pub(crate) struct RedeemArgs {
     store: StoreSpec,
     /// Whose set (a database holds many; default `default`). With a JSON file, the set's own
     /// account unless given, and then it must match.
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A")]
     account: Option<String>,
     /// The code as typed (case, spaces and hyphens do not matter).
     #[arg(value_name = "CODE", allow_hyphen_values = true)]
@@ -168,7 +169,7 @@ pub(crate) struct StatusArgs {
     #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
     store: StoreSpec,
     /// Whose set (a database holds many; default `default`).
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A")]
     account: Option<String>,
 }
 
@@ -550,15 +551,16 @@ fn read_set_file(path: &Path) -> Result<SetFile, Failure> {
 }
 
 /// `issue` replaces a set file (that is how a set is regenerated), but never a file that is
-/// something else: a records file, a typo'd path to another file. An empty file is fine.
+/// something else (a records file, a typo'd path to another file, a damaged set): exit 2, and
+/// the file is left for a person to look at.
 fn refuse_to_replace_other_files(path: &Path) -> Result<(), Failure> {
-    match fs::metadata(path) {
-        Ok(metadata) if metadata.len() > 0 => read_set_file(path).map(|_| ()).map_err(|_| {
-            Failure::Usage(format!(
-                "{} exists and is not a backup-code set; not replacing it",
-                path.display()
-            ))
-        }),
-        _ => Ok(()),
+    if fs::symlink_metadata(path).is_err() {
+        return Ok(());
     }
+    read_set_file(path).map(|_| ()).map_err(|_| {
+        Failure::Usage(format!(
+            "{} exists and is not a backup-code set; not replacing it",
+            path.display()
+        ))
+    })
 }
