@@ -1063,8 +1063,10 @@ fn non_empty(secret: Zeroizing<String>, what: &str) -> Result<Zeroizing<String>,
     Ok(secret)
 }
 
-/// `--account`: not empty, at most 256 bytes, no control characters.
-fn parse_account(text: &str) -> Result<String, String> {
+/// `--account`: not empty, at most 256 bytes, no control characters. Every subcommand's
+/// `--account` goes through it (a clap value parser), so a name no service would issue is
+/// refused (exit 2) before any store is opened or any sign-in is logged.
+pub(crate) fn parse_account(text: &str) -> Result<String, String> {
     if text.is_empty() || text.len() > MAX_ACCOUNT_LEN || text.chars().any(char::is_control) {
         return Err(format!(
             "an account is 1 to {MAX_ACCOUNT_LEN} bytes without control characters"

@@ -29,7 +29,7 @@ pub(crate) struct RecentArgs {
     #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
     store: StoreSpec,
     /// Whose sign-ins.
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A")]
     account: String,
     /// Events per page (1 to 1000).
     #[arg(long, value_name = "N", default_value_t = 20,

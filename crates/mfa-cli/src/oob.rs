@@ -81,7 +81,7 @@ pub(crate) struct AccountArgs {
     #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
     store: StoreSpec,
     /// The account.
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A")]
     account: String,
     /// Run at this time (Unix seconds) instead of now; the store judges expiry by it too.
     #[arg(long, value_name = "T")]
@@ -158,7 +158,7 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
     store: Option<StoreSpec>,
     /// The account.
-    #[arg(long, value_name = "A", default_value = "demo")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A", default_value = "demo")]
     account: String,
     #[command(flatten)]
     delivery: Delivery,

@@ -227,7 +227,7 @@ fn open_store(spec: &StoreSpec, now: UnixTime) -> Result<Box<dyn Store>, Failure
 #[derive(Debug, Args)]
 pub(crate) struct EnrollArgs {
     /// The signed-in user the phone is enrolled for.
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A")]
     account: String,
     /// The service's name, shown in the phone app.
     #[arg(long, value_name = "I", default_value_t = default_policy().issuer)]
@@ -246,7 +246,7 @@ pub(crate) struct EnrollArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ChallengeArgs {
     /// The account signing in.
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A")]
     account: String,
     /// Number matching: typed6 (default; typed7, typed8 too) meets NIST SP 800-63B-4; typed2,
     /// typed3 and pick3 (pick one of 3) are the vendor-compatible modes that do not.
@@ -279,7 +279,7 @@ pub(crate) struct OutcomeArgs {
     #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
     store: StoreSpec,
     /// The account signing in.
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A")]
     account: String,
     /// The challenge id (`"challenge"` in the output of `mfa push challenge`).
     #[arg(long, value_name = "ID", allow_hyphen_values = true)]
@@ -301,7 +301,7 @@ pub(crate) struct AccountArgs {
     #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse)]
     store: StoreSpec,
     /// The account.
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A")]
     account: String,
 }
 

@@ -124,7 +124,7 @@ pub(crate) struct RegisterArgs {
     #[arg(long, value_name = "STORE", value_parser = StoreSpec::parse, requires = "account")]
     store: Option<StoreSpec>,
     /// With --store: the account the credential belongs to.
-    #[arg(long, value_name = "A", requires = "store")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A", requires = "store")]
     account: Option<String>,
 }
 
@@ -143,7 +143,7 @@ pub(crate) struct AuthenticateArgs {
           conflicts_with_all = ["credential", "update"], requires = "account")]
     store: Option<StoreSpec>,
     /// With --store: whose credential.
-    #[arg(long, value_name = "A", requires = "store")]
+    #[arg(long, value_parser = crate::account::parse_account, value_name = "A", requires = "store")]
     account: Option<String>,
     #[command(flatten)]
     context: AuditContext,

@@ -576,12 +576,16 @@ fn item13_spellings_of_one_store_share_one_lock() {
         .collect();
     let exits: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let wins = exits.iter().filter(|(_, code, _)| *code == Some(0)).count();
-    let replays = exits
+    // The losers are replays; once five of them are counted, the throttle refuses the rest
+    // before checking (every spelling shares the one throttle record in the file).
+    let refused = exits
         .iter()
-        .filter(|(_, code, stderr)| *code == Some(1) && stderr.contains("replayed"))
+        .filter(|(_, code, stderr)| {
+            *code == Some(1) && (stderr.contains("(replayed)") || stderr.contains("(throttled)"))
+        })
         .count();
     assert_eq!(wins, 1, "{exits:?}");
-    assert_eq!(replays, 7, "{exits:?}");
+    assert_eq!(refused, 7, "{exits:?}");
     assert_eq!(status(&store)["remaining"], 9);
     // The symlink is still a symlink: the set was replaced where it lives.
     assert!(
@@ -590,4 +594,172 @@ fn item13_spellings_of_one_store_share_one_lock() {
             .file_type()
             .is_symlink()
     );
+}
+
+/// `mfa backup redeem … --time T`.
+fn redeem_at(store: &str, code: &str, t: u64) -> Output {
+    mfa(&[
+        "backup",
+        "redeem",
+        "--store",
+        store,
+        "--time",
+        &t.to_string(),
+        code,
+    ])
+}
+
+/// Asserts a refusal (exit 1, one line) whose reason is `reason`; returns stderr.
+fn assert_refused_for(out: &Output, reason: &str) -> String {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("({reason})")), "{stderr}");
+    assert!(out.stdout.is_empty());
+    stderr
+}
+
+/// Issues three codes into `store` (a JSON path or `sqlite:PATH`) for the default account.
+fn issue_into(store: &str) -> Vec<String> {
+    let out = mfa(&[
+        "backup",
+        "issue",
+        "--store",
+        store,
+        "--danger-low-cost",
+        "--count",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+/// The throttle's defaults (mfa-core's `ThrottlePolicy::default`): five free failures, then a
+/// wait of 1 s doubling with each further failure. Checked through the binary: a loop of wrong
+/// codes is throttled, the right code is then refused until the wait is over, then accepted,
+/// and the count starts again from zero.
+fn wrong_codes_are_throttled_then_the_right_code_resets(store: &str) {
+    const T0: u64 = 1_800_000_000;
+    let codes = issue_into(store);
+    // Six wrong codes at one instant: five free, the sixth counted with a 1 s wait after it.
+    for _ in 0..6 {
+        assert_refused_for(&redeem_at(store, "aaaaa-aaaaa", T0), "code_mismatch");
+    }
+    // Within the wait, even the right code is refused, unchecked (and not counted).
+    let stderr = assert_refused_for(&redeem_at(store, &codes[0], T0), "throttled");
+    assert!(stderr.contains("retry after 1 s"), "{stderr}");
+    // A shell loop gets nowhere: garbage is refused the same way.
+    assert_refused_for(&redeem_at(store, "not a code", T0), "throttled");
+    // After the wait: one more wrong code is checked, and doubles the wait to 2 s.
+    assert_refused_for(&redeem_at(store, "aaaaa-aaaaa", T0 + 1), "code_mismatch");
+    let stderr = assert_refused_for(&redeem_at(store, &codes[0], T0 + 2), "throttled");
+    assert!(stderr.contains("retry after 1 s"), "{stderr}");
+    // Once the 2 s have passed, the right code is accepted.
+    let out = redeem_at(store, &codes[0], T0 + 3);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "2\n");
+    // The success cleared the count: five wrong codes at one instant are free again.
+    for _ in 0..5 {
+        assert_refused_for(&redeem_at(store, "aaaaa-aaaaa", T0 + 3), "code_mismatch");
+    }
+    let out = redeem_at(store, &codes[1], T0 + 3);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "1\n");
+}
+
+#[test]
+fn a_json_file_throttles_guessing_and_keeps_the_count_beside_the_set() {
+    let dir = TempDir::new("throttle-json");
+    let store = dir.file("codes.json");
+    wrong_codes_are_throttled_then_the_right_code_resets(path(&store));
+    // Once cleared, the count is gone from the file: it holds the set alone again.
+    let stored: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&store).unwrap()).unwrap();
+    assert!(stored.get("throttle").is_none(), "{stored}");
+    assert_eq!(status(&store)["remaining"], 1);
+}
+
+#[test]
+fn a_json_file_records_each_counted_failure_with_the_set() {
+    const T0: u64 = 1_800_000_000;
+    let dir = TempDir::new("throttle-record");
+    let store = dir.file("codes.json");
+    let codes = issue_into(path(&store));
+    let slots = |store: &Path| -> serde_json::Value {
+        let stored: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(store).unwrap()).unwrap();
+        stored["slots"].clone()
+    };
+    let before = slots(&store);
+    for n in 1..=3_u64 {
+        assert_refused_for(
+            &redeem_at(path(&store), "aaaaa-aaaaa", T0 + n),
+            "code_mismatch",
+        );
+        let stored: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&store).unwrap()).unwrap();
+        assert_eq!(stored["throttle"]["consecutive_failures"], n, "{stored}");
+        assert_eq!(
+            stored["throttle"]["last_attempt_at"],
+            (T0 + n) * 1000,
+            "{stored}"
+        );
+    }
+    // Failures change the count only, never the set; a set of another account is not counted.
+    assert_eq!(slots(&store), before);
+    let out = mfa(&[
+        "backup",
+        "redeem",
+        "--store",
+        path(&store),
+        "--account",
+        "mallory",
+        "--time",
+        "1800000010",
+        &codes[0],
+    ]);
+    assert_refused_for(&out, "set_of_another_account");
+    let stored: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&store).unwrap()).unwrap();
+    assert_eq!(stored["throttle"]["consecutive_failures"], 3, "{stored}");
+}
+
+#[test]
+fn a_database_throttles_guessing_in_the_same_store() {
+    let dir = TempDir::new("throttle-sqlite");
+    let store = format!("sqlite:{}", path(&dir.file("mfa.db")));
+    wrong_codes_are_throttled_then_the_right_code_resets(&store);
+}
+
+fn a_hundred_failures_lock_the_set_until_a_new_one_is_issued(store: &str) {
+    const T0: u64 = 1_800_000_000;
+    let codes = issue_into(store);
+    // Each wrong code after the wait of the one before: 15 minutes at most, so an hour apart.
+    for n in 0..100_u64 {
+        let out = redeem_at(store, "aaaaa-aaaaa", T0 + n * 3600);
+        assert_refused_for(&out, "code_mismatch");
+    }
+    let much_later = T0 + 1000 * 3600;
+    let stderr = assert_refused_for(&redeem_at(store, &codes[0], much_later), "locked_out");
+    assert!(
+        stderr.contains("100 consecutive failed attempts"),
+        "{stderr}"
+    );
+    // A new set starts without a count.
+    let codes = issue_into(store);
+    let out = redeem_at(store, &codes[0], much_later);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_json_file_locks_after_a_hundred_failures() {
+    let dir = TempDir::new("throttle-lock");
+    a_hundred_failures_lock_the_set_until_a_new_one_is_issued(path(&dir.file("codes.json")));
+}
+
+#[test]
+fn a_database_locks_after_a_hundred_failures() {
+    let dir = TempDir::new("throttle-lock-sqlite");
+    let store = format!("sqlite:{}", path(&dir.file("mfa.db")));
+    a_hundred_failures_lock_the_set_until_a_new_one_is_issued(&store);
 }
