@@ -247,6 +247,9 @@ impl ThrottlePolicy {
             Err(store_error) => return Err(AttemptError::Store(store_error)),
         }
         let throttle_key = Self::key_for(credential_key);
+        // The time as the store keeps it (whole milliseconds), so the refund below recognises
+        // its own attempt even when the clock has finer precision.
+        let stamp = UnixTime::from_millis(now.as_millis());
         let admitted = update_async(store, &throttle_key, |state: Option<&ThrottleState>| {
             let state = state.copied().unwrap_or_default();
             match self.judge(&state, now) {
@@ -254,7 +257,7 @@ impl ThrottlePolicy {
                 Ok(()) => {
                     let counted = ThrottleState {
                         consecutive_failures: state.consecutive_failures.saturating_add(1),
-                        last_attempt_at: Some(now),
+                        last_attempt_at: Some(stamp),
                     };
                     (Change::Put(counted), Ok(state.last_attempt_at))
                 }
@@ -286,7 +289,7 @@ impl ThrottlePolicy {
                         let refunded = ThrottleState {
                             consecutive_failures: state.consecutive_failures.saturating_sub(1),
                             // Our attempt's time goes too, unless a later attempt counted since.
-                            last_attempt_at: if state.last_attempt_at == Some(now) {
+                            last_attempt_at: if state.last_attempt_at == Some(stamp) {
                                 previous_attempt_at
                             } else {
                                 state.last_attempt_at
@@ -605,6 +608,30 @@ mod tests {
         assert_eq!(
             policy.status(&store, &key, clock.now()).unwrap(),
             ThrottleStatus::Open { failures: 0 }
+        );
+    }
+
+    #[test]
+    fn a_refund_at_sub_millisecond_time_leaves_no_record() {
+        // The store keeps whole milliseconds; a clock with finer precision (the system clock)
+        // must still find its own attempt when it gives it back.
+        let (store, key, _) = setup();
+        let policy = ThrottlePolicy::default();
+        let now = UnixTime::from_millis(1_800_000_000_123)
+            .saturating_add(core::time::Duration::from_nanos(456_789));
+        let result =
+            policy.verify_and_commit(&store, &key, now, |_: &u32| -> Result<Verified<u32>, _> {
+                Err(ToyError::Disabled)
+            });
+        assert!(matches!(
+            result,
+            Err(AttemptError::Rejected(ToyError::Disabled))
+        ));
+        assert!(
+            Store::load(&store, &ThrottlePolicy::key_for(&key))
+                .unwrap()
+                .is_none(),
+            "the refunded attempt left a throttle record behind"
         );
     }
 
