@@ -52,7 +52,7 @@ pub use parse::{MAX_LIFETIME, format_lifetime, fuzz_inputs, parse_lifetime};
 pub use profile::{AccountProfile, ResetRecord};
 pub use providers::{
     MAX_PROVIDER_FILE_LEN, MAX_PROVIDER_NAME_CHARS, MAX_PROVIDERS, ProviderNames,
-    ProviderNamesError,
+    ProviderNamesError, fuzz_provider_names,
 };
 pub use remembered::{
     REMEMBERED_SECRET_CHARS, RememberedInfo, RememberedToken, check_remembered,

@@ -183,6 +183,34 @@ impl ProviderNames {
     }
 }
 
+/// Fuzz entry point (`fuzz/fuzz_targets/account_provider_names.rs`): reading a provider list
+/// never panics, and a list that reads holds at most [`MAX_PROVIDERS`] lower-case AAGUIDs, each
+/// with a trimmed, non-empty name of at most [`MAX_PROVIDER_NAME_CHARS`] characters that
+/// [`ProviderNames::name`] finds in any case, and builds again entry by entry to the same list.
+#[doc(hidden)]
+pub fn fuzz_provider_names(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(list) = ProviderNames::from_json(text) else {
+        return;
+    };
+    assert!(list.len() <= MAX_PROVIDERS, "provider count");
+    let mut rebuilt = ProviderNames::new();
+    for (aaguid, name) in &list.names {
+        assert_eq!(
+            normalize_aaguid(aaguid).as_ref(),
+            Some(aaguid),
+            "AAGUID form"
+        );
+        assert_eq!(check_name(aaguid, name).as_ref(), Ok(name), "name form");
+        let expected = (aaguid != UNDISCLOSED).then_some(name.as_str());
+        assert_eq!(list.name(&aaguid.to_ascii_uppercase()), expected, "lookup");
+        assert_eq!(rebuilt.insert(aaguid, name), Ok(()), "rebuild");
+    }
+    assert_eq!(rebuilt, list, "rebuilt list");
+}
+
 /// The AAGUID in lower case, if `text` is one (8-4-4-4-12 hexadecimal digits).
 fn normalize_aaguid(text: &str) -> Option<String> {
     let well_formed = text.len() == 36

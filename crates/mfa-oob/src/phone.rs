@@ -211,7 +211,7 @@ impl PhoneNumber {
         if digits < 3 {
             return Err(PhoneProblem::TooShort);
         }
-        let parsed = phonenumber::parse(region, input).map_err(|error| match error {
+        let parsed = read_number(input, region).map_err(|error| match error {
             phonenumber::ParseError::InvalidCountryCode => PhoneProblem::InvalidCountryCode,
             phonenumber::ParseError::TooLong => PhoneProblem::TooLong,
             phonenumber::ParseError::NoNumber
@@ -388,6 +388,36 @@ fn screen(input: &str) -> Result<usize, PhoneProblem> {
     Ok(digits)
 }
 
+/// `input` as phonenumber reads it, the default `region`'s numbering plan applied only to a number
+/// without a country code of its own. phonenumber 0.3.10 applies the default region's national
+/// prefix to every number, even one with `+` or an international dialling prefix: "+7 808 124
+/// 01 23" read with region US was valid and without a region was not, and "+84 1900 123456" read
+/// with region US became another number. So a number with `+` is read without the region, and one
+/// after the region's international dialling prefix is read again as `+` and the digits after it.
+fn read_number(
+    input: &str,
+    region: Option<phonenumber::country::Id>,
+) -> Result<phonenumber::PhoneNumber, phonenumber::ParseError> {
+    if input.trim_start().starts_with('+') {
+        return phonenumber::parse(None, input);
+    }
+    let parsed = phonenumber::parse(region, input)?;
+    if parsed.code().source() != phonenumber::country::Source::Idd {
+        return Ok(parsed);
+    }
+    let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+    let after_idd = region
+        .and_then(|region| phonenumber::metadata::DATABASE.by_id(region.as_ref()))
+        .and_then(|metadata| metadata.international_prefix())
+        .and_then(|idd| idd.find(&digits))
+        .filter(|idd| idd.start() == 0)
+        .and_then(|idd| digits.get(idd.end()..));
+    match after_idd {
+        Some(rest) => phonenumber::parse(None, format!("+{rest}")),
+        None => Ok(parsed),
+    }
+}
+
 /// An ISO 3166-1 alpha-2 region the metadata knows.
 fn parse_region(region: &str) -> Result<phonenumber::country::Id, PhoneProblem> {
     if region.len() != 2 || !region.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -444,6 +474,34 @@ impl<'de> Deserialize<'de> for PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_with_its_own_country_code_ignores_the_default_region() {
+        // libphonenumber's example numbers (tests/data): VN premium rate 1900123456, US toll free
+        // 8002345678. Found by fuzzing: the default region's national prefix was applied to them.
+        let cases = [
+            (
+                "+84 1900 123456",
+                ["US", "RU", "DE"].as_slice(),
+                "+841900123456",
+            ),
+            ("011 84 1900 123456", &["US"], "+841900123456"),
+            ("+1 800 234 5678", &["US", "RU", "DE"], "+18002345678"),
+            ("810 1 800 234 5678", &["RU"], "+18002345678"),
+            ("00 1 800 234 5678", &["DE"], "+18002345678"),
+        ];
+        for (input, regions, e164) in cases {
+            for region in regions {
+                let read = PhoneNumber::parse(input, Some(region)).map(|n| n.e164().to_owned());
+                assert_eq!(read.as_deref(), Ok(e164), "{input} in {region}");
+            }
+        }
+        let plus = "+7 808124-0123";
+        assert_eq!(
+            PhoneNumber::parse(plus, Some("US")),
+            PhoneNumber::parse(plus, None)
+        );
+    }
 
     #[test]
     fn masking_keeps_country_code_and_last_two_digits() {

@@ -381,6 +381,66 @@ impl<S: Store, R: CryptoRng + Send> StoreCipher<S, R> {
     }
 }
 
+/// Fuzz entry point (`fuzz/fuzz_targets/store_sealed_value.rs`): `data` as the bytes a backend
+/// hands back for a record. Opening never panics; a strict cipher opens nothing it did not seal;
+/// a value without the sealed header comes back unchanged under
+/// [`danger_accept_plaintext`](StoreCipher::danger_accept_plaintext); and `data` sealed as a
+/// value opens to itself under its own record key only.
+#[doc(hidden)]
+pub fn fuzz_open(data: &[u8]) {
+    /// Nonces from a counter: enough for a fuzz run, never for a real store.
+    struct CountingNonces(u64);
+    impl rand_core::TryRng for CountingNonces {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            let [a, b, c, d, ..] = self.try_next_u64()?.to_le_bytes();
+            Ok(u32::from_le_bytes([a, b, c, d]))
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            self.0 = self.0.wrapping_add(1);
+            Ok(self.0)
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            for chunk in dst.chunks_mut(8) {
+                let bytes = self.try_next_u64()?.to_le_bytes();
+                chunk.copy_from_slice(bytes.get(..chunk.len()).unwrap_or_default());
+            }
+            Ok(())
+        }
+    }
+    impl rand_core::TryCryptoRng for CountingNonces {}
+
+    let cipher = |id| {
+        StoreCipher::new((), CipherKey::new(id, &[0x5A; 32]), CountingNonces(0))
+            .with_old_key(CipherKey::new(id.wrapping_add(1), &[0xA5; 32]))
+    };
+    let record = RecordKey::new("fuzz", "account", "record");
+    let strict = cipher(1);
+    assert!(
+        strict.open(&record, data).is_err(),
+        "a strict cipher opened a forged value"
+    );
+    let lenient = cipher(1).danger_accept_plaintext();
+    if let Ok((plain, sealing)) = lenient.open(&record, data) {
+        assert_eq!(sealing, Sealing::Plain, "a forged value opened as sealed");
+        assert_eq!(plain.as_slice(), data, "a plain value changed");
+    }
+    let Ok(sealed) = strict.seal(&record, data) else {
+        return;
+    };
+    let opened = strict.open(&record, &sealed).ok();
+    assert_eq!(
+        opened.as_ref().map(|(plain, _)| plain.as_slice()),
+        Some(data),
+        "round trip"
+    );
+    let elsewhere = RecordKey::new("fuzz", "account", "other");
+    assert!(
+        strict.open(&elsewhere, &sealed).is_err(),
+        "opened under another record key"
+    );
+}
+
 /// The key id in a value's header.
 fn header_key_id(header: &[u8]) -> u32 {
     let mut id = [0_u8; 4];
