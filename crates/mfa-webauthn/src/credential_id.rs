@@ -71,6 +71,7 @@ impl CredentialId {
     }
 
     /// A fixed-size id; the size is checked when the program is compiled.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn from_array<const N: usize>(bytes: [u8; N]) -> Self {
         const { assert!(N > 0 && N <= MAX_CREDENTIAL_ID_LEN) };
         Self(bytes.to_vec())

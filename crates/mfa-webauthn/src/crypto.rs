@@ -1,4 +1,8 @@
-//! Signature verification behind one small trait, pure Rust by default.
+//! Signature verification behind one small trait, with two backends: `RingVerifier` (feature
+//! `ring`, on by default) and [`RustCryptoVerifier`] (pure Rust, always there).
+//! [`DefaultVerifier`] is the fastest one the build has; with `default-features = false` it is
+//! pure Rust (for WASM targets, and audits that want no C or assembly). Both backends accept
+//! exactly the same keys and signatures, so the feature changes speed, never a decision.
 //!
 //! WebAuthn signatures ([WebAuthn L3 §6.5.6]) are checked over the exact bytes signed; ECDSA
 //! signatures are ASN.1 DER ([RFC 3279 §2.2.3]) parsed strictly, Ed25519 is verified strictly
@@ -39,8 +43,43 @@ pub trait SignatureVerifier: Send + Sync + fmt::Debug {
     -> Result<(), SignatureError>;
 }
 
-/// The default backend: RustCrypto (`p256`, `p384`, `p521`, `ed25519-dalek`, `rsa`), covering
-/// every [`CoseAlgorithm`] ([WebAuthn L3 §5.8.5]).
+/// The backend to use unless you have a reason to pick one: `RingVerifier` when the `ring`
+/// feature is on (the default), [`RustCryptoVerifier`] when it is off
+/// (`default-features = false`). Both accept the same keys and signatures, so code written
+/// against this type decides the same way in either build, only faster with *ring*
+/// ([WebAuthn L3 §7.2] step 21).
+///
+/// [WebAuthn L3 §7.2]: https://www.w3.org/TR/webauthn-3/#sctn-verifying-assertion
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultVerifier;
+
+impl DefaultVerifier {
+    /// The backend this build uses: `"ring"` or `"RustCrypto"` (for logs and benchmark labels).
+    pub const BACKEND: &'static str = if cfg!(feature = "ring") {
+        "ring"
+    } else {
+        "RustCrypto"
+    };
+}
+
+impl SignatureVerifier for DefaultVerifier {
+    fn verify(
+        &self,
+        key: &CoseKey,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
+        #[cfg(feature = "ring")]
+        let backend = RingVerifier;
+        #[cfg(not(feature = "ring"))]
+        let backend = RustCryptoVerifier;
+        backend.verify(key, message, signature)
+    }
+}
+
+/// The pure-Rust backend: RustCrypto (`p256`, `p384`, `p521`, `ed25519-dalek`, `rsa`), covering
+/// every [`CoseAlgorithm`] ([WebAuthn L3 §5.8.5]). What [`DefaultVerifier`] uses with
+/// `default-features = false`.
 ///
 /// [WebAuthn L3 §5.8.5]: https://www.w3.org/TR/webauthn-3/#sctn-alg-identifier
 #[derive(Clone, Copy, Debug, Default)]
@@ -562,13 +601,13 @@ pub(crate) fn verify_certificate_signature(
     }
 }
 
-/// A faster backend built on *ring* 0.17 for ES256, ES384, EdDSA, RS256 and PS256; ES512, which
-/// *ring* lacks, falls back to [`RustCryptoVerifier`]. Both backends accept the same keys and
-/// signatures, with one exception: ECDSA DER is pre-checked with the same strict parser, key
-/// bounds are enforced when the [`CoseKey`] is parsed, and small-order Ed25519 keys are rejected
-/// there, but a crafted Ed25519 signature whose `R` is non-canonical or of small order is
-/// rejected only by RustCrypto's `verify_strict` (no honest signer produces one)
-/// ([WebAuthn L3 §5.8.5]).
+/// The fast backend (feature `ring`, on by default; [`DefaultVerifier`] uses it): *ring* 0.17
+/// for ES256, ES384, RS256 and PS256. ES512, which *ring* lacks, and EdDSA, which *ring* checks
+/// less strictly, go to [`RustCryptoVerifier`]. Both backends accept exactly the same keys and
+/// signatures: ECDSA DER is pre-checked with the same strict parser, and key bounds are enforced
+/// when the [`CoseKey`] is parsed. (*ring*'s Ed25519 accepts a crafted signature whose `R` is
+/// of small order, which `ed25519-dalek`'s `verify_strict` refuses; no honest signer makes one.)
+/// ([WebAuthn L3 §5.8.5])
 ///
 /// [WebAuthn L3 §5.8.5]: https://www.w3.org/TR/webauthn-3/#sctn-alg-identifier
 #[cfg(feature = "ring")]
@@ -610,14 +649,6 @@ impl SignatureVerifier for RingVerifier {
                 p384::ecdsa::DerSignature::from_bytes(signature)
                     .map_err(|_| SignatureError::Malformed)?;
                 rs::UnparsedPublicKey::new(&rs::ECDSA_P384_SHA384_ASN1, point)
-                    .verify(message, signature)
-                    .map_err(invalid)
-            }
-            (K::Ed25519(point), CoseAlgorithm::EdDsa) => {
-                if signature.len() != 64 {
-                    return Err(SignatureError::Malformed);
-                }
-                rs::UnparsedPublicKey::new(&rs::ED25519, point)
                     .verify(message, signature)
                     .map_err(invalid)
             }

@@ -20,7 +20,7 @@ mod origin;
 mod registration;
 mod store;
 
-#[doc(hidden)]
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use crate::attestation::{
@@ -36,7 +36,7 @@ pub use crate::client_data::CollectedClientData;
 pub use crate::cose::{CoseAlgorithm, CoseKey};
 pub use crate::credential::StoredCredential;
 pub use crate::credential_id::CredentialId;
-pub use crate::crypto::{RustCryptoVerifier, SignatureVerifier};
+pub use crate::crypto::{DefaultVerifier, RustCryptoVerifier, SignatureVerifier};
 pub use crate::error::WebAuthnError;
 pub use crate::options::{
     AttestationConveyance, AuthenticationRequest, AuthenticationState, AuthenticatorAttachment,

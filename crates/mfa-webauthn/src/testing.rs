@@ -1,11 +1,20 @@
-//! A P-256 software authenticator for tests, examples, benchmarks and the README doctest.
+//! A P-256 software authenticator for tests, examples, benchmarks and the README doctest
+//! (feature `testing`, off by default).
 //!
 //! It plays the browser and the authenticator at once: it reads the options a
 //! [`RelyingParty`](crate::RelyingParty) produced and answers with the JSON a browser would send
 //! (`RegistrationResponseJSON`, `AuthenticationResponseJSON`). It keeps its private key in
 //! memory and is **not** an authenticator to protect anything with; it exists so every ceremony
-//! can be exercised end to end without hardware. Hidden from the docs, but a stable part of the
-//! crate for the workspace's tests, benches and examples.
+//! can be exercised end to end without hardware. **Not for production builds**: enable the
+//! feature in `[dev-dependencies]` only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! mfa-webauthn = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! [`concurrent_passkey_replays_have_one_winner`] is the passkey replay check every store
+//! backend runs (`mfa-store`'s conformance suite).
 
 use ciborium::Value;
 use mfa_core::CryptoRng;
@@ -258,8 +267,8 @@ pub fn concurrent_passkey_replays_have_one_winner<S: mfa_core::Store>(
     rng: &mut impl CryptoRng,
 ) {
     use crate::{
-        AttestationOptions, AuthenticationRequest, AuthenticationResponse, RegistrationRequest,
-        RegistrationResponse, RelyingParty, RustCryptoVerifier, UserEntity,
+        AttestationOptions, AuthenticationRequest, AuthenticationResponse, DefaultVerifier,
+        RegistrationRequest, RegistrationResponse, RelyingParty, UserEntity,
     };
     use mfa_core::conformance::THREADS;
     use mfa_core::{AttemptError, UnixTime, insert_new};
@@ -279,7 +288,7 @@ pub fn concurrent_passkey_replays_have_one_winner<S: mfa_core::Store>(
         .verify(
             &response,
             now,
-            &RustCryptoVerifier,
+            &DefaultVerifier,
             &AttestationOptions::default(),
         )
         .expect("registration verifies")
@@ -310,7 +319,7 @@ pub fn concurrent_passkey_replays_have_one_winner<S: mfa_core::Store>(
                             &key,
                             &response,
                             now,
-                            &RustCryptoVerifier,
+                            &DefaultVerifier,
                         )
                     })
                 })

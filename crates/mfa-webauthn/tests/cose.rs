@@ -1,5 +1,6 @@
 //! COSE key parsing and signature verification: every authentication vector's credential key must
-//! parse and its signature verify (RustCrypto, and ring under `--features ring`), strict-parsing
+//! parse and its signature verify (RustCrypto, [`DefaultVerifier`], and ring with the default
+//! feature `ring`), Ed25519 edge cases every backend refuses alike, strict-parsing
 //! negatives, and property tests (no panics, sign/verify round trips).
 
 #![allow(clippy::unwrap_used, reason = "test helpers read fixed test data")]
@@ -11,7 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ciborium::Value;
 use mfa_webauthn::cose::{CoseAlgorithm, CoseError, CoseKey};
 use mfa_webauthn::crypto::{
-    RustCryptoVerifier, SignatureAlgorithm, SignatureError, SignatureVerifier, verify_with_spki,
+    DefaultVerifier, RustCryptoVerifier, SignatureAlgorithm, SignatureError, SignatureVerifier,
+    verify_with_spki,
 };
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
@@ -485,10 +487,73 @@ fn ec2_key(crv: i64, alg: i64, point: &[u8]) -> CoseKey {
 
 fn backends() -> Vec<Box<dyn SignatureVerifier>> {
     #[allow(unused_mut)]
-    let mut all: Vec<Box<dyn SignatureVerifier>> = vec![Box::new(RustCryptoVerifier)];
+    let mut all: Vec<Box<dyn SignatureVerifier>> =
+        vec![Box::new(RustCryptoVerifier), Box::new(DefaultVerifier)];
     #[cfg(feature = "ring")]
     all.push(Box::new(mfa_webauthn::crypto::RingVerifier));
     all
+}
+
+#[test]
+fn default_verifier_names_the_backend_this_build_uses() {
+    let expected = if cfg!(feature = "ring") {
+        "ring"
+    } else {
+        "RustCrypto"
+    };
+    assert_eq!(DefaultVerifier::BACKEND, expected);
+}
+
+/// An Ed25519 signature whose `R` is the identity point (small order) and whose `S` is built
+/// from the secret scalar so that the cofactorless equation `[S]B = R + [k]A` holds. No honest
+/// signer produces one; RFC 8032's lenient check accepts it, `verify_strict` does not, and
+/// neither may any of our backends (ring's own Ed25519 would accept it, so `RingVerifier`
+/// leaves EdDSA to RustCrypto).
+#[test]
+fn ed25519_signature_with_small_order_r_is_refused_by_every_backend() {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use sha2::Sha512;
+
+    let secret = Scalar::from_bytes_mod_order([0x42; 32]);
+    let public = EdwardsPoint::mul_base(&secret).compress().to_bytes();
+    let identity = EdwardsPoint::default().compress().to_bytes();
+    let message = b"small-order R";
+    let hash: [u8; 64] = Sha512::new()
+        .chain_update(identity)
+        .chain_update(public)
+        .chain_update(message)
+        .finalize()
+        .into();
+    let k = Scalar::from_bytes_mod_order_wide(&hash);
+    let mut signature = identity.to_vec();
+    signature.extend_from_slice((k * secret).as_bytes());
+
+    // The forgery satisfies the plain equation: a lenient verifier would take it.
+    let dalek = ed25519_dalek::VerifyingKey::from_bytes(&public).unwrap();
+    let parsed = ed25519_dalek::Signature::from_slice(&signature).unwrap();
+    assert!(dalek.verify_strict(message, &parsed).is_err());
+    #[cfg(feature = "ring")]
+    assert!(
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public)
+            .verify(message, &signature)
+            .is_ok(),
+        "ring's Ed25519 accepts a small-order R"
+    );
+
+    let key = CoseKey::from_cbor(&cbor(&Value::Map(vec![
+        (int(1), int(1)),
+        (int(3), int(-8)),
+        (int(-1), int(6)),
+        (int(-2), Value::Bytes(public.to_vec())),
+    ])))
+    .unwrap();
+    for backend in backends() {
+        assert_eq!(
+            backend.verify(&key, message, &signature),
+            Err(SignatureError::Invalid),
+            "{backend:?}"
+        );
+    }
 }
 
 proptest! {
