@@ -55,10 +55,9 @@ use mfa_webauthn::attestation::AttestationType;
 use mfa_webauthn::response::MAX_USER_HANDLE_LEN;
 use mfa_webauthn::{
     AttestationFormat, AttestationOptions, AuthenticationRequest, AuthenticationResponse,
-    Base64UrlBytes, Challenge, CoseAlgorithm, CredentialDescriptor, CrossOrigin,
-    RegisteredCredential, RegistrationRequest, RegistrationResponse, RelyingParty,
-    RustCryptoVerifier, SignCountPolicy, StoredCredential, UserEntity, UserVerification,
-    WebAuthnError, base64url,
+    Base64UrlBytes, Challenge, CoseAlgorithm, CredentialDescriptor, CrossOrigin, DefaultVerifier,
+    RegisteredCredential, RegistrationRequest, RegistrationResponse, RelyingParty, SignCountPolicy,
+    StoredCredential, UserEntity, UserVerification, WebAuthnError, base64url,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -347,7 +346,7 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
     let response = RegistrationResponse::from_json(&input)
         .map_err(|e| not_a_response("a registration (RegistrationResponseJSON)", &e))?;
     let registered = state
-        .verify(&response, now, &RustCryptoVerifier, &options)
+        .verify(&response, now, &DefaultVerifier, &options)
         .map_err(|e| reject(&e))?;
     if let (Some(spec), Some(account)) = (&args.store, &args.account) {
         let store = stores::open(spec)?;
@@ -411,7 +410,7 @@ fn authenticate(args: &AuthenticateArgs) -> Result<(), Failure> {
     let request = single_credential_request(c, &credential, owner);
     let (_, state) = rp.authentication_with_challenge(challenge, now, request);
     let verified = state
-        .verify(&credential, &response, now, &RustCryptoVerifier)
+        .verify(&credential, &response, now, &DefaultVerifier)
         .map_err(|e| reject(&e))?;
     let (evidence, updated) = verified.into_parts();
     if args.update {
@@ -451,7 +450,7 @@ fn authenticate_in_store(
             check_credential_algorithm(c, &credential)?;
             let request = single_credential_request(c, &credential, owner);
             let (_, state) = rp.authentication_with_challenge(challenge, now, request);
-            match state.check(&credential, response, now, &RustCryptoVerifier) {
+            match state.check(&credential, response, now, &DefaultVerifier) {
                 Ok(proof) => {
                     mfa_core::verify_and_commit(&*store, &key, |current| proof.apply(current))
                 }

@@ -42,7 +42,7 @@ use mfa_core::{
 };
 use mfa_webauthn::{
     AttestationOptions, AuthenticationRequest, AuthenticationResponse, Base64UrlBytes,
-    RegistrationRequest, RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential,
+    DefaultVerifier, RegistrationRequest, RegistrationResponse, RelyingParty, StoredCredential,
     UserEntity,
 };
 use rand::rngs::StdRng;
@@ -315,7 +315,7 @@ async fn passkey_register_finish(State(app): Shared, Input(body): Input<Register
         &body.session,
         &body.response,
         now(),
-        &RustCryptoVerifier,
+        &DefaultVerifier,
         &AttestationOptions::default(),
     )
     .await?;
@@ -380,7 +380,7 @@ async fn passkey_login_finish(State(app): Shared, Input(body): Input<LoginFinish
         &key,
         &body.response,
         now(),
-        &RustCryptoVerifier,
+        &DefaultVerifier,
     )
     .await?;
     Ok(signed_in(key.account(), verified.evidence()))

@@ -7,8 +7,8 @@
 use mfa_core::{AttemptError, Clock as _, MemoryStore, Rejection as _, SystemClock};
 use mfa_webauthn::testing::SoftwareAuthenticator;
 use mfa_webauthn::{
-    AttestationOptions, AuthenticationRequest, AuthenticationResponse, RegistrationRequest,
-    RegistrationResponse, RelyingParty, RustCryptoVerifier, StoredCredential, UserEntity,
+    AttestationOptions, AuthenticationRequest, AuthenticationResponse, DefaultVerifier,
+    RegistrationRequest, RegistrationResponse, RelyingParty, StoredCredential, UserEntity,
     UserVerification, finish_authentication, register_credential, start_authentication,
 };
 
@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registered = state.verify(
         &response,
         now,
-        &RustCryptoVerifier,
+        &DefaultVerifier,
         &AttestationOptions::default(),
     )?;
     println!(
@@ -74,7 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &record,
             &response,
             now,
-            &RustCryptoVerifier,
+            &DefaultVerifier,
         );
         (response, result)
     };
@@ -97,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &record,
         &captured,
         now,
-        &RustCryptoVerifier,
+        &DefaultVerifier,
     ) {
         Err(AttemptError::ChallengeNotFound) => {
             println!("replay refused: the ceremony was already used (challenge_not_found)")
