@@ -1,3 +1,6 @@
 //! Criterion benchmarks of the mfa workspace live in `benches/`; run them with
-//! `cargo bench -p mfa-benches`. This library is empty.
+//! `cargo bench -p mfa-benches`. This library holds only the statistics of the constant-time
+//! harness ([`ct`], run as `cargo run --release -p mfa-benches --bin ct`).
 #![forbid(unsafe_code)]
+
+pub mod ct;

@@ -54,6 +54,44 @@ pub(crate) fn find_match<'a, T>(
     records.get(index)
 }
 
+/// Timing-harness entry point (`benches/src/bin/ct.rs`), not an API: salted hashes of
+/// `normalized_secrets` under `domain`, searched with the same constant-time scan that temporary
+/// access passes and app passwords use, without a store.
+#[doc(hidden)]
+pub struct FindMatchForTiming {
+    domain: String,
+    records: Vec<(RecordKey, (SecretHash, usize))>,
+}
+
+impl FindMatchForTiming {
+    /// One record per secret, each under a fresh salt from `rng`.
+    pub fn new<R: mfa_core::CryptoRng + ?Sized>(
+        rng: &mut R,
+        domain: &str,
+        normalized_secrets: &[&str],
+    ) -> Self {
+        let records = normalized_secrets
+            .iter()
+            .enumerate()
+            .map(|(index, secret)| {
+                let key = RecordKey::new("timing", "account", index.to_string());
+                (key, (SecretHash::new(rng, domain, secret), index))
+            })
+            .collect();
+        Self {
+            domain: domain.to_owned(),
+            records,
+        }
+    }
+
+    /// The index of the secret `normalized` is, compared against every record.
+    #[must_use]
+    pub fn position(&self, normalized: &str) -> Option<usize> {
+        find_match(&self.records, |(hash, _)| hash, &self.domain, normalized)
+            .map(|(_, (_, index))| *index)
+    }
+}
+
 /// Whether `normalized` matches `hash` when there is a record, or the same hashing work when
 /// there is none (an unknown id must not answer faster than a wrong secret).
 pub(crate) fn matches_or_same_work(
@@ -131,4 +169,26 @@ where
         }
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn timing_entry_finds_each_secret_at_its_index_and_nothing_else() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let secrets = ["AAAA0000", "BBBB1111", "CCCC2222"];
+        let search = FindMatchForTiming::new(&mut rng, "mfa-account/tap", &secrets);
+        for (index, secret) in secrets.iter().enumerate() {
+            assert_eq!(search.position(secret), Some(index));
+        }
+        assert_eq!(search.position("DDDD3333"), None);
+        assert_eq!(
+            FindMatchForTiming::new(&mut rng, "d", &[]).position("AAAA0000"),
+            None
+        );
+    }
 }

@@ -37,6 +37,8 @@ pub use error::AccountError;
 pub use events::{
     AccountChange, AccountEvent, AccountEventSink, Actor, AuditingSink, EventLog, NoEvents,
 };
+#[doc(hidden)]
+pub use hashed::FindMatchForTiming;
 pub use methods::{
     BACKUP_CODES_NAME, Confirmation, FactorRef, MethodEntry, MethodId, PendingMethod, RemovalGuard,
     SecurityInfo, add_backup_codes, add_backup_codes_async, begin_add, begin_add_async,
