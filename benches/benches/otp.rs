@@ -3,7 +3,10 @@
 //!
 //! - `mfa_otp verify: match (current step)` / `mismatch`: `Totp::verify` on a stored credential.
 //!   Both compute and compare all three codes of the window with no early exit, so they should
-//!   take the same time (within 5 %).
+//!   take the same time (within 5 %). `match (previous step)` / `match (next step)`: the same
+//!   with a code from either end of the window, which must cost the same again. `verify` also
+//!   builds the updated credential and the evidence whatever the outcome (two small `String`
+//!   clones), which is what separates it from `matched_step`.
 //! - `mfa_otp matched_step: match` / `mismatch`: the constant-time core alone (parse, key
 //!   schedule, three codes, comparisons), without building the updated credential and evidence
 //!   that only a success returns.
@@ -34,7 +37,6 @@ fn totp_verify(c: &mut Criterion) {
     let step = NOW / 30;
     let right = credential.code_at(now).expect("after T0");
     let right = right.as_str().to_owned();
-    // A code that matches none of the three steps of the window.
     let window_codes: Vec<String> = (step - 1..=step + 1)
         .map(|s| {
             credential
@@ -44,12 +46,20 @@ fn totp_verify(c: &mut Criterion) {
                 .to_owned()
         })
         .collect();
+    let [previous, current, next] =
+        <[String; 3]>::try_from(window_codes.clone()).expect("three steps");
+    assert_eq!(current, right);
+    // A code that matches none of the three steps of the window.
     let wrong = (0..1_000_000_u32)
         .map(|n| format!("{n:06}"))
         .find(|code| !window_codes.contains(code))
         .expect("a non-matching code");
     let totp = Totp::new();
     assert!(totp.verify(&credential, &right, now).is_ok());
+    for (code, expected_step) in [(&previous, step - 1), (&next, step + 1)] {
+        let verified = totp.verify(&credential, code, now).expect("in the window");
+        assert_eq!(verified.credential().last_step(), Some(expected_step));
+    }
     assert!(totp.verify(&credential, &wrong, now).is_err());
 
     let rs = totp_rs::Builder::new()
@@ -71,6 +81,12 @@ fn totp_verify(c: &mut Criterion) {
     });
     group.bench_function("mfa_otp verify: mismatch", |b| {
         b.iter(|| totp.verify(black_box(&credential), black_box(&wrong), black_box(now)));
+    });
+    group.bench_function("mfa_otp verify: match (previous step)", |b| {
+        b.iter(|| totp.verify(black_box(&credential), black_box(&previous), black_box(now)));
+    });
+    group.bench_function("mfa_otp verify: match (next step)", |b| {
+        b.iter(|| totp.verify(black_box(&credential), black_box(&next), black_box(now)));
     });
 
     group.bench_function("mfa_otp matched_step: match", |b| {

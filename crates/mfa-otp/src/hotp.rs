@@ -4,7 +4,7 @@
 use mfa_core::{CredentialId, CryptoRng, Evidence, Method, UnixTime, Verified};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{CodeBuf, KeyedMac, OtpCode, scan, scan_pair};
+use crate::engine::{OtpCode, TypedCode, scan, scan_pair, truncated_value, with_keyed_mac};
 use crate::error::OtpError;
 use crate::params::{Algorithm, CodeFormat, Digits};
 use crate::secret::OtpSecret;
@@ -48,7 +48,7 @@ impl HotpParams {
     pub fn code(&self, secret: &OtpSecret, counter: u64) -> OtpCode {
         OtpCode::new(
             self.format,
-            KeyedMac::new(self.algorithm, secret).truncated(counter),
+            truncated_value(self.algorithm, secret, counter),
         )
     }
 }
@@ -291,11 +291,12 @@ impl Hotp {
         code: &str,
         counter: u64,
     ) -> Result<u64, OtpError> {
-        let typed = CodeBuf::parse(params.format, code)?;
-        let mac = KeyedMac::new(params.algorithm, secret);
+        let typed = TypedCode::parse(params.format, code)?;
         let candidates =
             (0..=u64::from(self.look_ahead)).filter_map(|ahead| counter.checked_add(ahead));
-        scan(&mac, params.format, &typed, candidates, None)
+        with_keyed_mac(params.algorithm, secret, |mac| {
+            scan(mac, params.format, &typed, candidates, None)
+        })
     }
 
     /// Resynchronises a token whose counter ran ahead of the look-ahead window, from two
@@ -320,14 +321,15 @@ impl Hotp {
         now: UnixTime,
     ) -> Result<Verified<HotpCredential>, OtpError> {
         let format = credential.params.format;
-        let first = CodeBuf::parse(format, first)?;
-        let second = CodeBuf::parse(format, second)?;
-        let mac = KeyedMac::new(credential.params.algorithm, &credential.secret);
+        let first = TypedCode::parse(format, first)?;
+        let second = TypedCode::parse(format, second)?;
         let start = credential.counter;
         let candidates = (0..=u64::from(self.resync_window).saturating_add(1))
             .filter_map(|ahead| start.checked_add(ahead));
-        let matched =
-            scan_pair(&mac, format, &first, &second, candidates).ok_or(OtpError::CodeMismatch)?;
+        let matched = with_keyed_mac(credential.params.algorithm, &credential.secret, |mac| {
+            scan_pair(mac, format, &first, &second, candidates)
+        })
+        .ok_or(OtpError::CodeMismatch)?;
         let second_counter = matched.checked_add(1).ok_or(OtpError::CounterExhausted)?;
         let evidence = Evidence::new(Method::Hotp, now, credential.id.clone());
         Ok(Verified::new(

@@ -8,7 +8,7 @@ use core::fmt;
 use mfa_core::{CredentialId, CryptoRng, Evidence, Method, UnixTime, Verified};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::engine::{CodeBuf, KeyedMac, OtpCode, scan};
+use crate::engine::{OtpCode, TypedCode, scan, truncated_value, with_keyed_mac};
 use crate::error::OtpError;
 use crate::params::{Algorithm, CodeFormat, Digits};
 use crate::secret::OtpSecret;
@@ -184,10 +184,7 @@ impl TotpParams {
     /// The code of time step `step`.
     #[must_use]
     pub fn code_for_step(&self, secret: &OtpSecret, step: u64) -> OtpCode {
-        OtpCode::new(
-            self.format,
-            KeyedMac::new(self.algorithm, secret).truncated(step),
-        )
+        OtpCode::new(self.format, truncated_value(self.algorithm, secret, step))
     }
 }
 
@@ -492,16 +489,17 @@ impl Totp {
         now: UnixTime,
         last_step: Option<u64>,
     ) -> Result<u64, OtpError> {
-        let typed = CodeBuf::parse(params.format, code)?;
+        let typed = TypedCode::parse(params.format, code)?;
         let step = params.step_at(now)?;
-        let mac = KeyedMac::new(params.algorithm, secret);
-        scan(
-            &mac,
-            params.format,
-            &typed,
-            self.window.around(step),
-            last_step,
-        )
+        with_keyed_mac(params.algorithm, secret, |mac| {
+            scan(
+                mac,
+                params.format,
+                &typed,
+                self.window.around(step),
+                last_step,
+            )
+        })
     }
 }
 
