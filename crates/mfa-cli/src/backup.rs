@@ -505,13 +505,9 @@ fn usage(error: BackupCodeError) -> Failure {
     Failure::Usage(error.to_string())
 }
 
-/// The time to act at: `--time`, or now, in the whole milliseconds a store keeps (so the
-/// throttle recognises its own record of this attempt when it refunds one).
+/// The time to act at: `--time`, or now.
 fn at(time: Option<u64>) -> UnixTime {
-    time.map_or_else(
-        || UnixTime::from_millis(SystemClock.now().as_millis()),
-        UnixTime::from_secs,
-    )
+    time.map_or_else(|| SystemClock.now(), UnixTime::from_secs)
 }
 
 /// A JSON store file: the hashed set (its members at the top level, as `mfa_backup` writes
