@@ -22,56 +22,25 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
-use mfa_core::{SecretBytes, UnixTime};
-use mfa_otp::{OtpSecret, Totp, TotpCredential, TotpParams};
 use sha1::Sha1;
 
-/// The RFC 6238 SHA-1 seed.
-const KEY: &[u8; 20] = b"12345678901234567890";
-const NOW: u64 = 1_795_000_000;
+#[path = "setup/otp.rs"]
+mod setup;
+
+use setup::{KEY, NOW, TotpFixture, key_schedule_and_three_hmacs};
 
 fn totp_verify(c: &mut Criterion) {
-    let secret = OtpSecret::from_bytes(SecretBytes::from_slice(KEY)).expect("80+ bits");
-    let credential = TotpCredential::new("bench", secret, TotpParams::default());
-    let now = UnixTime::from_secs(NOW);
-    let step = NOW / 30;
-    let right = credential.code_at(now).expect("after T0");
-    let right = right.as_str().to_owned();
-    let window_codes: Vec<String> = (step - 1..=step + 1)
-        .map(|s| {
-            credential
-                .params()
-                .code_for_step(credential.secret(), s)
-                .as_str()
-                .to_owned()
-        })
-        .collect();
-    let [previous, current, next] =
-        <[String; 3]>::try_from(window_codes.clone()).expect("three steps");
-    assert_eq!(current, right);
-    // A code that matches none of the three steps of the window.
-    let wrong = (0..1_000_000_u32)
-        .map(|n| format!("{n:06}"))
-        .find(|code| !window_codes.contains(code))
-        .expect("a non-matching code");
-    let totp = Totp::new();
-    assert!(totp.verify(&credential, &right, now).is_ok());
-    for (code, expected_step) in [(&previous, step - 1), (&next, step + 1)] {
-        let verified = totp.verify(&credential, code, now).expect("in the window");
-        assert_eq!(verified.credential().last_step(), Some(expected_step));
-    }
-    assert!(totp.verify(&credential, &wrong, now).is_err());
-
-    let rs = totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(KEY.to_vec())
-        .build()
-        .expect("a valid totp-rs configuration");
-    assert_eq!(rs.check(&right, NOW), Some(step));
-    assert_eq!(rs.check(&wrong, NOW), None);
+    let TotpFixture {
+        totp,
+        credential,
+        now,
+        step,
+        previous,
+        current: right,
+        next,
+        wrong,
+        totp_rs: rs,
+    } = TotpFixture::new();
 
     let mut group = c.benchmark_group("otp/totp_verify");
     group.throughput(Throughput::Elements(1));
@@ -127,15 +96,7 @@ fn totp_verify(c: &mut Criterion) {
         });
     });
     group.bench_function("baseline: key schedule + 3 raw HMAC-SHA1", |b| {
-        b.iter(|| {
-            let keyed = <Hmac<Sha1> as KeyInit>::new_from_slice(black_box(KEY)).expect("any");
-            let mut acc = 0_u8;
-            for counter in step - 1..=step + 1 {
-                let mac = keyed.clone().chain_update(counter.to_be_bytes()).finalize();
-                acc ^= mac.as_bytes()[19];
-            }
-            acc
-        });
+        b.iter(|| key_schedule_and_three_hmacs(black_box(KEY), black_box(step)));
     });
 
     group.bench_function("totp-rs check: match (current step)", |b| {

@@ -22,18 +22,13 @@
 #![allow(missing_docs)]
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mfa_core::UnixTime;
 use mfa_webauthn::crypto::RingVerifier;
-use mfa_webauthn::testing::SoftwareAuthenticator;
-use mfa_webauthn::{
-    AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticationState,
-    Challenge, DefaultVerifier, RegistrationRequest, RegistrationResponse, RelyingParty,
-    RustCryptoVerifier, SignatureVerifier, UserEntity,
-};
-use p256::ecdsa::signature::Verifier as _;
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use sha2::{Digest as _, Sha256};
+use mfa_webauthn::{DefaultVerifier, RustCryptoVerifier, SignatureVerifier};
+
+#[path = "setup/webauthn.rs"]
+mod setup;
+
+use setup::AssertionFixture;
 
 /// A backend that accepts every signature: timing the ceremony with it gives our own cost
 /// (parsing, checks, hashing, the updated record) apart from any signature arithmetic.
@@ -51,58 +46,14 @@ impl SignatureVerifier for AcceptEverySignature {
     }
 }
 
-const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
-const ORIGIN: &str = "https://example.com";
-
 fn assertion_es256(c: &mut Criterion) {
-    let mut rng = StdRng::seed_from_u64(7);
-    let rp = RelyingParty::new("example.com", "Example", ORIGIN);
-    let mut key = SoftwareAuthenticator::new(&mut rng);
-    let user = UserEntity::random(&mut rng, "alice", "Alice");
-    let (options, state) =
-        rp.start_registration(&mut rng, NOW, user, RegistrationRequest::default());
-    let response = RegistrationResponse::from_json(&key.register(&options, ORIGIN)).expect("json");
-    let credential = state
-        .verify(
-            &response,
-            NOW,
-            &RustCryptoVerifier,
-            &AttestationOptions::default(),
-        )
-        .expect("registered")
-        .credential;
-
-    let request = AuthenticationRequest {
-        allow_credentials: vec![credential.descriptor()],
-        ..AuthenticationRequest::default()
-    };
-    let (options, _first_state) = rp.start_authentication(&mut rng, NOW, request.clone());
-    let json = key.authenticate(&options, ORIGIN);
+    let fixture = AssertionFixture::new();
     // Verifying consumes a ceremony state, so each timed run gets a fresh one with the same
     // challenge, built outside the timing (`iter_batched`).
-    let challenge =
-        Challenge::from_bytes(options.challenge.as_bytes().to_vec()).expect("challenge");
-    let fresh_state = || {
-        rp.authentication_with_challenge(challenge.clone(), NOW, request.clone())
-            .1
-    };
-
-    // The raw inputs, taken from the same response.
-    let parsed = AuthenticationResponse::from_json(&json).expect("json");
-    let mut message = parsed.authenticator_data.clone();
-    message.extend_from_slice(&Sha256::digest(&parsed.client_data_json));
-    let signature = parsed.signature.clone();
-    let point = credential
-        .public_key_cose
-        .ec2_uncompressed_point()
-        .expect("EC2 key");
-
-    let ours = |state: AuthenticationState, verifier: &dyn SignatureVerifier| {
-        let response = AuthenticationResponse::from_json(&json).expect("json");
-        state
-            .verify(&credential, &response, NOW, verifier)
-            .expect("verified")
-    };
+    let fresh_state = || fixture.fresh_state();
+    let ours = |state, verifier: &dyn SignatureVerifier| fixture.verify(state, verifier);
+    let (credential, message, signature) =
+        (&fixture.credential, &fixture.message, &fixture.signature);
     // Every backend must accept before we time them.
     let _ = ours(fresh_state(), &RustCryptoVerifier);
     let _ = ours(fresh_state(), &RingVerifier);
@@ -118,16 +69,12 @@ fn assertion_es256(c: &mut Criterion) {
         );
     });
     group.bench_function("baseline: raw p256 verify", |b| {
-        b.iter(|| {
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).expect("point");
-            let sig = p256::ecdsa::Signature::from_der(&signature).expect("der");
-            key.verify(&message, &sig).expect("valid");
-        });
+        b.iter(|| fixture.raw_p256());
     });
     group.bench_function("backend only: RustCryptoVerifier", |b| {
         b.iter(|| {
             RustCryptoVerifier
-                .verify(&credential.public_key_cose, &message, &signature)
+                .verify(&credential.public_key_cose, message, signature)
                 .expect("valid");
         });
     });
@@ -139,19 +86,12 @@ fn assertion_es256(c: &mut Criterion) {
         );
     });
     group.bench_function("baseline: raw ring verify", |b| {
-        b.iter(|| {
-            ring::signature::UnparsedPublicKey::new(
-                &ring::signature::ECDSA_P256_SHA256_ASN1,
-                &point,
-            )
-            .verify(&message, &signature)
-            .expect("valid");
-        });
+        b.iter(|| fixture.raw_ring());
     });
     group.bench_function("backend only: RingVerifier", |b| {
         b.iter(|| {
             RingVerifier
-                .verify(&credential.public_key_cose, &message, &signature)
+                .verify(&credential.public_key_cose, message, signature)
                 .expect("valid");
         });
     });
