@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+mod console;
 mod manage;
 mod oob;
 mod pages;

@@ -37,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/security-info", get(security_info))
         .route("/messages", get(messages))
         .merge(crate::manage::routes())
+        .merge(crate::console::routes())
 }
 
 /// A user-facing sentence for a refused attempt: the library's reason in words.

@@ -46,6 +46,7 @@ pub const MAX_BODY: usize = mfa_webauthn::response::MAX_RESPONSE_JSON_LEN + 16 *
 
 /// What a session record holds.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionData {
     /// The CSRF token (random, base64url): every form's `csrf` field and every JSON POST's
     /// `X-CSRF-Token` header.
@@ -66,6 +67,11 @@ pub struct SessionData {
     pub flash: Option<String>,
     /// Ids of ceremonies in progress (TOTP enrolment, pending methods, push challenges …), by name.
     pub pending: BTreeMap<String, String>,
+    /// A temporary access pass's evidence, good for registering methods only (never shown to the
+    /// sign-in policy: `TapGrant::evidence_for(RegisterSecurityInfo)`).
+    pub registration_evidence: Option<Evidence>,
+    /// The operator key was given in this session (the operator page).
+    pub operator: bool,
 }
 
 /// Where a request comes from (for the policy and the sign-in log).
@@ -688,6 +694,44 @@ pub async fn begin_sign_in(
     )
     .await;
     after_step(app, session, account, remember).await
+}
+
+/// A temporary access pass was redeemed for `account`: a new session (new cookie) for
+/// registering methods only. The pass's evidence is kept apart from the sign-in evidence, so the
+/// policy never counts it as a sign-in.
+///
+/// # Errors
+/// [`PageError`] when the store fails.
+pub async fn begin_registration_session(
+    app: &App,
+    session: &Session,
+    account: &str,
+    registration_evidence: Evidence,
+) -> Result<(), PageError> {
+    let epoch = mfa_account::current_epoch_async(&app.store, account)
+        .await
+        .map_err(PageError::store)?;
+    session
+        .rotate(app, |data| {
+            *data = SessionData {
+                account: Some(account.to_owned()),
+                epoch,
+                registration_only: true,
+                registration_evidence: Some(registration_evidence.clone()),
+                ..SessionData::default()
+            };
+        })
+        .await
+        .map_err(PageError::store)?;
+    app.audit_attempt(
+        account,
+        Method::TemporaryAccessPass,
+        AuditResult::Success,
+        None,
+        session.client(),
+    )
+    .await;
+    Ok(())
 }
 
 /// A further factor succeeded in this session (the sign-in's second step, or a step-up): the

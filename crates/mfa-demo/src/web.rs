@@ -364,6 +364,15 @@ pub fn static_routes() -> Router<AppState> {
             }),
         )
         .route(
+            "/static/print.js",
+            get(|| async {
+                file(
+                    "text/javascript; charset=utf-8",
+                    include_str!("../assets/print.js"),
+                )
+            }),
+        )
+        .route(
             "/static/live.js",
             get(|| async {
                 file(
