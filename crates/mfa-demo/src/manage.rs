@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use mfa_account::{Actor, MethodId, MethodKind, RemovalGuard};
+use mfa_account::{AccountError, Actor, MethodId, MethodKind, RemovalGuard};
 use mfa_core::{AttemptError, Evidence, Method};
 use mfa_policy::SignInContext;
 use serde::Deserialize;
@@ -74,6 +74,23 @@ async fn may_manage(app: &App, session: &Session) -> Result<Result<String, Respo
 /// Shows security info again with `#error`.
 async fn refused(app: &App, session: &Session, account: &str, message: String) -> Page {
     show_security_info(app, session, account, true, json!({ "error": message })).await
+}
+
+/// After a change: a flash message and back to security info, or the page again with `#error`.
+async fn finish<T>(
+    app: &App,
+    session: &Session,
+    account: &str,
+    result: Result<T, AttemptError<AccountError>>,
+    notice: impl FnOnce(T) -> String,
+) -> Page {
+    match result {
+        Ok(value) => {
+            session.flash(app, notice(value)).await?;
+            Ok(see_other("/security-info"))
+        }
+        Err(error) => refused(app, session, account, attempt_message(&error)).await,
+    }
 }
 
 fn random_id(prefix: &str) -> String {
@@ -304,7 +321,7 @@ async fn rename(State(app): Shared, session: Session, Form(form): Form<MethodFor
         Err(response) => return Ok(response),
     };
     let id = method_id(&form)?;
-    match mfa_account::rename_async(
+    let result = mfa_account::rename_async(
         &app.store,
         &app.accounts,
         &app.events(),
@@ -313,14 +330,8 @@ async fn rename(State(app): Shared, session: Session, Form(form): Form<MethodFor
         &form.name,
         app.now(),
     )
-    .await
-    {
-        Ok(()) => {
-            session.flash(&app, "Renamed.").await?;
-            Ok(see_other("/security-info"))
-        }
-        Err(error) => refused(&app, &session, &account, attempt_message(&error)).await,
-    }
+    .await;
+    finish(&app, &session, &account, result, |()| "Renamed.".to_owned()).await
 }
 
 async fn make_default(State(app): Shared, session: Session, Form(form): Form<MethodForm>) -> Page {
@@ -329,14 +340,12 @@ async fn make_default(State(app): Shared, session: Session, Form(form): Form<Met
         Err(response) => return Ok(response),
     };
     let id = method_id(&form)?;
-    match mfa_account::set_default_async(&app.store, &app.events(), &account, &id, app.now()).await
-    {
-        Ok(()) => {
-            session.flash(&app, "Default method changed.").await?;
-            Ok(see_other("/security-info"))
-        }
-        Err(error) => refused(&app, &session, &account, attempt_message(&error)).await,
-    }
+    let result =
+        mfa_account::set_default_async(&app.store, &app.events(), &account, &id, app.now()).await;
+    finish(&app, &session, &account, result, |()| {
+        "Default method changed.".to_owned()
+    })
+    .await
 }
 
 async fn remove(State(app): Shared, session: Session, Form(form): Form<MethodForm>) -> Page {
@@ -352,7 +361,7 @@ async fn remove(State(app): Shared, session: Session, Form(form): Form<MethodFor
         .build();
     let guard = RemovalGuard::new(&app.engine, usual);
     let evidence = session.data().evidence;
-    match mfa_account::remove_async(
+    let result = mfa_account::remove_async(
         &app.store,
         &app.events(),
         &account,
@@ -361,16 +370,11 @@ async fn remove(State(app): Shared, session: Session, Form(form): Form<MethodFor
         &guard,
         now,
     )
+    .await;
+    finish(&app, &session, &account, result, |removed| {
+        format!("Removed \u{201c}{}\u{201d}.", removed.name)
+    })
     .await
-    {
-        Ok(removed) => {
-            session
-                .flash(&app, format!("Removed \u{201c}{}\u{201d}.", removed.name))
-                .await?;
-            Ok(see_other("/security-info"))
-        }
-        Err(error) => refused(&app, &session, &account, attempt_message(&error)).await,
-    }
 }
 
 #[derive(Deserialize)]
@@ -434,7 +438,7 @@ async fn app_password_revoke(
         Ok(account) => account,
         Err(response) => return Ok(response),
     };
-    match mfa_account::revoke_app_password_async(
+    let result = mfa_account::revoke_app_password_async(
         &app.store,
         &app.events(),
         &account,
@@ -442,14 +446,11 @@ async fn app_password_revoke(
         Actor::User,
         app.now(),
     )
+    .await;
+    finish(&app, &session, &account, result, |()| {
+        "App password revoked.".to_owned()
+    })
     .await
-    {
-        Ok(()) => {
-            session.flash(&app, "App password revoked.").await?;
-            Ok(see_other("/security-info"))
-        }
-        Err(error) => refused(&app, &session, &account, attempt_message(&error)).await,
-    }
 }
 
 async fn device_forget(State(app): Shared, session: Session, Form(form): Form<IdForm>) -> Page {
@@ -457,7 +458,7 @@ async fn device_forget(State(app): Shared, session: Session, Form(form): Form<Id
         Ok(account) => account,
         Err(response) => return Ok(response),
     };
-    match mfa_account::forget_device_async(
+    let result = mfa_account::forget_device_async(
         &app.store,
         &app.events(),
         &account,
@@ -465,14 +466,11 @@ async fn device_forget(State(app): Shared, session: Session, Form(form): Form<Id
         Actor::User,
         app.now(),
     )
+    .await;
+    finish(&app, &session, &account, result, |()| {
+        "Device forgotten.".to_owned()
+    })
     .await
-    {
-        Ok(()) => {
-            session.flash(&app, "Device forgotten.").await?;
-            Ok(see_other("/security-info"))
-        }
-        Err(error) => refused(&app, &session, &account, attempt_message(&error)).await,
-    }
 }
 
 async fn signout_all(State(app): Shared, session: Session) -> Page {

@@ -378,20 +378,37 @@ async fn signin_totp(State(app): Shared, session: Session, Form(form): Form<Code
         }
     }
     let error = best.unwrap_or(AttemptError::NotEnrolled);
+    refuse_step(&app, &session, &account, Method::Totp, &error).await
+}
+
+/// A refused sign-in step: the attempt goes to the sign-in log, and the verify page shows the
+/// method's form again with the reason in `#error`.
+pub(crate) async fn refuse_step<E: Rejection>(
+    app: &App,
+    session: &Session,
+    account: &str,
+    method: Method,
+    error: &AttemptError<E>,
+) -> Page {
     app.audit_attempt(
-        &account,
-        Method::Totp,
-        audit_result(&error),
+        account,
+        method,
+        audit_result(error),
         Some(error.reason()),
         session.client(),
     )
     .await;
+    let status = match error {
+        AttemptError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        AttemptError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
     show_verify(
-        &app,
-        &session,
-        Some("totp"),
-        Some(attempt_message(&error)),
-        StatusCode::UNAUTHORIZED,
+        app,
+        session,
+        crate::session::method_name(method),
+        Some(attempt_message(error)),
+        status,
     )
     .await
 }
@@ -428,24 +445,7 @@ async fn signin_backup(State(app): Shared, session: Session, Form(form): Form<Co
             .await?;
             Ok(outcome.into_redirect())
         }
-        Err(error) => {
-            app.audit_attempt(
-                &account,
-                Method::BackupCode,
-                audit_result(&error),
-                Some(error.reason()),
-                session.client(),
-            )
-            .await;
-            show_verify(
-                &app,
-                &session,
-                Some("backup"),
-                Some(attempt_message(&error)),
-                StatusCode::UNAUTHORIZED,
-            )
-            .await
-        }
+        Err(error) => refuse_step(&app, &session, &account, Method::BackupCode, &error).await,
     }
 }
 
