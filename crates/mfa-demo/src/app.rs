@@ -309,3 +309,27 @@ impl AccountEventSink for LogEvents<'_> {
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_origin;
+
+    #[test]
+    fn the_rp_id_is_the_origin_host() {
+        assert_eq!(
+            parse_origin("http://localhost:8080").ok(),
+            Some(("localhost".to_owned(), false))
+        );
+        assert_eq!(
+            parse_origin("https://demo.example").ok(),
+            Some(("demo.example".to_owned(), true))
+        );
+        assert_eq!(
+            parse_origin("http://[::1]:8080").ok(),
+            Some(("[::1]".to_owned(), false))
+        );
+        for bad in ["localhost:8080", "ftp://x", "http://", "http://x/path"] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -30,6 +30,7 @@ pub fn router(app: AppState) -> Router {
         .merge(webauthn::routes())
         .merge(push::routes())
         .merge(oob::routes())
+        .fallback(|| async { web::PageError::not_found() })
         .layer(middleware::from_fn_with_state(
             app.clone(),
             session::session_layer,

@@ -252,3 +252,24 @@ pub async fn check(
         })?;
     Ok((username, verified.into_parts().0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{PasswordError, normalize_username};
+
+    #[test]
+    fn usernames_are_trimmed_lower_case_and_bounded() {
+        assert_eq!(
+            normalize_username("  Alice@Example.org ").as_deref(),
+            Ok("alice@example.org")
+        );
+        for bad in ["", "   ", "a b", "<script>", &"x".repeat(65), "ä"] {
+            assert_eq!(
+                normalize_username(bad),
+                Err(PasswordError::BadUsername),
+                "{bad}"
+            );
+        }
+        assert!(normalize_username(&"x".repeat(64)).is_ok());
+    }
+}

@@ -880,3 +880,57 @@ pub fn show_time(time: UnixTime) -> String {
         _ => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::{Target, cookie_value, form_csrf, strength_heading};
+
+    #[test]
+    fn the_csrf_field_is_found_in_a_form_body() {
+        assert_eq!(form_csrf(b"a=1&csrf=abc-_9&b=2"), Some(&b"abc-_9"[..]));
+        assert_eq!(form_csrf(b"csrf=x"), Some(&b"x"[..]));
+        assert_eq!(form_csrf(b"xcsrf=1&csrfx=2"), None);
+        assert_eq!(form_csrf(b""), None);
+    }
+
+    #[test]
+    fn cookies_are_read_by_exact_name() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("x_mfa_demo_session=no; mfa_demo_session=yes"),
+        );
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("mfa_demo_device=d"),
+        );
+        assert_eq!(
+            cookie_value(&headers, "mfa_demo_session")
+                .as_deref()
+                .map(String::as_str),
+            Some("yes")
+        );
+        assert_eq!(
+            cookie_value(&headers, "mfa_demo_device")
+                .as_deref()
+                .map(String::as_str),
+            Some("d")
+        );
+        assert!(cookie_value(&headers, "other").is_none());
+    }
+
+    #[test]
+    fn targets_and_headings() {
+        assert_eq!(Target::for_next(Some("/admin")), Target::Admin);
+        assert_eq!(Target::for_next(Some("/admin?x=1")), Target::Admin);
+        assert_eq!(Target::for_next(Some("/administrator")), Target::Demo);
+        assert_eq!(Target::for_next(None), Target::Demo);
+        assert_eq!(
+            strength_heading("phishing_resistant_mfa"),
+            "Phishing-resistant MFA"
+        );
+        assert_eq!(strength_heading("mfa"), "Multifactor authentication");
+    }
+}

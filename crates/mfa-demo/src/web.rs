@@ -382,3 +382,33 @@ pub fn static_routes() -> Router<AppState> {
             }),
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{escape_html, is_local_path, url_encode};
+
+    #[test]
+    fn only_local_paths_are_returned_to() {
+        assert!(is_local_path("/admin"));
+        assert!(is_local_path("/signin/verify?method=totp"));
+        for outside in [
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "admin",
+            "",
+            "/a b",
+        ] {
+            assert!(!is_local_path(outside), "{outside}");
+        }
+    }
+
+    #[test]
+    fn escaping_and_encoding() {
+        assert_eq!(
+            escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(url_encode("/admin?x=1&y"), "/admin%3Fx%3D1%26y");
+    }
+}

@@ -310,6 +310,10 @@ async fn every_response_has_the_security_headers_and_the_cookie_its_attributes()
             Some("same-origin")
         );
     }
+    assert_eq!(
+        browser.get("/no-such-page").await.status,
+        StatusCode::NOT_FOUND
+    );
     let mut fresh = app.browser();
     let page = fresh.get("/").await;
     let cookies = page.set_cookies();
