@@ -211,9 +211,15 @@ impl Session {
         app: &App,
         mut change: impl FnMut(&mut SessionData) -> R,
     ) -> Result<R, StoreError> {
+        // A session whose record is gone (signed out in another tab, expired) starts again
+        // anonymous: it is never brought back signed in.
         let (key, fallback) = {
             let inner = self.lock();
-            (record_key(&inner.cookie), inner.data.clone())
+            let anonymous = SessionData {
+                csrf: inner.data.csrf.clone(),
+                ..SessionData::default()
+            };
+            (record_key(&inner.cookie), anonymous)
         };
         let expires = app.now().saturating_add(SESSION_LIFETIME);
         let (data, result) =
@@ -238,11 +244,39 @@ impl Session {
         app: &App,
         change: impl FnOnce(&mut SessionData),
     ) -> Result<(), StoreError> {
-        let (old_key, mut data) = {
+        self.rotate_inner(app, false, change).await.map(|_| ())
+    }
+
+    /// As [`rotate`](Self::rotate), for a session that continues (a further factor): when its
+    /// record is gone (signed out meanwhile) nothing is written and the answer is `false`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store fails.
+    pub async fn rotate_existing(
+        &self,
+        app: &App,
+        change: impl FnOnce(&mut SessionData),
+    ) -> Result<bool, StoreError> {
+        self.rotate_inner(app, true, change).await
+    }
+
+    async fn rotate_inner(
+        &self,
+        app: &App,
+        require_existing: bool,
+        change: impl FnOnce(&mut SessionData),
+    ) -> Result<bool, StoreError> {
+        let (old_key, known) = {
             let inner = self.lock();
             (record_key(&inner.cookie), inner.data.clone())
         };
-        let _taken: Option<SessionData> = mfa_core::take_async(&app.store, &old_key).await?;
+        // Taken: the old cookie stops working at once.
+        let taken: Option<SessionData> = mfa_core::take_async(&app.store, &old_key).await?;
+        let mut data = match taken {
+            Some(current) => current,
+            None if require_existing => return Ok(false),
+            None => known,
+        };
         change(&mut data);
         data.csrf = random_token().to_string();
         let cookie = random_token();
@@ -253,7 +287,7 @@ impl Session {
         inner.data = data;
         inner.send_cookie = true;
         inner.ended = false;
-        Ok(())
+        Ok(true)
     }
 
     /// Ends the session: the record is deleted and the cookie cleared.
@@ -764,13 +798,16 @@ pub async fn complete_factor(
     )
     .await;
     let recovery = evidence.method == Method::BackupCode;
-    session
-        .rotate(app, |data| {
-            data.evidence.push(evidence.clone());
+    let continued = session
+        .rotate_existing(app, |data| {
+            data.evidence.push(evidence);
             data.recovery |= recovery;
         })
         .await
         .map_err(PageError::store)?;
+    if !continued {
+        return Err(PageError::signed_out());
+    }
     after_step(app, session, &account, remember).await
 }
 

@@ -595,3 +595,46 @@ async fn the_log_never_holds_a_secret() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_old_cookie_is_worthless_after_sign_in_and_sign_out() {
+    let app = TestApp::sqlite().await;
+    let mut browser = app.browser();
+    browser.get("/signup").await;
+    let anonymous_cookie = browser.cookies.get("mfa_demo_session").cloned();
+    browser
+        .post(
+            "/signup",
+            &[
+                ("username", "kim"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    // The pre-sign-in cookie (which an attacker could have planted) is not signed in.
+    let mut planted = app.browser();
+    if let Some(cookie) = anonymous_cookie {
+        planted.cookies.insert("mfa_demo_session".into(), cookie);
+    }
+    assert_eq!(
+        planted.get("/security-info").await.location(),
+        Some("/signin")
+    );
+    // A second tab with the signed-in cookie; the first signs out; the second is out too,
+    // and its stale form is refused.
+    let page = browser.get("/security-info").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let mut other_tab = app.browser();
+    other_tab.cookies = browser.cookies.clone();
+    other_tab.csrf = browser.csrf.clone();
+    browser.post("/signout", &[]).await;
+    let refused = other_tab
+        .post("/security-info/app-passwords", &[("name", "IMAP")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        other_tab.get("/security-info").await.location(),
+        Some("/signin")
+    );
+}
