@@ -638,3 +638,44 @@ async fn an_old_cookie_is_worthless_after_sign_in_and_sign_out() {
         Some("/signin")
     );
 }
+
+#[tokio::test]
+async fn password_guesses_are_throttled_per_account() {
+    let app = TestApp::sqlite().await;
+    sign_up(&app, "liam", PASSWORD).await;
+    sign_up(&app, "mia", PASSWORD).await;
+    let mut browser = app.browser();
+    browser.get("/signin").await;
+    let free = mfa_core::ThrottlePolicy::default().free_failures;
+    for _ in 0..=free {
+        let page = browser
+            .post(
+                "/signin",
+                &[("username", "liam"), ("password", "guess-guess")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits.
+    let page = browser
+        .post("/signin", &[("username", "liam"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
+    assert!(
+        page.text_of("error")
+            .is_some_and(|error| error.starts_with("Too many attempts"))
+    );
+    // Another account is not affected.
+    let page = browser
+        .post("/signin", &[("username", "mia"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    // After the wait, the right password works.
+    app.clock.advance(Duration::from_secs(60));
+    let mut later = app.browser();
+    later.get("/signin").await;
+    let page = later
+        .post("/signin", &[("username", "liam"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
