@@ -1,6 +1,17 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+/// The account from a check answering `Result<Result<account, redirect>, PageError>` (a page
+/// that needs a session), or an early return of the redirect (or the error).
+macro_rules! account_or_return {
+    ($check:expr) => {
+        match $check.await? {
+            Ok(account) => account,
+            Err(response) => return Ok(response),
+        }
+    };
+}
+
 pub mod app;
 mod console;
 mod manage;

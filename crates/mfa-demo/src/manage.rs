@@ -99,10 +99,7 @@ fn random_id(prefix: &str) -> String {
 }
 
 async fn totp_page(State(app): Shared, session: Session) -> Page {
-    let account = match may_add(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_add(&app, &session));
     show_totp_enrolment(&app, &session, &account, None).await
 }
 
@@ -182,10 +179,7 @@ struct CodeForm {
 }
 
 async fn totp_confirm(State(app): Shared, session: Session, Form(form): Form<CodeForm>) -> Page {
-    let account = match may_add(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_add(&app, &session));
     let data = session.data();
     let (Some(method_id), Some(credential_id)) = (
         data.pending.get(PENDING_TOTP_METHOD),
@@ -262,10 +256,7 @@ async fn totp_confirm(State(app): Shared, session: Session, Form(form): Form<Cod
 }
 
 async fn backup_issue(State(app): Shared, session: Session) -> Page {
-    let account = match may_add(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_add(&app, &session));
     let mut rng: rand::rngs::StdRng = rand::make_rng();
     let issued = mfa_account::add_backup_codes_async(
         &app.store,
@@ -316,10 +307,7 @@ fn method_id(form: &MethodForm) -> Result<MethodId, PageError> {
 }
 
 async fn rename(State(app): Shared, session: Session, Form(form): Form<MethodForm>) -> Page {
-    let account = match may_manage(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_manage(&app, &session));
     let id = method_id(&form)?;
     let result = mfa_account::rename_async(
         &app.store,
@@ -335,10 +323,7 @@ async fn rename(State(app): Shared, session: Session, Form(form): Form<MethodFor
 }
 
 async fn make_default(State(app): Shared, session: Session, Form(form): Form<MethodForm>) -> Page {
-    let account = match may_manage(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_manage(&app, &session));
     let id = method_id(&form)?;
     let result =
         mfa_account::set_default_async(&app.store, &app.events(), &account, &id, app.now()).await;
@@ -349,10 +334,7 @@ async fn make_default(State(app): Shared, session: Session, Form(form): Form<Met
 }
 
 async fn remove(State(app): Shared, session: Session, Form(form): Form<MethodForm>) -> Page {
-    let account = match may_manage(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_manage(&app, &session));
     let id = method_id(&form)?;
     let now = app.now();
     // The sign-in the removal must leave possible: the usual one, after the password.
@@ -388,10 +370,7 @@ async fn app_password_create(
     session: Session,
     Form(form): Form<NameForm>,
 ) -> Page {
-    let account = match may_manage(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_manage(&app, &session));
     let mut rng: rand::rngs::StdRng = rand::make_rng();
     match mfa_account::create_app_password_async(
         &app.store,
@@ -434,10 +413,7 @@ async fn app_password_revoke(
     session: Session,
     Form(form): Form<IdForm>,
 ) -> Page {
-    let account = match may_manage(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_manage(&app, &session));
     let result = mfa_account::revoke_app_password_async(
         &app.store,
         &app.events(),
@@ -454,10 +430,7 @@ async fn app_password_revoke(
 }
 
 async fn device_forget(State(app): Shared, session: Session, Form(form): Form<IdForm>) -> Page {
-    let account = match may_manage(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_manage(&app, &session));
     let result = mfa_account::forget_device_async(
         &app.store,
         &app.events(),
@@ -474,10 +447,7 @@ async fn device_forget(State(app): Shared, session: Session, Form(form): Form<Id
 }
 
 async fn signout_all(State(app): Shared, session: Session) -> Page {
-    let account = match may_manage(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(may_manage(&app, &session));
     let epoch = mfa_account::sign_out_everywhere_async(
         &app.store,
         &app.events(),

@@ -336,10 +336,7 @@ async fn step_account(app: &App, session: &Session) -> Result<Result<String, Res
 }
 
 async fn signin_totp(State(app): Shared, session: Session, Form(form): Form<CodeForm>) -> Page {
-    let account = match step_account(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(step_account(&app, &session));
     let info = mfa_account::security_info_async(&app.store, &account).await?;
     let now = app.now();
     let mut best: Option<AttemptError<mfa_otp::OtpError>> = None;
@@ -414,10 +411,7 @@ pub(crate) async fn refuse_step<E: Rejection>(
 }
 
 async fn signin_backup(State(app): Shared, session: Session, Form(form): Form<CodeForm>) -> Page {
-    let account = match step_account(&app, &session).await? {
-        Ok(account) => account,
-        Err(response) => return Ok(response),
-    };
+    let account = account_or_return!(step_account(&app, &session));
     let mut rng: rand::rngs::StdRng = rand::make_rng();
     let redeemed = mfa_account::redeem_backup_code_async(
         &app.store,
