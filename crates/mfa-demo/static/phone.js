@@ -1,0 +1,1 @@
+// The phone page (push authenticator): written on branch demo-js.

@@ -1,0 +1,1 @@
+// WebAuthn (passkeys): written on branch demo-js.
