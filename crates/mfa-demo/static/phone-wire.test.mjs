@@ -69,7 +69,11 @@ function pushOk(args, input = "", { json = true } = {}) {
 /** `mfa push …` that must be refused (exit 1) for `reason` (`message (reason)` on stderr). */
 function pushRefused(args, input, reason) {
   const run = push(args, input);
-  assert.equal(run.status, 1, `expected a refusal (${reason}), got ${run.status}: ${run.stdout}${run.stderr}`);
+  assert.equal(
+    run.status,
+    1,
+    `expected a refusal (${reason}), got ${run.status}: ${run.stdout}${run.stderr}`,
+  );
   assert.match(run.stderr, new RegExp(`\\(${reason}\\)`), run.stderr);
   return run;
 }
@@ -146,7 +150,10 @@ test("registration and response are byte for byte the README's example messages"
     context.header,
     '{"alg":"ES256","typ":"mfa-push-request+jwt","kid":"oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U"}',
   );
-  assert.equal(context.payload, '{"v":1,"op":"context","challenge":"EBESExQVFhcYGRobHB0eHw","iat":1800000000}');
+  assert.equal(
+    context.payload,
+    '{"v":1,"op":"context","challenge":"EBESExQVFhcYGRobHB0eHw","iat":1800000000}',
+  );
   // Signatures: 64 bytes r ‖ s that verify as ES256 with the public key.
   const publicKey = await crypto.subtle.importKey(
     "jwk",
@@ -247,15 +254,25 @@ test("the mfa CLI accepts phone.js's registration, requests and answers", async 
   assert.equal(device.deviceId, fresh.deviceId);
 
   // 2. A sign-in: the phone polls, sees it (never the number), fetches its context.
-  const started = pushOk(
-    ["challenge", "--account", "alice", "--app", "demo", "--ip", "127.0.0.1", ...at(T)],
-  );
+  const started = pushOk([
+    "challenge",
+    "--account",
+    "alice",
+    "--app",
+    "demo",
+    "--ip",
+    "127.0.0.1",
+    ...at(T),
+  ]);
   const pending = pushOk(["pending", ...at(T)], await requestPending(device, T));
   assert.equal(pending.length, 1);
   assert.equal(pending[0].challenge, started.challenge);
   assert.equal(pending[0].mode, "typed6");
   assert.equal(pending[0].digits, 6);
-  assert.ok(!JSON.stringify(pending).includes(started.number), "the number never reaches the phone");
+  assert.ok(
+    !JSON.stringify(pending).includes(started.number),
+    "the number never reaches the phone",
+  );
   const context = pushOk(["context", ...at(T)], await requestContext(device, started.challenge, T));
   assert.deepEqual(context.context, { application: "demo", ip_address: "127.0.0.1" });
 

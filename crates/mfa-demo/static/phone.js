@@ -42,8 +42,7 @@ const MAX_URL_LEN = 512;
 const ENROLLMENT_URI_PREFIX = "mfa-push://enroll?";
 const ENROLLMENT_PARAMETERS = ["v", "issuer", "account", "token", "url"];
 
-const BASE64URL_ALPHABET =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /** Unpadded base64url (RFC 4648 §5) of `bytes` (a Uint8Array or ArrayBuffer). */
 export function base64url(bytes) {
@@ -212,7 +211,10 @@ export function parseEnrollmentUri(text) {
   if (account === "" || !isShortText(account, MAX_ACCOUNT_CHARS)) {
     throw new PhoneError("malformed", "The account is empty, too long or has a control character.");
   }
-  if (url !== null && (!url.startsWith("https://") || url.length > MAX_URL_LEN || !/^[\x21-\x7e]+$/.test(url))) {
+  if (
+    url !== null &&
+    (!url.startsWith("https://") || url.length > MAX_URL_LEN || !/^[\x21-\x7e]+$/.test(url))
+  ) {
     throw new PhoneError("malformed", "The registration URL is not a printable https:// URL.");
   }
   return { issuer, account, token, url };
@@ -314,7 +316,11 @@ export async function registrationMessage(device, enrollment, name, platform, pu
     throw new PhoneError("malformed", "The push token is empty, too long or not printable ASCII.");
   }
   checkIssuedAt(iat);
-  const header = { alg: ALGORITHM, typ: MESSAGE_TYPES.register, jwk: publicMembers(device.publicJwk) };
+  const header = {
+    alg: ALGORITHM,
+    typ: MESSAGE_TYPES.register,
+    jwk: publicMembers(device.publicJwk),
+  };
   const payload = { v: PROTOCOL_VERSION, token: enrollment.token, name, platform };
   if (pushToken !== null && pushToken !== undefined) {
     payload.push_token = pushToken;
@@ -451,7 +457,8 @@ function describeReason(reason) {
     device_already_registered: "This phone is already registered.",
     too_many_devices: "This account has too many phones registered.",
     denied: "You denied this sign-in.",
-    fraud_reported: "Reported: push sign-in is locked for this account until an operator unlocks it.",
+    fraud_reported:
+      "Reported: push sign-in is locked for this account until an operator unlocks it.",
     network: "The service cannot be reached.",
   };
   return words[reason] || `Refused (${reason}).`;
@@ -610,7 +617,10 @@ class PhonePage {
       // Always the demo's own endpoint: the page's CSP (connect-src 'self') allows no other.
       const registered = await postMessage("/phone/api/register", message);
       if (registered && registered.device_id && registered.device_id !== device.deviceId) {
-        throw new PhoneError("mismatch", "The service registered another device id than this key's.");
+        throw new PhoneError(
+          "mismatch",
+          "The service registered another device id than this key's.",
+        );
       }
       const entry = {
         issuer: enrollment.issuer,
@@ -670,7 +680,10 @@ class PhonePage {
       for (const [deviceId, { entry, device }] of [...this.devices]) {
         let views;
         try {
-          views = await postMessage("/phone/api/pending", await requestPending(device, nowSeconds()));
+          views = await postMessage(
+            "/phone/api/pending",
+            await requestPending(device, nowSeconds()),
+          );
         } catch (error) {
           if (error.reason === "unknown_device") {
             this.forget(deviceId, entry);
@@ -743,7 +756,11 @@ class PhonePage {
     } else {
       const inputId = `push-number-${view.challenge}`;
       controls.append(
-        element("label", { for: inputId }, `Type the ${view.digits}-digit number shown on the sign-in page`),
+        element(
+          "label",
+          { for: inputId },
+          `Type the ${view.digits}-digit number shown on the sign-in page`,
+        ),
       );
       const input = element("input", {
         id: inputId,

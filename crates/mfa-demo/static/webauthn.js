@@ -16,7 +16,10 @@
   // --- base64url and the JSON forms --------------------------------------------------------
 
   function toBase64url(buffer) {
-    const bytes = buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    const bytes =
+      buffer instanceof ArrayBuffer
+        ? new Uint8Array(buffer)
+        : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     let binary = "";
     for (const byte of bytes) {
       binary += String.fromCharCode(byte);
@@ -352,7 +355,10 @@
       for (const button of buttons) {
         button.disabled = true;
       }
-      showError(buttons[0], "This browser does not support passkeys here (it needs https or localhost).");
+      showError(
+        buttons[0],
+        "This browser does not support passkeys here (it needs https or localhost).",
+      );
       return;
     }
     for (const button of buttons) {
