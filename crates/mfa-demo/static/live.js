@@ -85,6 +85,17 @@
         follow(body.redirect);
         return;
       }
+      if (response.ok && response.redirected && !body) {
+        // The server sent a page instead (the session ended and it asks for a sign-in).
+        follow(response.url);
+        return;
+      }
+      if (response.ok && body && body.state === "done") {
+        // Done without saying where to: the page itself knows what comes next.
+        stop();
+        window.location.reload();
+        return;
+      }
       if (!response.ok) {
         // The session ended or the sign-in is gone: polling further cannot help.
         showError(

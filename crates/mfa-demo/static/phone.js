@@ -676,6 +676,7 @@ class PhonePage {
     this.polling = true;
     try {
       const seen = new Set();
+      const unreachable = new Set(); // devices whose poll failed: their cards stay as they are
       const fresh = [];
       for (const [deviceId, { entry, device }] of [...this.devices]) {
         let views;
@@ -687,6 +688,8 @@ class PhonePage {
         } catch (error) {
           if (error.reason === "unknown_device") {
             this.forget(deviceId, entry);
+          } else {
+            unreachable.add(deviceId);
           }
           continue;
         }
@@ -707,7 +710,8 @@ class PhonePage {
         }
       }
       for (const [id, known] of this.cards) {
-        if (!seen.has(id) && !known.answered && !known.inFlight) {
+        const stale = !seen.has(id) && !unreachable.has(known.deviceId);
+        if (stale && !known.answered && !known.inFlight) {
           // Answered elsewhere, superseded or expired.
           known.card.remove();
           this.cards.delete(id);
@@ -743,6 +747,11 @@ class PhonePage {
     });
     card.append(element("h2", {}, `Are you trying to sign in as ${view.account}?`));
     card.append(element("p", { class: "push-context" }, contextText(view)));
+    if (Number.isSafeInteger(view.expires_at)) {
+      // The phone's times are seconds (the service's own JSON uses milliseconds).
+      const until = new Date(view.expires_at * 1000).toLocaleTimeString();
+      card.append(element("p", { class: "push-expiry" }, `Answer before ${until}.`));
+    }
     const controls = element("div", { class: "push-controls" });
     const result = element("p", { class: "push-result", role: "status" });
     const known = { card, deviceId, answered: false, inFlight: false, controls, result };
@@ -838,6 +847,7 @@ class PhonePage {
     // An answer spends its challenge, whatever the service said: the controls go away.
     known.answered = true;
     known.controls.remove();
+    known.card.querySelector(".push-expiry")?.remove();
     known.card.dataset.outcome = result.ok ? "ok" : result.reason;
     known.result.textContent = outcomeWords(answer, result);
   }
