@@ -602,6 +602,7 @@ class PhonePage {
   async enroll() {
     const alert = alertNextTo(this.enrollButton);
     alert.textContent = "";
+    alert.hidden = true;
     this.enrollButton.disabled = true;
     try {
       const enrollment = parseEnrollmentUri(this.uriField ? this.uriField.value : "");
@@ -647,6 +648,7 @@ class PhonePage {
       );
       this.startPolling();
     } catch (error) {
+      alert.hidden = false;
       alert.textContent =
         error instanceof PhoneError ? error.message : "Enrollment failed: try again.";
     } finally {
