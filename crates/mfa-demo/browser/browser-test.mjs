@@ -20,7 +20,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 // ---------------------------------------------------------------------------------------------
@@ -795,4 +795,7 @@ async function main() {
     return failed === 0 && passed > 0 ? 0 : 1;
 }
 
-process.exitCode = await main();
+// Run when started as a program; importing the file (for its TOTP helpers) runs nothing.
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+    process.exitCode = await main();
+}
