@@ -496,53 +496,30 @@ async function scenarioPush({ context, page }, trail) {
 
     await signInNeedingMfa(page, username, trail);
     await chooseMethod(page, 'push', trail);
-    trail.note('send a push');
-    await submit(page, '#push-send');
-    await expectPath(page, '/signin/push', 'send a push');
-    const number = (await text(page, '#push-number', 'the number to type')).replace(/\D/g, '');
-    if (!number) throw new Error('#push-number shows no digits');
-    await visible(page, '#push-wait', 'the live waiting area');
-
-    trail.note('answer on the phone page');
-    await phone.bringToFront();
-    const request = phone.locator('#phone-requests .push-request').first();
-    try {
-        await request.waitFor({ state: 'visible', timeout: TIMEOUT });
-    } catch {
-        throw new Error(`the phone page shows no push request (#phone-status: ${await phone.locator('#phone-status').innerText().catch(() => '?')})`);
-    }
-    const challenge = await request.getAttribute('data-challenge');
-    const thisRequest = phone.locator(`#phone-requests .push-request[data-challenge="${challenge}"]`);
-    const typed = (await thisRequest.locator('.push-number-input').count()) > 0;
-    const wrong = number.slice(0, -1) + String((Number(number.slice(-1)) + 1) % 10);
-
-    const answer = async (value) => {
-        const responded = phone.waitForResponse((r) => r.url().endsWith('/phone/api/respond'), { timeout: TIMEOUT });
-        if (typed) {
-            await thisRequest.locator('.push-number-input').fill(value);
-            await thisRequest.locator('.push-approve').click();
-        } else {
-            const choices = thisRequest.locator('.push-choice');
-            const labels = (await choices.allInnerTexts()).map((t) => t.replace(/\D/g, ''));
-            let index = labels.indexOf(value);
-            if (value === wrong) index = labels.findIndex((l) => l !== number);
-            if (index < 0) throw new Error(`no choice ${value} among ${JSON.stringify(labels)}`);
-            await choices.nth(index).click();
-        }
-        return responded;
-    };
-
+    // mfa-push spends a challenge on a wrong number (guessing needs a push per guess), so the
+    // sign-in page shows the refusal by itself, and a second push gets the right number.
+    const first = await pushAndRead(page, phone, trail);
     trail.note('type a wrong number on the phone');
-    const refused = await answer(wrong);
-    if (refused.ok()) throw new Error(`the phone's wrong number ${wrong} (shown: ${number}) was accepted: ${await refused.text()}`);
-    await thisRequest.locator('.push-result').first().waitFor({ state: 'visible', timeout: TIMEOUT });
-    console.log(`# wrong number refused: ${refused.status()} ${(await refused.text()).slice(0, 200)}`);
+    const wrong = first.number.slice(0, -1) + String((Number(first.number.slice(-1)) + 1) % 10);
+    const refused = await answerOnPhone(phone, first, wrong);
+    if (refused.ok()) throw new Error(`the phone's wrong number ${wrong} (shown: ${first.number}) was accepted: ${await refused.text()}`);
+    console.log(`# wrong number refused on the phone: ${refused.status()} ${(await refused.text()).slice(0, 200)}`);
     await phone.screenshot({ path: path.join(SCREENSHOTS, '04-push-phone-wrong-number.png'), fullPage: true });
-    if (new URL(page.url()).pathname !== '/signin/push') throw new Error(`after the wrong number the sign-in page went to ${page.url()}`);
+    trail.note('the sign-in page shows the refusal by itself');
+    await page.bringToFront();
+    const shown = await text(page, '#error', 'the sign-in page after the wrong number');
+    if (new URL(page.url()).pathname === '/security-info') throw new Error('the wrong number signed in');
+    console.log(`# the sign-in page says: ${shown}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, '04-push-signin-wrong-number.png'), fullPage: true });
 
+    trail.note('a second push');
+    if (!(await page.locator('#push-send').isVisible())) {
+        await page.goto(`${URL_B}/signin/verify?method=push`);
+    }
+    const second = await pushAndRead(page, phone, trail, first.challenge);
+    if (second.challenge === first.challenge) throw new Error('the second push has the first one\'s challenge id');
     trail.note('type the right number on the phone');
-    await thisRequest.waitFor({ state: 'visible', timeout: TIMEOUT });
-    const accepted = await answer(number);
+    const accepted = await answerOnPhone(phone, second, second.number);
     if (!accepted.ok()) throw new Error(`the phone's right number was refused: ${accepted.status()} ${await accepted.text()}`);
     await phone.screenshot({ path: path.join(SCREENSHOTS, '04-push-phone-approved.png'), fullPage: true });
 
@@ -551,6 +528,52 @@ async function scenarioPush({ context, page }, trail) {
     await expectPath(page, '/security-info', 'the sign-in page after the phone approved');
     const whoami = await text(page, '#whoami', 'signed in by push');
     if (!whoami.includes(username)) throw new Error(`push sign-in: #whoami says ${JSON.stringify(whoami)}`);
+}
+
+/** #push-send on the verify page; returns the number shown and the request as the phone shows it. */
+async function pushAndRead(page, phone, trail, previous = null) {
+    trail.note('send a push');
+    await submit(page, '#push-send');
+    await expectPath(page, '/signin/push', 'send a push');
+    const number = (await text(page, '#push-number', 'the number to type')).replace(/\D/g, '');
+    if (!number) throw new Error('#push-number shows no digits');
+    const wait = page.locator('#push-wait');
+    await wait.waitFor({ state: 'attached', timeout: TIMEOUT });
+    if (!(await wait.getAttribute('data-status-url'))) throw new Error('#push-wait has no data-status-url');
+
+    trail.note('the push request on the phone page');
+    await phone.bringToFront();
+    // The phone page lists what is pending (a spent request may stay shown with its outcome).
+    const requests = phone.locator(
+        previous ? `#phone-requests .push-request:not([data-challenge="${previous}"])` : '#phone-requests .push-request',
+    );
+    try {
+        await requests.first().waitFor({ state: 'visible', timeout: TIMEOUT });
+    } catch {
+        const status = await phone.locator('#phone-status').innerText().catch(() => '?');
+        throw new Error(`the phone page shows no push request (#phone-status: ${status})`);
+    }
+    const challenge = await requests.last().getAttribute('data-challenge');
+    const request = phone.locator(`#phone-requests .push-request[data-challenge="${challenge}"]`);
+    const context = (await request.locator('.push-context').innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+    console.log(`# push ${number} on the phone: ${context || '(no .push-context)'}`);
+    return { number, challenge, request };
+}
+
+/** Types (or picks) `value` for the request on the phone; returns /phone/api/respond's response. */
+async function answerOnPhone(phone, { number, request }, value) {
+    const responded = phone.waitForResponse((r) => r.url().endsWith('/phone/api/respond'), { timeout: TIMEOUT });
+    if ((await request.locator('.push-number-input').count()) > 0) {
+        await request.locator('.push-number-input').fill(value);
+        await request.locator('.push-approve').click();
+    } else {
+        const choices = request.locator('.push-choice');
+        const labels = (await choices.allInnerTexts()).map((t) => t.replace(/\D/g, ''));
+        const index = value === number ? labels.indexOf(number) : labels.findIndex((l) => l !== number);
+        if (index < 0) throw new Error(`no fitting choice among ${JSON.stringify(labels)} (shown: ${number})`);
+        await choices.nth(index).click();
+    }
+    return responded;
 }
 
 async function scenarioSms({ context, page }, trail) {
