@@ -252,17 +252,23 @@ async function signOut(page, trail) {
 /** Password sign-in on instance B; returns the path it lands on (/signin/verify or /security-info). */
 async function signInWithPassword(page, username, trail) {
     trail.note(`sign in ${username} with the password at ${URL_B}`);
-    await page.goto(`${URL_B}/signin`);
-    await page.fill('#username', username);
-    await page.fill('#password', PASSWORD);
-    await page.click('#signin-submit');
-    const left = (url) => url.pathname !== '/signin';
+    const authenticator = AUTHENTICATORS.get(page);
+    await authenticator?.presence(false);
     try {
-        await page.waitForURL(left, { timeout: TIMEOUT });
-    } catch {
-        throw new Error(`password sign-in: still at ${page.url()} (#error: ${await errorText(page)})`);
+        await page.goto(`${URL_B}/signin`);
+        await page.fill('#username', username);
+        await page.fill('#password', PASSWORD);
+        await page.click('#signin-submit');
+        const left = (url) => url.pathname !== '/signin';
+        try {
+            await page.waitForURL(left, { timeout: TIMEOUT });
+        } catch {
+            throw new Error(`password sign-in: still at ${page.url()} (#error: ${await errorText(page)})`);
+        }
+        await page.waitForLoadState('load');
+    } finally {
+        await authenticator?.presence(true);
     }
-    await page.waitForLoadState('load');
     return new URL(page.url()).pathname;
 }
 
@@ -438,13 +444,33 @@ async function scenarioPasskey({ page, authenticator }, trail) {
     await addPasskey(page, authenticator, 'Virtual passkey', trail);
     await signOut(page, trail);
 
-    trail.note('sign in with a passkey, no username');
+    // The button: the autofill request waits for a touch that does not come; the button's
+    // request replaces it (webauthn.js aborts the autofill one) and is answered.
+    trail.note('sign in with "Sign in with a passkey", no username');
+    await authenticator.presence(false);
     await page.goto(`${URL_B}/signin`);
+    await webauthnRequested(page, 'conditional', 'the sign-in page offers passkeys by autofill');
+    await authenticator.presence(true);
     await page.fill('#username', '');
+    const options = page.waitForRequest(
+        (r) => r.url().endsWith('/webauthn/authenticate/options') && /"signin"/.test(r.postData() ?? ''),
+        { timeout: TIMEOUT },
+    );
     await page.click('#passkey-signin');
+    const body = JSON.parse((await options).postData());
+    if (body.username !== null) throw new Error(`the passkey button sent username ${JSON.stringify(body.username)}`);
     await expectPath(page, '/security-info', 'passkey sign-in without a username');
-    const whoami = await text(page, '#whoami', 'signed in by the passkey');
+    let whoami = await text(page, '#whoami', 'signed in by the passkey');
     if (!whoami.includes(username)) throw new Error(`passkey sign-in: #whoami says ${JSON.stringify(whoami)}`);
+    await page.screenshot({ path: path.join(SCREENSHOTS, '02-passkey-button-signed-in.png'), fullPage: true });
+    await signOut(page, trail);
+
+    // Autofill: the sign-in page's conditional request is answered as soon as the page loads.
+    trail.note('sign in by passkey autofill (conditional mediation)');
+    await page.goto(`${URL_B}/signin`);
+    await expectPath(page, '/security-info', 'passkey autofill sign-in');
+    whoami = await text(page, '#whoami', 'signed in by passkey autofill');
+    if (!whoami.includes(username)) throw new Error(`passkey autofill: #whoami says ${JSON.stringify(whoami)}`);
 }
 
 async function scenarioBackup({ page }, trail) {
@@ -729,7 +755,7 @@ async function scenarioOperator({ browser, page }, trail) {
 
 const SCENARIOS = [
     [1, 'sign up, add an authenticator app, sign in with TOTP; a replayed code is refused', scenarioTotp],
-    [2, 'register a passkey, sign in with it without a username', scenarioPasskey],
+    [2, 'register a passkey, sign in with it without a username (button, then autofill)', scenarioPasskey],
     [3, 'backup codes: one signs in once, not twice', scenarioBackup],
     [4, 'push with number matching on the phone page, a wrong number first', scenarioPush],
     [5, 'SMS: add a phone with the code from /messages, sign in with SMS', scenarioSms],
@@ -742,6 +768,36 @@ const SCENARIOS = [
 
 function slug(text) {
     return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
+
+// The sign-in page asks for a passkey by autofill (conditional mediation) as soon as it loads, and
+// the virtual authenticator answers such a request at once when it holds a passkey: a password
+// sign-in there would become a passkey sign-in. So the test withholds the "touch" (automatic
+// presence) while it signs in with a password, and records which kind of WebAuthn request the page
+// made (a wrapper around navigator.credentials.get, installed before the page's scripts run).
+const AUTHENTICATORS = new WeakMap();
+
+function recordWebAuthnRequests() {
+    const container = globalThis.navigator?.credentials;
+    if (!container || typeof container.get !== 'function') return;
+    const get = container.get.bind(container);
+    globalThis.__webauthnRequests = [];
+    container.get = (options) => {
+        globalThis.__webauthnRequests.push(options?.mediation ?? 'optional');
+        return get(options);
+    };
+}
+
+/** Waits until the page has asked for a passkey with `mediation` ("conditional", "optional"). */
+async function webauthnRequested(page, mediation, what) {
+    try {
+        await page.waitForFunction((m) => (globalThis.__webauthnRequests ?? []).includes(m), mediation, {
+            timeout: TIMEOUT,
+        });
+    } catch {
+        const made = await page.evaluate(() => globalThis.__webauthnRequests ?? null).catch(() => null);
+        throw new Error(`${what}: the page made no ${mediation} WebAuthn request (it made ${JSON.stringify(made)})`);
+    }
 }
 
 async function virtualAuthenticator(context, page) {
@@ -757,7 +813,16 @@ async function virtualAuthenticator(context, page) {
             automaticPresenceSimulation: true,
         },
     });
-    return { cdp, id: authenticatorId };
+    const authenticator = {
+        cdp,
+        id: authenticatorId,
+        /** The user "touches" the authenticator whenever asked (true), or never (false). */
+        async presence(enabled) {
+            await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
+        },
+    };
+    AUTHENTICATORS.set(page, authenticator);
+    return authenticator;
 }
 
 async function runScenario(browser, number, name, body) {
@@ -772,6 +837,7 @@ async function runScenario(browser, number, name, body) {
     const trail = new Trail();
     const file = `${String(number).padStart(2, '0')}-${slug(name)}`;
     try {
+        await context.addInitScript(recordWebAuthnRequests);
         const authenticator = await virtualAuthenticator(context, page);
         await body({ browser, context, page, authenticator }, trail);
         await page.screenshot({ path: path.join(SCREENSHOTS, `${file}.png`), fullPage: true });
