@@ -736,3 +736,98 @@ async fn an_sms_phone_is_added_and_signs_in_once_per_code() {
         Some("/signin/verify")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_voice_phone_is_added_and_signs_in() {
+    let demo = Demo::start().await;
+    let mut browser = demo.browser();
+    browser.sign_up("erin").await;
+    browser.get("/security-info/phone").await;
+    let refused = browser
+        .post_form(
+            "/security-info/phone/send",
+            &[("phone", "555"), ("channel", "voice")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        element_text(&refused.body, "error").is_some(),
+        "{}",
+        refused.body
+    );
+    let sent = browser
+        .post_form(
+            "/security-info/phone/send",
+            &[("phone", "+44 7911 123456"), ("channel", "voice")],
+        )
+        .await;
+    assert_eq!(
+        sent.location.as_deref(),
+        Some("/security-info/phone"),
+        "{}",
+        sent.body
+    );
+    let code = newest_code(&mut browser).await;
+    let messages = browser.get("/messages").await;
+    assert!(messages.body.contains("data-channel=\"voice\""));
+    let confirmed = browser
+        .post_form("/security-info/phone/confirm", &[("code", &code)])
+        .await;
+    assert_eq!(confirmed.location.as_deref(), Some("/security-info"));
+    let page = browser.get("/security-info").await;
+    assert!(page.body.contains("data-kind=\"voice\""), "{}", page.body);
+
+    demo.clock.advance(Duration::from_secs(31));
+    browser.sign_out().await;
+    browser.sign_in("erin").await;
+    let page = browser.get("/signin/verify?method=voice").await;
+    assert!(page.body.contains("id=\"oob-send\""), "{}", page.body);
+    let sent = browser
+        .post_form("/signin/oob/send", &[("channel", "voice")])
+        .await;
+    assert_eq!(
+        sent.location.as_deref(),
+        Some("/signin/verify?method=voice"),
+        "{}",
+        sent.body
+    );
+    let code = newest_code(&mut browser).await;
+    // A wrong code uses the code up.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = browser
+        .post_form(
+            "/signin/oob/verify",
+            &[("channel", "voice"), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+    let error = element_text(&refused.body, "error").expect("an error");
+    assert!(error.starts_with("Wrong code"), "{error}");
+    let used_up = browser
+        .post_form(
+            "/signin/oob/verify",
+            &[("channel", "voice"), ("code", &code)],
+        )
+        .await;
+    assert!(used_up.status.is_client_error(), "{}", used_up.body);
+    // A new code (after the resend gap, doubled for the number's third send) signs in.
+    demo.clock.advance(Duration::from_secs(61));
+    browser.get("/signin/verify?method=voice").await;
+    let sent = browser
+        .post_form("/signin/oob/send", &[("channel", "voice")])
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let code = newest_code(&mut browser).await;
+    let verified = browser
+        .post_form(
+            "/signin/oob/verify",
+            &[("channel", "voice"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(
+        verified.location.as_deref(),
+        Some("/security-info"),
+        "{}",
+        verified.body
+    );
+}
