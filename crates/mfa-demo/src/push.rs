@@ -263,10 +263,24 @@ async fn phone_page(
     .await
 }
 
-/// A JSON answer to the phone.
+/// A JSON answer to the phone, in the phone's words.
 fn phone_error(error: &AttemptError<PushError>) -> Response {
     let status = push_status(error);
-    api_error(status, error.reason(), &push_words(error))
+    let message = match error {
+        AttemptError::Rejected(PushError::WrongNumber) => {
+            "Wrong number: that is not the number on the sign-in page. It shows a new one now."
+                .to_owned()
+        }
+        AttemptError::Rejected(PushError::Denied) => "Denied: the sign-in was refused.".to_owned(),
+        AttemptError::Rejected(PushError::Expired) => {
+            "Too late: this sign-in request has expired.".to_owned()
+        }
+        AttemptError::ChallengeNotFound => {
+            "This sign-in request is no longer waiting for an answer.".to_owned()
+        }
+        other => push_words(other),
+    };
+    api_error(status, error.reason(), &message)
 }
 
 /// `POST /phone/api/register` (a `mfa-push-register+jwt`): redeems the enrolment token, stores
