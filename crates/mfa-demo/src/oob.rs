@@ -535,30 +535,40 @@ async fn signin_send(State(app): Shared, session: Session, Form(form): Form<Send
             Ok(see_other(&format!("/signin/verify?method={method}")))
         }
         Err(AttemptError::Store(error)) => Err(PageError::store(error)),
-        Err(error) => {
-            app.audit_attempt(
-                &account,
-                if channel == Channel::Voice {
-                    Method::Voice
-                } else {
-                    Method::Sms
-                },
-                audit_result(&error),
-                Some(error.reason()),
-                session.client(),
-            )
-            .await;
-            let status = oob_status(&error);
-            show_verify(
-                &app,
-                &session,
-                Some(method),
-                Some(oob_words(&error)),
-                status,
-            )
-            .await
-        }
+        Err(error) => refused(&app, &session, &account, channel, &error).await,
     }
+}
+
+/// A refused sign-in send or code: recorded in the sign-in log, and the verify page again with
+/// the reason.
+async fn refused(
+    app: &App,
+    session: &Session,
+    account: &str,
+    channel: Channel,
+    error: &AttemptError<OobError>,
+) -> Page {
+    let method = if channel == Channel::Voice {
+        Method::Voice
+    } else {
+        Method::Sms
+    };
+    app.audit_attempt(
+        account,
+        method,
+        audit_result(error),
+        Some(error.reason()),
+        session.client(),
+    )
+    .await;
+    show_verify(
+        app,
+        session,
+        Some(channel.as_str()),
+        Some(oob_words(error)),
+        oob_status(error),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -575,7 +585,7 @@ async fn signin_verify(State(app): Shared, session: Session, Form(form): Form<Ve
     let Some(account) = step_account(&app, &session).await? else {
         return Ok(see_other("/signin"));
     };
-    let method = channel(&form.channel).map_or("sms", Channel::as_str);
+    let channel = channel(&form.channel).unwrap_or(Channel::Sms);
     let transaction = session
         .data()
         .pending
@@ -606,30 +616,7 @@ async fn signin_verify(State(app): Shared, session: Session, Form(form): Form<Ve
             Ok(outcome.into_redirect())
         }
         Err(AttemptError::Store(error)) => Err(PageError::store(error)),
-        Err(error) => {
-            let evidence_method = if method == "voice" {
-                Method::Voice
-            } else {
-                Method::Sms
-            };
-            app.audit_attempt(
-                &account,
-                evidence_method,
-                audit_result(&error),
-                Some(error.reason()),
-                session.client(),
-            )
-            .await;
-            let status = oob_status(&error);
-            show_verify(
-                &app,
-                &session,
-                Some(method),
-                Some(oob_words(&error)),
-                status,
-            )
-            .await
-        }
+        Err(error) => refused(&app, &session, &account, channel, &error).await,
     }
 }
 

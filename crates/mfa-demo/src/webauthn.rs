@@ -33,6 +33,8 @@ use crate::pages::{attempt_message, audit_result};
 use crate::session::{Access, Session, Target, access, begin_sign_in, complete_factor};
 
 type Shared = State<AppState>;
+/// A JSON route's answer: the success, or `{"error", "message"}` with a 4xx/5xx.
+type Api = Result<Response, Response>;
 
 /// The session's `pending` entry holding the registration ceremony's id.
 const REGISTER_CEREMONY: &str = "webauthn_register";
@@ -223,23 +225,12 @@ async fn register_options(
     State(app): Shared,
     session: Session,
     JsonBody(body): JsonBody<RegisterOptionsBody>,
-) -> Response {
-    match register_options_inner(&app, &session, &body.name).await {
-        Ok(response) | Err(response) => response,
-    }
-}
-
-async fn register_options_inner(
-    app: &App,
-    session: &Session,
-    name: &str,
-) -> Result<Response, Response> {
-    let Some(account) = registering_account(app, session)
+) -> Api {
+    let (app, session, name) = (&*app, &session, body.name.as_str());
+    let account = registering_account(app, session)
         .await
         .map_err(store_error)?
-    else {
-        return Err(not_signed_in());
-    };
+        .ok_or_else(not_signed_in)?;
     let pending = mfa_account::begin_add_async(
         &app.store,
         &app.accounts,
@@ -317,23 +308,12 @@ async fn register_finish(
     State(app): Shared,
     session: Session,
     JsonBody(body): JsonBody<RegisterFinishBody>,
-) -> Response {
-    match register_finish_inner(&app, &session, &body.response).await {
-        Ok(response) | Err(response) => response,
-    }
-}
-
-async fn register_finish_inner(
-    app: &App,
-    session: &Session,
-    response: &RegistrationResponse,
-) -> Result<Response, Response> {
-    let Some(account) = registering_account(app, session)
+) -> Api {
+    let (app, session, response) = (&*app, &session, &body.response);
+    let account = registering_account(app, session)
         .await
         .map_err(store_error)?
-    else {
-        return Err(not_signed_in());
-    };
+        .ok_or_else(not_signed_in)?;
     let [ceremony, method] = take_pending(app, session, [REGISTER_CEREMONY, REGISTER_METHOD])
         .await
         .map_err(store_error)?;
@@ -430,17 +410,8 @@ async fn authenticate_options(
     State(app): Shared,
     session: Session,
     JsonBody(body): JsonBody<AuthenticateOptionsBody>,
-) -> Response {
-    match authenticate_options_inner(&app, &session, body).await {
-        Ok(response) | Err(response) => response,
-    }
-}
-
-async fn authenticate_options_inner(
-    app: &App,
-    session: &Session,
-    body: AuthenticateOptionsBody,
-) -> Result<Response, Response> {
+) -> Api {
+    let (app, session) = (&*app, &session);
     let (mode, account) = match body.mode.as_str() {
         "signin" | "conditional" => {
             let username = body
@@ -528,17 +499,8 @@ async fn authenticate_finish(
     State(app): Shared,
     session: Session,
     JsonBody(body): JsonBody<AuthenticateFinishBody>,
-) -> Response {
-    match authenticate_finish_inner(&app, &session, &body).await {
-        Ok(response) | Err(response) => response,
-    }
-}
-
-async fn authenticate_finish_inner(
-    app: &App,
-    session: &Session,
-    body: &AuthenticateFinishBody,
-) -> Result<Response, Response> {
+) -> Api {
+    let (app, session) = (&*app, &session);
     let [ceremony, mode] = take_pending(app, session, [AUTH_CEREMONY, AUTH_MODE])
         .await
         .map_err(store_error)?;
@@ -547,9 +509,10 @@ async fn authenticate_finish_inner(
     };
     let id = &body.response.credential_id;
     let (key, account) = if mode == "verify" {
-        let Some(account) = step_account(app, session).await.map_err(store_error)? else {
-            return Err(not_signed_in());
-        };
+        let account = step_account(app, session)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(not_signed_in)?;
         (mfa_webauthn::record_key(&account, id), account)
     } else {
         // Username-less: the credential id names the account. An unknown id still spends the

@@ -478,6 +478,21 @@ async fn pending_views(demo: &Demo, phone: &DeviceKey) -> Vec<ChallengeView> {
     serde_json::from_value(views).expect("challenge views")
 }
 
+/// The phone approves `view` with `number`: the signed response, and the service's answer.
+async fn approve(
+    demo: &Demo,
+    phone: &DeviceKey,
+    view: &ChallengeView,
+    number: &str,
+) -> (String, StatusCode, Value) {
+    let answer = Answer::approve(number).expect("digits");
+    let response = phone
+        .respond(&view.challenge, &answer, demo.app.now())
+        .expect("a response");
+    let (status, answered) = demo.phone_post("/phone/api/respond", &response).await;
+    (response, status, answered)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn push_enrols_a_phone_and_signs_in_after_a_wrong_number() {
     let demo = Demo::start().await;
@@ -551,14 +566,7 @@ async fn push_enrols_a_phone_and_signs_in_after_a_wrong_number() {
         .filter_map(|digit| digit.to_digit(10))
         .filter_map(|digit| char::from_digit((digit + 1) % 10, 10))
         .collect();
-    let response = phone
-        .respond(
-            &views[0].challenge,
-            &Answer::approve(&wrong).expect("digits"),
-            demo.app.now(),
-        )
-        .expect("a response");
-    let (status, answer) = demo.phone_post("/phone/api/respond", &response).await;
+    let (_, status, answer) = approve(&demo, &phone, &views[0], &wrong).await;
     assert!(status.is_client_error());
     assert_eq!(answer["error"], "wrong_number");
 
@@ -577,14 +585,7 @@ async fn push_enrols_a_phone_and_signs_in_after_a_wrong_number() {
 
     // The right number: the phone is told "approved", the page moves on.
     demo.clock.advance(Duration::from_secs(5));
-    let response = phone
-        .respond(
-            &views[0].challenge,
-            &Answer::approve(&number).expect("digits"),
-            demo.app.now(),
-        )
-        .expect("a response");
-    let (status, answer) = demo.phone_post("/phone/api/respond", &response).await;
+    let (response, status, answer) = approve(&demo, &phone, &views[0], &number).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let status = browser.get("/signin/push/status").await;
     assert_eq!(
@@ -631,16 +632,13 @@ async fn newest_code(browser: &mut Browser) -> String {
     rest.get(open..close).expect("the code").to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_sms_phone_is_added_and_signs_in_once_per_code() {
-    let demo = Demo::start().await;
-    let mut browser = demo.browser();
-    browser.sign_up("dave").await;
+/// Adds a phone through its page: the code from the outbox confirms it. Returns that code.
+async fn add_phone(browser: &mut Browser, number: &str, channel: &str) -> String {
     browser.get("/security-info/phone").await;
     let sent = browser
         .post_form(
             "/security-info/phone/send",
-            &[("phone", "(201) 555-0123"), ("channel", "sms")],
+            &[("phone", number), ("channel", channel)],
         )
         .await;
     assert_eq!(
@@ -651,15 +649,8 @@ async fn an_sms_phone_is_added_and_signs_in_once_per_code() {
     );
     let page = browser.get("/security-info/phone").await;
     assert!(page.body.contains("id=\"phone-code\""), "{}", page.body);
-    let code = newest_code(&mut browser).await;
+    let code = newest_code(browser).await;
     assert_eq!(code.len(), 6);
-    let messages = browser.get("/messages").await;
-    assert!(messages.body.contains("data-to=\"+12015550123\""));
-    assert!(
-        demo.log_lines()
-            .iter()
-            .any(|line| line == &format!("sms to +12015550123: your code is {code}"))
-    );
     let confirmed = browser
         .post_form("/security-info/phone/confirm", &[("code", &code)])
         .await;
@@ -670,7 +661,27 @@ async fn an_sms_phone_is_added_and_signs_in_once_per_code() {
         confirmed.body
     );
     let page = browser.get("/security-info").await;
-    assert!(page.body.contains("data-kind=\"sms\""), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("data-kind=\"{channel}\"")),
+        "{}",
+        page.body
+    );
+    code
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sms_phone_is_added_and_signs_in_once_per_code() {
+    let demo = Demo::start().await;
+    let mut browser = demo.browser();
+    browser.sign_up("dave").await;
+    let code = add_phone(&mut browser, "(201) 555-0123", "sms").await;
+    let messages = browser.get("/messages").await;
+    assert!(messages.body.contains("data-to=\"+12015550123\""));
+    assert!(
+        demo.log_lines()
+            .iter()
+            .any(|line| line == &format!("sms to +12015550123: your code is {code}"))
+    );
 
     // Sign in with a code by SMS (after the number's resend gap since the enrolment code).
     demo.clock.advance(Duration::from_secs(31));
@@ -755,27 +766,9 @@ async fn a_voice_phone_is_added_and_signs_in() {
         "{}",
         refused.body
     );
-    let sent = browser
-        .post_form(
-            "/security-info/phone/send",
-            &[("phone", "+44 7911 123456"), ("channel", "voice")],
-        )
-        .await;
-    assert_eq!(
-        sent.location.as_deref(),
-        Some("/security-info/phone"),
-        "{}",
-        sent.body
-    );
-    let code = newest_code(&mut browser).await;
+    add_phone(&mut browser, "+44 7911 123456", "voice").await;
     let messages = browser.get("/messages").await;
     assert!(messages.body.contains("data-channel=\"voice\""));
-    let confirmed = browser
-        .post_form("/security-info/phone/confirm", &[("code", &code)])
-        .await;
-    assert_eq!(confirmed.location.as_deref(), Some("/security-info"));
-    let page = browser.get("/security-info").await;
-    assert!(page.body.contains("data-kind=\"voice\""), "{}", page.body);
 
     demo.clock.advance(Duration::from_secs(31));
     browser.sign_out().await;
