@@ -47,14 +47,16 @@ const DEFAULT_REGION: &str = "US";
 
 /// mfa-oob's settings: its defaults (6 digits, 5 minutes; 5 codes an hour and 10 a day per
 /// account and per number, resends 30 s, 60 s, 120 s … apart), the service named "mfa demo".
-fn policy() -> &'static OobPolicy {
-    static POLICY: OnceLock<OobPolicy> = OnceLock::new();
-    POLICY.get_or_init(|| {
-        // "mfa demo" is a valid service name (short, printable): `new` cannot refuse it.
-        let messages = Messages::new("mfa demo")
-            .unwrap_or_else(|error| unreachable!("the demo's service name is refused: {error}"));
-        OobPolicy::new(messages)
-    })
+fn policy() -> Result<&'static OobPolicy, PageError> {
+    static POLICY: OnceLock<Result<OobPolicy, String>> = OnceLock::new();
+    POLICY
+        .get_or_init(|| {
+            Messages::new("mfa demo")
+                .map(OobPolicy::new)
+                .map_err(|error| error.to_string())
+        })
+        .as_ref()
+        .map_err(|error| PageError::internal(format!("the SMS settings are refused: {error}")))
 }
 
 /// This factor's routes.
@@ -283,7 +285,7 @@ async fn add_send(State(app): Shared, session: Session, Form(form): Form<AddSend
     let sent = mfa_oob::send_code_async(
         &app.store,
         &ConsoleGateway(&app),
-        policy(),
+        policy()?,
         &request,
         target,
         now,
@@ -342,9 +344,15 @@ async fn add_confirm(State(app): Shared, session: Session, Form(form): Form<Code
         .await;
     };
     let now = app.now();
-    let verified =
-        mfa_oob::verify_code_async(&app.store, policy(), &account, transaction, &form.code, now)
-            .await;
+    let verified = mfa_oob::verify_code_async(
+        &app.store,
+        policy()?,
+        &account,
+        transaction,
+        &form.code,
+        now,
+    )
+    .await;
     let verified = match verified {
         Ok(verified) => verified,
         Err(AttemptError::Store(error)) => return Err(PageError::store(error)),
@@ -511,7 +519,7 @@ async fn signin_send(State(app): Shared, session: Session, Form(form): Form<Send
     let sent = mfa_oob::send_code_async(
         &app.store,
         &ConsoleGateway(&app),
-        policy(),
+        policy()?,
         &request,
         CodeTarget::Phone(phone_id),
         app.now(),
@@ -596,7 +604,7 @@ async fn signin_verify(State(app): Shared, session: Session, Form(form): Form<Ve
         .unwrap_or_else(random_id);
     let verified = mfa_oob::verify_code_async(
         &app.store,
-        policy(),
+        policy()?,
         &account,
         &transaction,
         &form.code,
@@ -626,7 +634,7 @@ mod tests {
 
     #[test]
     fn the_policy_builds() {
-        assert!(policy().messages().service_name() == "mfa demo");
+        assert!(policy().is_ok_and(|policy| policy.messages().service_name() == "mfa demo"));
     }
 
     #[test]
