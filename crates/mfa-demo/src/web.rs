@@ -86,6 +86,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin.html", include_str!("../templates/admin.html")),
     ("operator.html", include_str!("../templates/operator.html")),
     ("messages.html", include_str!("../templates/messages.html")),
+    (
+        "verify_oob.html",
+        include_str!("../templates/verify_oob.html"),
+    ),
 ];
 
 /// The compiled templates.
