@@ -372,6 +372,20 @@ async function addPasskey(page, authenticator, name, trail) {
     }
 }
 
+/**
+ * mfa-oob keeps a gap between codes sent to one number (the enrolment code went out moments ago):
+ * when the page says so, wait the time it names, once, and send again.
+ */
+async function waitOutResendGap(page) {
+    const error = (await page.locator('#oob-code').count()) > 0 ? null : await errorText(page);
+    const seconds = Number(error?.match(/try again in (\d+) seconds?/)?.[1]);
+    if (!Number.isFinite(seconds) || seconds > 120) return;
+    console.log(`# the app asks to wait ${seconds} s before the next code to this number: waiting`);
+    await page.waitForTimeout((seconds + 1) * 1000);
+    await page.goto(`${new URL(page.url()).origin}/signin/verify?method=sms`);
+    await submit(page, '#oob-send');
+}
+
 /** The newest SMS/voice code sent to `to` after `known` messages, from `origin`'s /messages. */
 async function messageCount(context, origin, to) {
     const page = await context.newPage();
@@ -523,13 +537,29 @@ async function scenarioPush({ context, page }, trail) {
     await signInNeedingMfa(page, username, trail);
     await chooseMethod(page, 'push', trail);
     // mfa-push spends a challenge on a wrong number (guessing needs a push per guess), so the
-    // sign-in page shows the refusal by itself, and a second push gets the right number.
-    const first = await pushAndRead(page, phone, trail);
+    // sign-in page shows the refusal by itself with a new request (or a way to send one), and
+    // the right number answers that one.
+    await sendPush(page, trail);
+    const first = await readPush(page, phone, trail);
     trail.note('type a wrong number on the phone');
     const wrong = first.number.slice(0, -1) + String((Number(first.number.slice(-1)) + 1) % 10);
     const refused = await answerOnPhone(phone, first, wrong);
     if (refused.ok()) throw new Error(`the phone's wrong number ${wrong} (shown: ${first.number}) was accepted: ${await refused.text()}`);
     console.log(`# wrong number refused on the phone: ${refused.status()} ${(await refused.text()).slice(0, 200)}`);
+    // The phone shows the outcome on the request's card (until a newer request replaces it).
+    const outcome = await phone
+        .waitForFunction(
+            (id) => {
+                const card = document.querySelector(`.push-request[data-challenge="${id}"]`);
+                if (!card) return { gone: true };
+                const words = card.querySelector('.push-result')?.textContent?.trim();
+                return words ? { words } : false;
+            },
+            first.challenge,
+            { timeout: TIMEOUT },
+        )
+        .then((handle) => handle.jsonValue());
+    console.log(`# the phone says: ${outcome.words ?? '(its card was already replaced by the new request)'}`);
     await phone.screenshot({ path: path.join(SCREENSHOTS, '04-push-phone-wrong-number.png'), fullPage: true });
     trail.note('the sign-in page shows the refusal by itself');
     await page.bringToFront();
@@ -539,10 +569,13 @@ async function scenarioPush({ context, page }, trail) {
     await page.screenshot({ path: path.join(SCREENSHOTS, '04-push-signin-wrong-number.png'), fullPage: true });
 
     trail.note('a second push');
-    if (!(await page.locator('#push-send').isVisible())) {
-        await page.goto(`${URL_B}/signin/verify?method=push`);
+    const shownAgain = (await page.locator('#push-number').count()) > 0 ? (await page.locator('#push-number').innerText()).replace(/\D/g, '') : '';
+    if (!shownAgain) {
+        // No new request was sent by itself: send one.
+        if (!(await page.locator('#push-send').isVisible())) await page.goto(`${URL_B}/signin/verify?method=push`);
+        await sendPush(page, trail);
     }
-    const second = await pushAndRead(page, phone, trail, first.challenge);
+    const second = await readPush(page, phone, trail, first.challenge);
     if (second.challenge === first.challenge) throw new Error('the second push has the first one\'s challenge id');
     trail.note('type the right number on the phone');
     const accepted = await answerOnPhone(phone, second, second.number);
@@ -551,16 +584,26 @@ async function scenarioPush({ context, page }, trail) {
 
     trail.note('the sign-in page moves on by itself');
     await page.bringToFront();
-    await expectPath(page, '/security-info', 'the sign-in page after the phone approved');
+    // (The wrong number's #error is still on this page: wait for the URL alone.)
+    try {
+        await page.waitForURL(isPath('/security-info'), { timeout: TIMEOUT });
+    } catch {
+        throw new Error(`the sign-in page did not move on after the phone approved: still at ${page.url()}`);
+    }
     const whoami = await text(page, '#whoami', 'signed in by push');
     if (!whoami.includes(username)) throw new Error(`push sign-in: #whoami says ${JSON.stringify(whoami)}`);
 }
 
-/** #push-send on the verify page; returns the number shown and the request as the phone shows it. */
-async function pushAndRead(page, phone, trail, previous = null) {
+/** #push-send on the verify page. */
+async function sendPush(page, trail) {
     trail.note('send a push');
     await submit(page, '#push-send');
     await expectPath(page, '/signin/push', 'send a push');
+}
+
+/** On /signin/push: the number shown, and the request (not `previous`) as the phone shows it. */
+async function readPush(page, phone, trail, previous = null) {
+    trail.note('read the number on the sign-in page');
     const number = (await text(page, '#push-number', 'the number to type')).replace(/\D/g, '');
     if (!number) throw new Error('#push-number shows no digits');
     const wait = page.locator('#push-wait');
@@ -631,6 +674,7 @@ async function scenarioSms({ context, page }, trail) {
     }
     const knownB = await messageCount(context, URL_B, phoneNumber);
     await submit(page, '#oob-send');
+    await waitOutResendGap(page);
     await visible(page, '#oob-code', 'the SMS code field');
     const signinCode = await newMessageCode(context, URL_B, phoneNumber, 'sms', knownB);
     trail.note('sign in with the SMS code');
