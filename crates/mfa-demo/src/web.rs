@@ -322,7 +322,11 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: under it Chromium sends `Origin: null` on the app's own POSTs
+        // (Fetch: a request's origin is serialized as null when its referrer policy is
+        // no-referrer), which the Origin check must refuse. `same-origin` keeps the full URL
+        // (which may hold an enrolment token) from ever leaving the site.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
         (
             HeaderName::from_static("cross-origin-opener-policy"),

@@ -303,7 +303,7 @@ async fn every_response_has_the_security_headers_and_the_cookie_its_attributes()
             "{path}"
         );
         assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
-        assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"));
         assert_eq!(header("cache-control").as_deref(), Some("no-store"));
         assert_eq!(
             header("cross-origin-opener-policy").as_deref(),
