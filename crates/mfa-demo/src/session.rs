@@ -705,6 +705,13 @@ pub async fn begin_sign_in(
         .await
         .map_err(PageError::store)?;
     let method = evidence.method;
+    // A method used as the first factor (a passkey) gets its last-used time like any other.
+    if method != Method::Password
+        && let Err(error) =
+            mfa_account::record_use_of_async(&app.store, account, &evidence, app.now()).await
+    {
+        app.log(&format!("warning: last-used time not recorded: {error}"));
+    }
     session
         .rotate(app, |data| {
             let next = data.next.take();

@@ -15,7 +15,7 @@ use minijinja::{AutoEscape, Environment};
 use serde_json::{Map, Value};
 
 use crate::app::{App, AppState};
-use crate::session::Session;
+use crate::session::{Access, Session, Target};
 
 /// Every template, embedded: `(name, source)`. The factor pages' templates (passkey, push, phone)
 /// are listed here too, so their owners only edit the files.
@@ -158,9 +158,21 @@ pub async fn render_status(
     context
         .entry("csrf")
         .or_insert_with(|| Value::from(session.csrf()));
-    context
-        .entry("whoami")
-        .or_insert_with(|| session.account().map_or(Value::Null, Value::from));
+    if !context.contains_key("whoami") {
+        // The header says "Signed in as …" only once the policy is met (or for registering
+        // methods); half-way through a sign-in it says "Signing in as …" with a Cancel button.
+        let (whoami, signing_in) = match crate::session::access(app, session, Target::Demo).await {
+            Ok(Access::Full(account) | Access::Registration(account)) => (Some(account), None),
+            Ok(Access::NeedsStep(account) | Access::Blocked(account, _)) => (None, Some(account)),
+            Ok(Access::SignedOut) => (None, None),
+            Err(error) => return PageError::store(error).into_response(),
+        };
+        context.insert("whoami".into(), whoami.map_or(Value::Null, Value::from));
+        context.insert(
+            "signing_in".into(),
+            signing_in.map_or(Value::Null, Value::from),
+        );
+    }
     if !context.contains_key("notice") {
         match session.take_flash(app).await {
             Ok(notice) => {

@@ -147,6 +147,9 @@ async fn totp_enrolment_then_sign_in_and_a_replayed_code_is_refused() {
     assert!(verify.has_id("totp-code"));
     assert!(verify.has_id("remember-device"));
     assert!(verify.has_id("lost-phone"));
+    // Half-way: the header says "Signing in as", not "Signed in as", and offers Cancel.
+    assert!(!verify.has_id("whoami"));
+    assert_eq!(verify.text_of("signing-in").as_deref(), Some("alice"));
 
     let code = totp_code(&secret, app.clock.now_time());
     let page = browser.post("/signin/totp", &[("code", &code)]).await;
