@@ -91,24 +91,8 @@ impl fmt::Display for StoreSpec {
         match self {
             Self::JsonFile(path) => write!(f, "{}", path.display()),
             Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
-            Self::Postgres(url) | Self::Redis(url) => f.write_str(&redact_url(url)),
+            Self::Postgres(url) | Self::Redis(url) => f.write_str(&mfa_store::redact_url(url)),
         }
-    }
-}
-
-/// `scheme://user:password@host/…` without the password, for messages.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        None => url.to_owned(),
     }
 }
 
