@@ -22,7 +22,7 @@ pub const DEFAULT_POLICY: &str = include_str!("../policy.toml");
 pub type AppState = Arc<App>;
 
 /// Where log lines go: stderr in the binary, a buffer in tests. One line per event, never a
-/// secret (the console SMS gateway's line is the one deliberate exception, see [`crate::outbox`]).
+/// secret (the console SMS gateway's line is the one deliberate exception, see [`Outbox`]).
 pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// A log that writes to stderr.
