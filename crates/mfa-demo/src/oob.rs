@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::{App, AppState, OutboxMessage};
-use crate::pages::{attempt_message, audit_result, redirect_for, show_verify};
+use crate::pages::{attempt_message, redirect_for, refuse_step_saying, show_verify};
 use crate::session::{Session, Target, access, complete_factor};
 use crate::web::{PageError, render_status, see_other};
 use crate::webauthn::{
@@ -561,19 +561,13 @@ async fn refused(
     } else {
         Method::Sms
     };
-    app.audit_attempt(
-        account,
-        method,
-        audit_result(error),
-        Some(error.reason()),
-        session.client(),
-    )
-    .await;
-    show_verify(
+    refuse_step_saying(
         app,
         session,
-        Some(channel.as_str()),
-        Some(oob_words(error)),
+        account,
+        method,
+        error,
+        oob_words(error),
         oob_status(error),
     )
     .await

@@ -387,6 +387,33 @@ pub(crate) async fn refuse_step<E: Rejection>(
     method: Method,
     error: &AttemptError<E>,
 ) -> Page {
+    let status = match error {
+        AttemptError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+        AttemptError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    refuse_step_saying(
+        app,
+        session,
+        account,
+        method,
+        error,
+        attempt_message(error),
+        status,
+    )
+    .await
+}
+
+/// As [`refuse_step`], with the factor's own words and status for the refusal.
+pub(crate) async fn refuse_step_saying<E: Rejection>(
+    app: &App,
+    session: &Session,
+    account: &str,
+    method: Method,
+    error: &AttemptError<E>,
+    message: String,
+    status: StatusCode,
+) -> Page {
     app.audit_attempt(
         account,
         method,
@@ -395,16 +422,11 @@ pub(crate) async fn refuse_step<E: Rejection>(
         session.client(),
     )
     .await;
-    let status = match error {
-        AttemptError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-        AttemptError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::UNAUTHORIZED,
-    };
     show_verify(
         app,
         session,
         crate::session::method_name(method),
-        Some(attempt_message(error)),
+        Some(message),
         status,
     )
     .await
