@@ -4,6 +4,7 @@
 pub mod attestation;
 pub mod cose;
 pub mod crypto;
+pub mod metadata;
 
 pub mod authenticator_data;
 pub mod base64url;
