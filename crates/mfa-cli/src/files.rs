@@ -25,6 +25,23 @@ pub(crate) fn read_stdin_limited(limit: u64, what: &str) -> Result<Vec<u8>, Fail
     Ok(input)
 }
 
+/// Reads a whole file, refusing more than `limit` bytes (exit 2), naming it in errors.
+pub(crate) fn read_file_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, Failure> {
+    let file = File::open(path)
+        .map_err(|e| Failure::Usage(format!("cannot open {what} {}: {e}", path.display())))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::Usage(format!("cannot read {what} {}: {e}", path.display())))?;
+    if u64::try_from(bytes.len()).map_or(true, |len| len > limit) {
+        return Err(Failure::Usage(format!(
+            "{what} {} is larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Options that create a new file only its owner can read and write (0600 on Unix), for
 /// anything that holds or reveals a secret.
 pub(crate) fn private_file_options() -> OpenOptions {

@@ -14,6 +14,7 @@ mod outcome;
 mod policy;
 mod push;
 mod stores;
+mod mds;
 mod webauthn;
 
 use std::process::ExitCode;

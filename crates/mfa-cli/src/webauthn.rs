@@ -76,6 +76,9 @@ pub(crate) enum WebauthnCommand {
     Register(RegisterArgs),
     /// Verify an assertion (AuthenticationResponseJSON on stdin) against a stored credential.
     Authenticate(AuthenticateArgs),
+    /// FIDO Metadata Service (MDS3) BLOBs: verify one, look an authenticator up.
+    #[command(subcommand)]
+    Mds(crate::mds::MdsCommand),
 }
 
 /// What both ceremonies are checked against.
@@ -125,6 +128,17 @@ pub(crate) struct RegisterArgs {
     /// With --store: the account the credential belongs to.
     #[arg(long, value_parser = crate::account::parse_account, value_name = "A", requires = "store")]
     account: Option<String>,
+    /// Judge the attestation with this FIDO metadata BLOB (MDS3 JWS, verified now against
+    /// --mds-root): the authenticator must be listed, its attestation chain must lead to its
+    /// statement's roots, and no refused status (revoked, compromised, UV bypass) may apply.
+    #[arg(long, value_name = "FILE", requires = "mds_root")]
+    mds: Option<PathBuf>,
+    /// With --mds: the root certificate of the BLOB's chain (PEM or DER).
+    #[arg(long = "mds-root", value_name = "PEM", requires = "mds")]
+    mds_root: Option<PathBuf>,
+    /// With --mds: accept an authenticator the BLOB does not list (the output says so).
+    #[arg(long, requires = "mds")]
+    mds_permissive: bool,
 }
 
 /// Arguments of `mfa webauthn authenticate`.
@@ -167,6 +181,7 @@ pub(crate) fn run(command: WebauthnCommand) -> Result<(), Failure> {
     match command {
         WebauthnCommand::Register(args) => register(&args),
         WebauthnCommand::Authenticate(args) => authenticate(&args),
+        WebauthnCommand::Mds(command) => crate::mds::run(command),
     }
 }
 
@@ -508,12 +523,7 @@ fn print_verified(
 }
 
 fn read_credential(path: &Path) -> Result<StoredCredential, Failure> {
-    let file = fs::File::open(path)
-        .map_err(|e| Failure::Usage(format!("cannot open {}: {e}", path.display())))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_INPUT)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = crate::files::read_file_limited(path, MAX_INPUT, "the credential file")?;
     serde_json::from_slice(&bytes).map_err(|e| {
         Failure::Usage(format!(
             "{} is not a credential (need id, public_key_cose, sign_count): {e}",
