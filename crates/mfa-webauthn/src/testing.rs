@@ -130,14 +130,7 @@ impl SoftwareAuthenticator {
     /// reporting an all-zero AAGUID.
     #[must_use]
     pub fn new(rng: &mut impl CryptoRng) -> Self {
-        let key = loop {
-            let mut scalar = [0u8; 32];
-            rng.fill_bytes(&mut scalar);
-            // All but a negligible fraction of 32-byte strings are valid scalars.
-            if let Ok(key) = SigningKey::from_slice(&scalar) {
-                break key;
-            }
-        };
+        let key = pki::random_p256(rng);
         let mut credential_id = [0u8; 16];
         rng.fill_bytes(&mut credential_id);
         Self {

@@ -514,6 +514,15 @@ fn verify_trusting(
     state.verify_with_trust(response, NOW, &RustCryptoVerifier, options, &trust)
 }
 
+/// [`verify_trusting`] one `root`, at the ceremony's time.
+fn trusted_by(
+    state: RegistrationState,
+    response: &RegistrationResponse,
+    root: &TestCertificate,
+) -> Result<RegisteredCredential, WebAuthnError> {
+    verify_trusting(state, response, &[root], &AttestationOptions::default())
+}
+
 const WRONG_ROOT: &str = "attestation not trusted: chain does not lead to a trusted root";
 const OUT_OF_VALIDITY: &str = "attestation not trusted: certificate not valid at this time";
 
@@ -523,6 +532,33 @@ fn assert_untrusted(result: Result<RegisteredCredential, WebAuthnError>, reason:
         Err(WebAuthnError::AttestationInvalid(why)) => assert_eq!(why, reason),
         other => panic!("expected a trust refusal ({reason}), got {other:?}"),
     }
+}
+
+/// `auth`'s registrations are refused by a chain trust in `other_root`, and by one in `root`
+/// at a second past the validity and a second before it.
+fn assert_refused_by_another_root_and_outside_the_validity(
+    auth: &mut SoftwareAuthenticator,
+    rng: &mut StdRng,
+    root: &TestCertificate,
+    other_root: &TestCertificate,
+) {
+    let (state, copy, response) = ceremony(auth, rng);
+    let now = AttestationOptions::default();
+    assert_untrusted(
+        verify_trusting(state, &response, &[other_root], &now),
+        WRONG_ROOT,
+    );
+    let after = AttestationOptions::at(UnixTime::from_secs(TO.as_secs() + 1));
+    assert_untrusted(
+        verify_trusting(copy, &response, &[root], &after),
+        OUT_OF_VALIDITY,
+    );
+    let (state, _, response) = ceremony(auth, rng);
+    let before = AttestationOptions::at(UnixTime::from_secs(FROM.as_secs() - 1));
+    assert_untrusted(
+        verify_trusting(state, &response, &[root], &before),
+        OUT_OF_VALIDITY,
+    );
 }
 
 #[test]
@@ -570,12 +606,7 @@ fn packed_with_x5c_verifies_as_basic_and_chains_to_the_root() {
         registered.credential.aaguid.as_deref(),
         Some("6d66612d-7465-7374-2d61-616775696421")
     );
-    let trusted = verify_trusting(
-        copy,
-        &response,
-        &[&pki.root],
-        &AttestationOptions::default(),
-    );
+    let trusted = trusted_by(copy, &response, &pki.root);
     assert_eq!(trusted.unwrap().credential, registered.credential);
 }
 
@@ -587,36 +618,11 @@ fn packed_with_x5c_is_refused_by_another_root_and_outside_the_validity() {
     let mut auth = SoftwareAuthenticator::new(&mut rng);
     auth.aaguid = AAGUID;
     auth.attestation = pki.packed_attestation(&mut rng, AAGUID);
-    let (state, copy, response) = ceremony(&mut auth, &mut rng);
-    assert_untrusted(
-        verify_trusting(
-            state,
-            &response,
-            &[&other.root],
-            &AttestationOptions::default(),
-        ),
-        WRONG_ROOT,
-    );
-    let after = UnixTime::from_secs(TO.as_secs() + 1);
-    assert_untrusted(
-        verify_trusting(
-            copy,
-            &response,
-            &[&pki.root],
-            &AttestationOptions::at(after),
-        ),
-        OUT_OF_VALIDITY,
-    );
-    let (state, _, response) = ceremony(&mut auth, &mut rng);
-    let before = UnixTime::from_secs(FROM.as_secs() - 1);
-    assert_untrusted(
-        verify_trusting(
-            state,
-            &response,
-            &[&pki.root],
-            &AttestationOptions::at(before),
-        ),
-        OUT_OF_VALIDITY,
+    assert_refused_by_another_root_and_outside_the_validity(
+        &mut auth,
+        &mut rng,
+        &pki.root,
+        &other.root,
     );
 }
 
@@ -632,13 +638,7 @@ fn packed_with_an_rsa_attestation_key_verifies_and_a_wrong_aaguid_is_refused() {
     auth.aaguid = AAGUID;
     auth.attestation = SoftwareAttestation::packed(&leaf, &[&pki.intermediate]);
     let (state, _, response) = ceremony(&mut auth, &mut rng);
-    let registered = verify_trusting(
-        state,
-        &response,
-        &[&pki.root],
-        &AttestationOptions::default(),
-    )
-    .unwrap();
+    let registered = trusted_by(state, &response, &pki.root).unwrap();
     assert_eq!(
         registered.attestation.attestation_type,
         AttestationType::Basic
@@ -654,7 +654,7 @@ fn packed_with_an_rsa_attestation_key_verifies_and_a_wrong_aaguid_is_refused() {
 }
 
 #[test]
-fn fido_u2f_verifies_as_basic_with_a_zero_aaguid_and_chains_to_the_root() {
+fn fido_u2f_verifies_as_basic_with_a_zero_aaguid_and_chains_to_the_root_only() {
     let mut rng = rng();
     let pki = TestPki::new(&mut rng, FROM, TO);
     let other = TestPki::new(&mut rng, FROM, TO);
@@ -683,33 +683,13 @@ fn fido_u2f_verifies_as_basic_with_a_zero_aaguid_and_chains_to_the_root() {
         registered.credential.aaguid.as_deref(),
         Some("00000000-0000-0000-0000-000000000000")
     );
-    verify_trusting(
-        copy,
-        &response,
-        &[&pki.root],
-        &AttestationOptions::default(),
-    )
-    .unwrap();
+    trusted_by(copy, &response, &pki.root).unwrap();
 
-    let (state, copy, response) = ceremony(&mut auth, &mut rng);
-    assert_untrusted(
-        verify_trusting(
-            state,
-            &response,
-            &[&other.root],
-            &AttestationOptions::default(),
-        ),
-        WRONG_ROOT,
-    );
-    let after = UnixTime::from_secs(TO.as_secs() + 1);
-    assert_untrusted(
-        verify_trusting(
-            copy,
-            &response,
-            &[&pki.root],
-            &AttestationOptions::at(after),
-        ),
-        OUT_OF_VALIDITY,
+    assert_refused_by_another_root_and_outside_the_validity(
+        &mut auth,
+        &mut rng,
+        &pki.root,
+        &other.root,
     );
 }
 
@@ -720,23 +700,9 @@ fn fido_u2f_from_the_pki_chains_to_the_intermediate_and_an_rsa_key_is_refused() 
     let mut auth = SoftwareAuthenticator::new(&mut rng);
     auth.attestation = pki.fido_u2f_attestation(&mut rng);
     let (state, copy, response) = ceremony(&mut auth, &mut rng);
-    verify_trusting(
-        state,
-        &response,
-        &[&pki.intermediate],
-        &AttestationOptions::default(),
-    )
-    .unwrap();
+    trusted_by(state, &response, &pki.intermediate).unwrap();
     // The root alone cannot anchor it: the intermediate is not sent.
-    assert_untrusted(
-        verify_trusting(
-            copy,
-            &response,
-            &[&pki.root],
-            &AttestationOptions::default(),
-        ),
-        WRONG_ROOT,
-    );
+    assert_untrusted(trusted_by(copy, &response, &pki.root), WRONG_ROOT);
 
     // fido-u2f attestation keys are P-256; the authenticator signs with RSA anyway, and the
     // verifier refuses.

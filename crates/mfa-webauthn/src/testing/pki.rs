@@ -37,6 +37,10 @@ use rsa::{Pkcs1v15Sign, PrivateKey, Pss};
 use sha2::{Digest as _, Sha256};
 
 use super::SoftwareAttestation;
+use crate::attestation::x509::{
+    OID_BASIC_CONSTRAINTS, OID_COMMON_NAME, OID_COUNTRY, OID_FIDO_GEN_CE_AAGUID, OID_ORGANIZATION,
+    OID_ORGANIZATIONAL_UNIT,
+};
 
 // --- keys ----------------------------------------------------------------------------------------
 
@@ -105,15 +109,7 @@ impl TestKey {
     /// A fresh P-256 key from `rng`.
     #[must_use]
     pub fn generate_p256(rng: &mut impl CryptoRng) -> Self {
-        let key = loop {
-            let mut scalar = [0u8; 32];
-            rng.fill_bytes(&mut scalar);
-            // All but a negligible fraction of 32-byte strings are valid scalars.
-            if let Ok(key) = SigningKey::from_slice(&scalar) {
-                break key;
-            }
-        };
-        Self::from_p256(key)
+        Self::from_p256(random_p256(rng))
     }
 
     /// A test key wrapping an existing P-256 signing key.
@@ -302,6 +298,18 @@ impl TestKey {
             ]
             .concat(),
         )
+    }
+}
+
+/// A fresh P-256 signing key from `rng`.
+pub(super) fn random_p256(rng: &mut impl CryptoRng) -> SigningKey {
+    loop {
+        let mut scalar = [0u8; 32];
+        rng.fill_bytes(&mut scalar);
+        // All but a negligible fraction of 32-byte strings are valid scalars.
+        if let Ok(key) = SigningKey::from_slice(&scalar) {
+            return key;
+        }
     }
 }
 
@@ -498,22 +506,25 @@ impl TestCertificate {
     /// A self-signed certificate for `key` (a root when `spec.ca`).
     #[must_use]
     pub fn self_signed(spec: &CertificateSpec, key: TestKey) -> Self {
-        let subject = spec.subject_der();
-        let der = build_certificate(spec, &key, &subject, &key, None);
-        Self {
-            der,
-            key,
-            subject,
-            serial: spec.serial,
-        }
+        Self::build(spec, key, None)
     }
 
     /// A certificate for `key` issued (signed) by this one. Nothing checks that this one is a
     /// CA or that the validity periods nest: tests may build broken chains on purpose.
     #[must_use]
     pub fn issue(&self, spec: &CertificateSpec, key: TestKey) -> Self {
+        Self::build(spec, key, Some(self))
+    }
+
+    /// A certificate for `key` signed by `issuer`, or self-signed without one.
+    fn build(spec: &CertificateSpec, key: TestKey, issuer: Option<&Self>) -> Self {
         let subject = spec.subject_der();
-        let der = build_certificate(spec, &key, &self.subject, &self.key, Some(&self.key));
+        let der = match issuer {
+            Some(issuer) => {
+                build_certificate(spec, &key, &issuer.subject, &issuer.key, Some(&issuer.key))
+            }
+            None => build_certificate(spec, &key, &subject, &key, None),
+        };
         Self {
             der,
             key,
@@ -790,18 +801,11 @@ const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.84
 const OID_PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const OID_ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const OID_COUNTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.6");
-const OID_ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
-const OID_ORGANIZATIONAL_UNIT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.11");
-const OID_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 const OID_SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const OID_CRL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.20");
 const OID_CRL_DISTRIBUTION_POINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.31");
 const OID_AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-const OID_FIDO_GEN_CE_AAGUID: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.45724.1.1.4");
 
 /// One DER TLV with a single-byte tag and a definite, minimal length.
 fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
