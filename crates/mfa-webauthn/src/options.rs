@@ -718,7 +718,6 @@ impl Default for CreationExtensions {
 }
 
 // serde's `skip_serializing_if` passes a reference.
-#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_false(value: &bool) -> bool {
     !*value
 }
