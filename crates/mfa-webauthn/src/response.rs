@@ -3,7 +3,8 @@
 //! attestation object ([§6.5]).
 //!
 //! Every binary member is base64url (with or without `=` padding); the whole JSON is at most
-//! [`MAX_RESPONSE_JSON_LEN`] bytes and each member has its own bound.
+//! [`MAX_RESPONSE_JSON_LEN`] bytes and each member has its own bound, `clientExtensionResults`
+//! included (typed as [`ClientExtensionResults`]; see [`extensions`](crate::extensions)).
 //!
 //! Both responses parse with `from_json` or through `serde::Deserialize` (`axum::Json<…>`, any
 //! serde format): one implementation, the same rules and per-member bounds, and an over-long

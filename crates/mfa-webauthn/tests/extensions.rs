@@ -11,11 +11,11 @@ use mfa_webauthn::extensions::{MAX_LARGE_BLOB_LEN, MAX_PRF_OUTPUT_LEN};
 use mfa_webauthn::response::MAX_RESPONSE_JSON_LEN;
 use mfa_webauthn::testing::SoftwareAuthenticator;
 use mfa_webauthn::{
-    AttestationOptions, AuthenticationRequest, AuthenticationResponse, Base64UrlBytes,
-    ClientExtensionResults, CreationOptions, CredentialDescriptor, CredentialId,
+    AttestationOptions, AuthenticationRequest, AuthenticationResponse, AuthenticationState,
+    Base64UrlBytes, ClientExtensionResults, CreationOptions, CredentialDescriptor, CredentialId,
     LargeBlobRequestInputs, LargeBlobSupport, PrfOutput, PrfValues, RegisteredCredential,
     RegistrationRequest, RegistrationResponse, RelyingParty, RequestOptions, RustCryptoVerifier,
-    StoredCredential, UserEntity, WebAuthnError, base64url,
+    StoredCredential, UserEntity, VerifiedAssertion, WebAuthnError, base64url,
 };
 use proptest::prelude::*;
 use rand::SeedableRng as _;
@@ -74,15 +74,39 @@ fn registered_key() -> (SoftwareAuthenticator, StoredCredential) {
     (key, registered.credential)
 }
 
-fn parse_outputs(outputs: &Value) -> Result<ClientExtensionResults, WebAuthnError> {
+/// The registered credential, and the JSON of its assertion for `request` (the credential
+/// allowed when the request names none) with the client answering `outputs`.
+fn answer(
+    request: AuthenticationRequest,
+    outputs: &Value,
+) -> (StoredCredential, AuthenticationState, Vec<u8>) {
     let mut rng = rng();
     let (mut key, credential) = registered_key();
-    let request = AuthenticationRequest {
-        allow_credentials: vec![credential.descriptor()],
-        ..AuthenticationRequest::default()
-    };
-    let (options, _) = rp().start_authentication(&mut rng, T0, request);
+    let mut request = request;
+    if request.allow_credentials.is_empty() {
+        request.allow_credentials = vec![credential.descriptor()];
+    }
+    let (options, state) = rp().start_authentication(&mut rng, T0, request);
     let json = with_outputs(&key.authenticate(&options, ORIGIN), outputs);
+    (credential, state, json)
+}
+
+/// Signs in with `request`, the client answering `outputs`: the response and the checked
+/// assertion, which must pass.
+fn sign_in(
+    request: AuthenticationRequest,
+    outputs: &Value,
+) -> (StoredCredential, AuthenticationResponse, VerifiedAssertion) {
+    let (credential, state, json) = answer(request, outputs);
+    let response = AuthenticationResponse::from_json(&json).unwrap();
+    let assertion = state
+        .check(&credential, &response, T0, &RustCryptoVerifier)
+        .unwrap();
+    (credential, response, assertion)
+}
+
+fn parse_outputs(outputs: &Value) -> Result<ClientExtensionResults, WebAuthnError> {
+    let (_, _, json) = answer(AuthenticationRequest::default(), outputs);
     let from_json = AuthenticationResponse::from_json(&json);
     // The serde path (`axum::Json`) decides the same.
     let from_serde = serde_json::from_slice::<AuthenticationResponse>(&json);
@@ -265,18 +289,12 @@ fn registration_returns_the_outputs() {
 
 #[test]
 fn verified_assertion_carries_the_outputs() {
-    let mut rng = rng();
-    let (mut key, credential) = registered_key();
     let first = secret(32, 0x21);
     let second = secret(32, 0x42);
     let blob = secret(1000, 0x07);
-    let request = AuthenticationRequest {
-        allow_credentials: vec![credential.descriptor()],
-        ..AuthenticationRequest::default()
-    }
-    .with_prf(PrfValues::new(b"1".to_vec()).with_second(b"2".to_vec()))
-    .with_large_blob_read();
-    let (options, state) = rp().start_authentication(&mut rng, T0, request);
+    let request = AuthenticationRequest::default()
+        .with_prf(PrfValues::new(b"1".to_vec()).with_second(b"2".to_vec()))
+        .with_large_blob_read();
     let outputs = json!({
         "prf": {"results": {
             "first": base64url::encode(&first),
@@ -284,11 +302,7 @@ fn verified_assertion_carries_the_outputs() {
         }},
         "largeBlob": {"blob": base64url::encode(&blob)},
     });
-    let json = with_outputs(&key.authenticate(&options, ORIGIN), &outputs);
-    let response = AuthenticationResponse::from_json(&json).unwrap();
-    let assertion = state
-        .check(&credential, &response, T0, &RustCryptoVerifier)
-        .unwrap();
+    let (credential, response, assertion) = sign_in(request, &outputs);
     let results = assertion.client_extension_results();
     assert_eq!(results, &response.client_extension_results);
     let prf = results.prf.as_ref().unwrap().results.as_ref().unwrap();
@@ -308,46 +322,23 @@ fn verified_assertion_carries_the_outputs() {
 
 #[test]
 fn large_blob_written_is_reported() {
-    let mut rng = rng();
-    let (mut key, credential) = registered_key();
+    let (_, credential) = registered_key();
     let request = AuthenticationRequest::default()
         .with_large_blob_write(credential.descriptor(), b"new blob".to_vec());
-    let (options, state) = rp().start_authentication(&mut rng, T0, request);
-    let json = with_outputs(
-        &key.authenticate(&options, ORIGIN),
-        &json!({"largeBlob": {"written": true}}),
-    );
-    let response = AuthenticationResponse::from_json(&json).unwrap();
-    let assertion = state
-        .check(&credential, &response, T0, &RustCryptoVerifier)
-        .unwrap();
-    assert_eq!(
-        assertion
-            .client_extension_results()
-            .large_blob
-            .as_ref()
-            .unwrap()
-            .written,
-        Some(true)
-    );
+    let (_, _, assertion) = sign_in(request, &json!({"largeBlob": {"written": true}}));
+    let large_blob = assertion.client_extension_results().large_blob.clone();
+    assert_eq!(large_blob.unwrap().written, Some(true));
 }
 
 #[test]
 fn outputs_are_not_checked_against_the_request() {
-    // Unsigned, advisory: PRF results nobody asked for do not fail a signed assertion; they
-    // are returned as sent (documented in `mfa_webauthn::extensions`).
-    let mut rng = rng();
-    let (mut key, credential) = registered_key();
-    let request = AuthenticationRequest {
-        allow_credentials: vec![credential.descriptor()],
-        ..AuthenticationRequest::default()
-    };
-    let (options, state) = rp().start_authentication(&mut rng, T0, request);
+    // Unsigned, advisory: PRF results and a write nobody asked for do not fail a signed
+    // assertion; they are returned as sent (documented in `mfa_webauthn::extensions`).
     let outputs = json!({
         "prf": {"results": {"first": base64url::encode(&secret(32, 1))}},
         "largeBlob": {"written": true},
     });
-    let json = with_outputs(&key.authenticate(&options, ORIGIN), &outputs);
+    let (credential, state, json) = answer(AuthenticationRequest::default(), &outputs);
     let response = AuthenticationResponse::from_json(&json).unwrap();
     let verified = state.verify(&credential, &response, T0, &RustCryptoVerifier);
     assert!(verified.is_ok(), "{verified:?}");
@@ -401,42 +392,24 @@ fn malformed_outputs_are_refused_like_other_members() {
 
 #[test]
 fn the_largest_blob_fits_in_a_response() {
-    let (mut key, credential) = registered_key();
-    let mut rng = rng();
-    let (options, _) = rp().start_authentication(
-        &mut rng,
-        T0,
+    let outputs = json!({"largeBlob": {"blob": base64url::encode(&vec![1; MAX_LARGE_BLOB_LEN])}});
+    let (_, _, json) = answer(
         AuthenticationRequest::default().with_large_blob_read(),
-    );
-    let json = with_outputs(
-        &key.authenticate(&options, ORIGIN),
-        &json!({"largeBlob": {"blob": base64url::encode(&vec![1; MAX_LARGE_BLOB_LEN])}}),
+        &outputs,
     );
     assert!(json.len() <= MAX_RESPONSE_JSON_LEN, "{}", json.len());
-    let _ = credential;
 }
 
 #[test]
 fn debug_never_shows_prf_results_or_blobs() {
-    let mut rng = rng();
-    let (mut key, credential) = registered_key();
     let first = secret(32, 0xA5);
     let second = secret(32, 0x3C);
     let blob = secret(48, 0x99);
-    let request = AuthenticationRequest {
-        allow_credentials: vec![credential.descriptor()],
-        ..AuthenticationRequest::default()
-    };
-    let (options, state) = rp().start_authentication(&mut rng, T0, request);
     let outputs = json!({
         "prf": {"results": {"first": base64url::encode(&first), "second": base64url::encode(&second)}},
         "largeBlob": {"blob": base64url::encode(&blob)},
     });
-    let json = with_outputs(&key.authenticate(&options, ORIGIN), &outputs);
-    let response = AuthenticationResponse::from_json(&json).unwrap();
-    let assertion = state
-        .check(&credential, &response, T0, &RustCryptoVerifier)
-        .unwrap();
+    let (_, response, assertion) = sign_in(AuthenticationRequest::default(), &outputs);
     let printed = [
         format!("{response:?}"),
         format!("{:?}", response.client_extension_results),
