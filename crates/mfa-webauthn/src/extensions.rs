@@ -235,7 +235,7 @@ impl fmt::Debug for LargeBlobOutputs {
 /// `clientExtensionResults` as it arrives; strings are borrowed from the input where they have
 /// no escapes. Turned into [`ClientExtensionResults`] by [`Self::into_results`], which applies
 /// the bounds.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 pub(crate) struct RawClientExtensionResults<'a> {
     #[serde(default)]
     appid: Option<bool>,
