@@ -13,6 +13,7 @@ use crate::credential::StoredCredential;
 use crate::credential_id::CredentialId;
 use crate::crypto::SignatureVerifier;
 use crate::error::WebAuthnError;
+use crate::extensions::ClientExtensionResults;
 use crate::options::{AuthenticationState, SignCountPolicy};
 use crate::response::AuthenticationResponse;
 
@@ -29,6 +30,7 @@ pub struct VerifiedAssertion {
     flags: AuthenticatorFlags,
     policy: SignCountPolicy,
     now: UnixTime,
+    client_extension_results: ClientExtensionResults,
 }
 
 impl AuthenticationState {
@@ -138,6 +140,7 @@ impl AuthenticationState {
             flags: auth_data.flags,
             policy: self.sign_count,
             now,
+            client_extension_results: response.client_extension_results.clone(),
         })
     }
 }
@@ -159,6 +162,18 @@ fn check_backup_eligibility(
 }
 
 impl VerifiedAssertion {
+    /// The client extension outputs of the verified assertion (`prf` results, `largeBlob`
+    /// blob or `written`, `appid`), as the client sent them: unsigned, see
+    /// [`extensions`](crate::extensions).
+    ///
+    /// [`crate::finish_authentication`] returns the updated credential only; after it succeeds
+    /// these are the `client_extension_results` of the [`AuthenticationResponse`] passed to it
+    /// (the same value).
+    #[must_use]
+    pub fn client_extension_results(&self) -> &ClientExtensionResults {
+        &self.client_extension_results
+    }
+
     /// Applies the verified assertion to the credential as currently stored ([WebAuthn L3 §7.2]
     /// steps 21–22): the signature counter per the ceremony's policy (both zero is fine), BS,
     /// last use. Refuses a credential that is not the one the signature was checked against.

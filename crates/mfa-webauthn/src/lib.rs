@@ -9,6 +9,8 @@ pub mod metadata;
 pub mod authenticator_data;
 pub mod base64url;
 pub mod client_data;
+pub mod extensions;
+pub mod related_origins;
 pub mod response;
 
 mod authentication;
@@ -39,6 +41,11 @@ pub use crate::credential::StoredCredential;
 pub use crate::credential_id::CredentialId;
 pub use crate::crypto::{DefaultVerifier, RustCryptoVerifier, SignatureVerifier};
 pub use crate::error::WebAuthnError;
+pub use crate::extensions::{
+    CredentialProperties, LargeBlobCreationInputs, LargeBlobOutputs, LargeBlobRequestInputs,
+    LargeBlobSupport, PrfCreationInputs, PrfOutput, PrfOutputs, PrfRequestInputs, PrfResults,
+    PrfValues,
+};
 pub use crate::options::{
     AttestationConveyance, AuthenticationRequest, AuthenticationState, AuthenticatorAttachment,
     AuthenticatorSelection, CHALLENGE_LEN, Challenge, CreationExtensions, CreationOptions,
@@ -47,6 +54,9 @@ pub use crate::options::{
     ResidentKey, RpEntity, SignCountPolicy, UserEntity, UserVerification,
 };
 pub use crate::registration::RegisteredCredential;
+pub use crate::related_origins::{
+    RelatedOriginsBuilder, RelatedOriginsDocument, RelatedOriginsError,
+};
 pub use crate::response::{
     AttestationObject, AuthenticationResponse, ClientExtensionResults, RegistrationResponse,
 };

@@ -14,6 +14,7 @@ use crate::client_data::ClientDataType;
 use crate::credential::{StoredCredential, aaguid_string};
 use crate::crypto::SignatureVerifier;
 use crate::error::WebAuthnError;
+use crate::extensions::ClientExtensionResults;
 use crate::options::RegistrationState;
 use crate::response::{AttestationObject, RegistrationResponse};
 
@@ -28,8 +29,13 @@ pub struct RegisteredCredential {
     pub credential: StoredCredential,
     /// The verified attestation statement (format, type, certificates for a trust decision).
     pub attestation: VerifiedAttestation,
-    /// Whether the client reported the credential as discoverable (`credProps.rk`).
+    /// Whether the client reported the credential as discoverable (`credProps.rk`): the same
+    /// as `client_extension_results.discoverable()`.
     pub discoverable: Option<bool>,
+    /// The client extension outputs of the response (`credProps`, `prf.enabled`,
+    /// `largeBlob.supported`, …), as the client sent them: unsigned, see
+    /// [`extensions`](crate::extensions).
+    pub client_extension_results: ClientExtensionResults,
 }
 
 impl RegistrationState {
@@ -142,7 +148,8 @@ impl RegistrationState {
         Ok(RegisteredCredential {
             credential,
             attestation: verified,
-            discoverable: response.client_extension_results.cred_props_rk,
+            discoverable: response.client_extension_results.discoverable(),
+            client_extension_results: response.client_extension_results.clone(),
         })
     }
 }
