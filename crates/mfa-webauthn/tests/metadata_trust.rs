@@ -534,12 +534,10 @@ fn a_report_naming_a_certificate_applies_only_to_chains_with_that_certificate() 
 #[test]
 fn a_minimum_certification_level_is_met_or_not() {
     let mut f = Fixture::new(11);
+    let root = f.pki.root.clone();
     let model = |reports: Vec<StatusReport>| {
-        trust_in(
-            statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-            reports,
-        )
-        .with_min_certification(CertificationLevel::L1)
+        trust_in(statement(&["basic_full"], &[&root], &["hardware"]), reports)
+            .with_min_certification(CertificationLevel::L1)
     };
     let mut auth = f.authenticator();
 
@@ -753,7 +751,7 @@ fn the_trust_debug_does_not_dump_the_metadata() {
 fn a_hardware_backed_device_bound_credential_gives_aal3_evidence() {
     let mut f = Fixture::new(17);
     let rp = RelyingParty::new("example.com", "Example", ORIGIN);
-    let mut run = |f: &mut Fixture, protection: &str| {
+    let run = |f: &mut Fixture, protection: &str| {
         let trust = trust_in(
             statement(&["basic_full"], &[&f.pki.root], &[protection]),
             vec![l1()],
