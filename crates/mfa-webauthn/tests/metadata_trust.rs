@@ -3,6 +3,8 @@
 //! the MDS3 specification. Also the AAL3 plumbing (`hardware_backed` into `Evidence`) and
 //! authenticator names.
 
+#![allow(clippy::unwrap_used, reason = "test helpers read fixed test data")]
+
 use std::sync::Arc;
 
 use base64::Engine as _;

@@ -392,7 +392,7 @@ fn report_applies(report: &StatusReport, chain: &[Vec<u8>]) -> bool {
     };
     let compact: String = named.chars().filter(|c| !c.is_whitespace()).collect();
     match base64::engine::general_purpose::STANDARD_NO_PAD.decode(compact.trim_end_matches('=')) {
-        Ok(der) => chain.iter().any(|cert| *cert == der),
+        Ok(der) => chain.contains(&der),
         Err(_) => true,
     }
 }
