@@ -282,14 +282,15 @@ pub fn finish_registration<S: Store + ?Sized>(
     verifier: &dyn SignatureVerifier,
     attestation: &AttestationOptions,
 ) -> Result<RegisteredCredential, AttemptError<WebAuthnError>> {
-    block_on(finish_registration_async(
-        &BlockingStore(store),
+    finish_registration_with_trust(
+        store,
         session,
         response,
         now,
         verifier,
         attestation,
-    ))
+        &AcceptAnyAttestation,
+    )
 }
 
 /// Async [`finish_registration`]. The checks are CPU work of well under a millisecond (one

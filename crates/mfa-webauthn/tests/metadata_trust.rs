@@ -144,6 +144,11 @@ fn trust_in(statement: MetadataStatement, reports: Vec<StatusReport>) -> Metadat
     )]))
 }
 
+/// Strict trust in a `basic_full` model with hardware key protection whose chains lead to `root`.
+fn hardware_model(root: &TestCertificate, reports: Vec<StatusReport>) -> MetadataTrust {
+    trust_in(statement(&["basic_full"], &[root], &["hardware"]), reports)
+}
+
 fn metadata(entries: Vec<MetadataEntry>) -> Arc<Metadata> {
     Arc::new(Metadata::from_entries(7, date("2027-02-01"), entries).unwrap())
 }
@@ -254,10 +259,7 @@ fn hardware_backed_needs_hardware_key_protection_and_no_backup_eligibility() {
     }
     // A backup-eligible (synced) credential of a hardware model: the model is hardware, the
     // credential's key is not device-bound, so the record is not hardware-backed.
-    let trust = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![],
-    );
+    let trust = hardware_model(&f.pki.root, vec![]);
     let mut auth = f.authenticator();
     auth.backup_eligible = true;
     let registered = f.register(&mut auth, &trust).unwrap();
@@ -307,10 +309,7 @@ fn none_attestation_is_refused_unless_listed_and_never_hardware_backed() {
     none_auth.aaguid = AAGUID;
     none_auth.attestation = SoftwareAttestation::None;
 
-    let strict = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![l1()],
-    );
+    let strict = hardware_model(&f.pki.root, vec![l1()]);
     assert_refused(
         f.register(&mut none_auth, &strict),
         &[MODEL, "none attestation is not among"],
@@ -343,10 +342,7 @@ fn none_attestation_is_refused_unless_listed_and_never_hardware_backed() {
 #[test]
 fn a_chain_to_another_root_or_an_entry_without_roots_is_refused() {
     let mut f = Fixture::new(5);
-    let wrong_root = trust_in(
-        statement(&["basic_full"], &[&f.other.root], &["hardware"]),
-        vec![],
-    );
+    let wrong_root = hardware_model(&f.other.root, vec![]);
     let mut auth = f.authenticator();
     assert_refused(
         f.register(&mut auth, &wrong_root),
@@ -376,10 +372,7 @@ fn a_chain_to_another_root_or_an_entry_without_roots_is_refused() {
 #[test]
 fn a_chain_is_judged_at_the_decision_time() {
     let mut f = Fixture::new(6);
-    let trust = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![],
-    );
+    let trust = hardware_model(&f.pki.root, vec![]);
     let mut auth = f.authenticator();
     assert!(f.register_at(&mut auth, &trust, TO).is_ok());
     assert_refused(
@@ -404,10 +397,7 @@ fn each_status_the_default_policy_refuses_is_refused() {
         "USER_KEY_REMOTE_COMPROMISE",
         "USER_KEY_PHYSICAL_COMPROMISE",
     ] {
-        let trust = trust_in(
-            statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-            vec![l1(), report(status, Some("2026-03-04"))],
-        );
+        let trust = hardware_model(&f.pki.root, vec![l1(), report(status, Some("2026-03-04"))]);
         let mut auth = f.authenticator();
         assert_refused(
             f.register(&mut auth, &trust),
@@ -429,8 +419,8 @@ fn each_status_the_default_policy_refuses_is_refused() {
 #[test]
 fn update_available_is_accepted_unless_the_policy_refuses_it() {
     let mut f = Fixture::new(8);
-    let trust = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
+    let trust = hardware_model(
+        &f.pki.root,
         vec![l1(), report("UPDATE_AVAILABLE", Some("2026-01-01"))],
     );
     let mut auth = f.authenticator();
@@ -453,8 +443,8 @@ fn update_available_is_accepted_unless_the_policy_refuses_it() {
 #[test]
 fn a_revoked_report_with_a_future_effective_date_applies_from_that_date() {
     let mut f = Fixture::new(9);
-    let trust = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
+    let trust = hardware_model(
+        &f.pki.root,
         vec![l1(), report("REVOKED", Some("2028-01-01"))],
     );
     let mut auth = f.authenticator();
@@ -471,10 +461,7 @@ fn a_revoked_report_with_a_future_effective_date_applies_from_that_date() {
         &["status REVOKED since 2028-01-01"],
     );
     // A report without a date has always applied.
-    let undated = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![report("REVOKED", None)],
-    );
+    let undated = hardware_model(&f.pki.root, vec![report("REVOKED", None)]);
     assert_refused(f.register(&mut auth, &undated), &["status REVOKED, which"]);
 }
 
@@ -490,10 +477,7 @@ fn a_report_naming_a_certificate_applies_only_to_chains_with_that_certificate() 
     };
     let mut auth = f.packed_authenticator(&ours);
 
-    let other_batch = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![l1(), compromised(&theirs)],
-    );
+    let other_batch = hardware_model(&f.pki.root, vec![l1(), compromised(&theirs)]);
     let registered = f.register(&mut auth, &other_batch).unwrap();
     assert_eq!(
         registered.trust.metadata.unwrap().statuses,
@@ -501,19 +485,13 @@ fn a_report_naming_a_certificate_applies_only_to_chains_with_that_certificate() 
         "a report about another certificate is not about this attestation"
     );
 
-    let our_batch = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![l1(), compromised(&ours)],
-    );
+    let our_batch = hardware_model(&f.pki.root, vec![l1(), compromised(&ours)]);
     assert_refused(
         f.register(&mut auth, &our_batch),
         &["status ATTESTATION_KEY_COMPROMISE since 2026-06-01 for this attestation certificate"],
     );
     // The intermediate is in the chain too: a compromised intermediate refuses its leaves.
-    let intermediate = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![compromised(&f.pki.intermediate)],
-    );
+    let intermediate = hardware_model(&f.pki.root, vec![compromised(&f.pki.intermediate)]);
     assert_refused(
         f.register(&mut auth, &intermediate),
         &["ATTESTATION_KEY_COMPROMISE"],
@@ -521,10 +499,7 @@ fn a_report_naming_a_certificate_applies_only_to_chains_with_that_certificate() 
     // A named certificate that does not decode applies to everyone (fail closed).
     let mut garbled = report("ATTESTATION_KEY_COMPROMISE", None);
     garbled.certificate = Some("not base64 at all!".to_owned());
-    let garbled = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![garbled],
-    );
+    let garbled = hardware_model(&f.pki.root, vec![garbled]);
     assert_refused(
         f.register(&mut auth, &garbled),
         &["ATTESTATION_KEY_COMPROMISE"],
@@ -538,8 +513,7 @@ fn a_minimum_certification_level_is_met_or_not() {
     let mut f = Fixture::new(11);
     let root = f.pki.root.clone();
     let model = |reports: Vec<StatusReport>| {
-        trust_in(statement(&["basic_full"], &[&root], &["hardware"]), reports)
-            .with_min_certification(CertificationLevel::L1)
+        hardware_model(&root, reports).with_min_certification(CertificationLevel::L1)
     };
     let mut auth = f.authenticator();
 
@@ -694,16 +668,10 @@ fn other_trusts_decide_through_check_and_say_who_accepted() {
 #[test]
 fn the_store_backed_ceremony_takes_a_trust() {
     let mut f = Fixture::new(15);
-    let trust = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![l1()],
-    );
+    let trust = hardware_model(&f.pki.root, vec![l1()]);
     let store = MemoryStore::new();
     let rp = RelyingParty::new("example.com", "Example", ORIGIN);
-    let elsewhere = trust_in(
-        statement(&["basic_full"], &[&f.other.root], &["hardware"]),
-        vec![],
-    );
+    let elsewhere = hardware_model(&f.other.root, vec![]);
     let mut auth = f.authenticator();
     for (session, judge) in [("trusted", &trust), ("elsewhere", &elsewhere)] {
         let user = UserEntity::random(&mut f.rng, "alice", "Alice");
@@ -738,10 +706,7 @@ fn the_store_backed_ceremony_takes_a_trust() {
 #[test]
 fn the_trust_debug_does_not_dump_the_metadata() {
     let f = Fixture::new(16);
-    let trust = trust_in(
-        statement(&["basic_full"], &[&f.pki.root], &["hardware"]),
-        vec![l1()],
-    );
+    let trust = hardware_model(&f.pki.root, vec![l1()]);
     let debug = format!("{trust:?}");
     assert!(debug.contains("entries: 1"), "{debug}");
     assert!(!debug.contains(MODEL), "{debug}");
