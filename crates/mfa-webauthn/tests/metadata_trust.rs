@@ -819,3 +819,62 @@ fn names_come_from_the_list_first_then_metadata_never_for_zero() {
     let json = serde_json::to_value(names.name(&listed).unwrap()).unwrap();
     assert_eq!(json["source"], "provider_list");
 }
+
+// --- property: a dated report counts exactly from its date --------------------------------------
+
+/// One verified packed attestation, judged many times below without a new ceremony.
+fn one_attestation() -> (TestCertificate, mfa_webauthn::VerifiedAttestation) {
+    let mut f = Fixture::new(19);
+    let mut auth = f.authenticator();
+    let registered = f.register(&mut auth, &AcceptAnyAttestation).unwrap();
+    (f.pki.root.clone(), registered.attestation)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// A refused status dated day `day` (counted from the Unix epoch) refuses a decision at
+    /// `at` exactly when `at` is on or after 00:00 UTC that day; an accepted decision never
+    /// lists it, a refusal always names it.
+    #[test]
+    fn a_dated_refused_status_counts_from_its_day(
+        day in (FROM.as_secs() / DAY)..(TO.as_secs() / DAY),
+        at in FROM.as_secs()..=TO.as_secs(),
+        status in proptest::sample::select(vec![
+            "REVOKED",
+            "ATTESTATION_KEY_COMPROMISE",
+            "USER_VERIFICATION_BYPASS",
+            "USER_KEY_REMOTE_COMPROMISE",
+            "USER_KEY_PHYSICAL_COMPROMISE",
+        ]),
+    ) {
+        thread_local! {
+            static ATTESTATION: (TestCertificate, mfa_webauthn::VerifiedAttestation) = one_attestation();
+        }
+        let effective = MdsDate::containing(UnixTime::from_secs(day * DAY));
+        let trust = ATTESTATION.with(|(root, _)| {
+            hardware_model(root, vec![StatusReport::new(
+                AuthenticatorStatus::from_name(status),
+                Some(effective),
+            )])
+        });
+        let decision = ATTESTATION.with(|(_, attestation)| {
+            trust.decide(attestation, &AAGUID, UnixTime::from_secs(at))
+        });
+        let in_force = at >= day * DAY;
+        match decision {
+            Ok(decision) => {
+                proptest::prop_assert!(!in_force, "accepted at {at} though in force from day {day}");
+                let statuses = decision.metadata.unwrap().statuses;
+                proptest::prop_assert!(statuses.is_empty());
+            }
+            Err(mfa_webauthn::attestation::AttestationError::Untrusted(why)) => {
+                proptest::prop_assert!(in_force, "refused at {at} before day {day}: {why}");
+                proptest::prop_assert!(why.contains(status), "{}", why);
+                let since = format!("since {effective}");
+                proptest::prop_assert!(why.contains(&since), "{}", why);
+            }
+            Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
+        }
+    }
+}
