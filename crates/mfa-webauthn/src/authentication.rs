@@ -43,7 +43,8 @@ impl AuthenticationState {
     /// authenticator's counter stays at 0 (synced passkeys).
     ///
     /// On success returns the updated credential (new counter, BS, last use; to persist) and
-    /// [`Evidence`]: WebAuthn, phishing-resistant, user-verified per UV, device-bound unless BE.
+    /// [`Evidence`]: WebAuthn, phishing-resistant, user-verified per UV, device-bound unless BE,
+    /// hardware-backed as recorded at registration ([`StoredCredential::hardware_backed`]).
     ///
     /// [WebAuthn L3 §7.2]: https://www.w3.org/TR/webauthn-3/#sctn-verifying-assertion
     ///
@@ -212,7 +213,8 @@ impl VerifiedAssertion {
             mfa_core::CredentialId::from(&current.id),
         )
         .user_verified(self.flags.user_verified())
-        .device_bound(!self.flags.backup_eligible());
+        .device_bound(!self.flags.backup_eligible())
+        .hardware_backed(current.hardware_backed);
         Ok(Verified::new(evidence, updated))
     }
 }

@@ -27,7 +27,7 @@ mod store;
 pub mod testing;
 
 pub use crate::attestation::{
-    AcceptAnyAttestation, AttestationFormat, AttestationOptions, AttestationTrust,
+    AcceptAnyAttestation, AttestationFormat, AttestationOptions, AttestationTrust, TrustDecision,
     VerifiedAttestation,
 };
 pub use crate::authentication::VerifiedAssertion;
@@ -63,7 +63,8 @@ pub use crate::response::{
 pub use crate::store::{
     CEREMONY_KIND, CREDENTIAL_KIND, authentication_key, find_credential, find_credential_async,
     finish_authentication, finish_authentication_async, finish_registration,
-    finish_registration_async, list_credentials, list_credentials_async, record_key,
+    finish_registration_async, finish_registration_with_trust,
+    finish_registration_with_trust_async, list_credentials, list_credentials_async, record_key,
     register_credential, register_credential_async, registration_key, start_authentication,
     start_authentication_async, start_registration, start_registration_async,
 };
