@@ -13,6 +13,7 @@ use crate::credential::StoredCredential;
 use crate::credential_id::CredentialId;
 use crate::crypto::SignatureVerifier;
 use crate::error::WebAuthnError;
+use crate::extensions::ClientExtensionResults;
 use crate::options::{AuthenticationState, SignCountPolicy};
 use crate::response::AuthenticationResponse;
 
@@ -29,6 +30,7 @@ pub struct VerifiedAssertion {
     flags: AuthenticatorFlags,
     policy: SignCountPolicy,
     now: UnixTime,
+    client_extension_results: ClientExtensionResults,
 }
 
 impl AuthenticationState {
@@ -41,7 +43,8 @@ impl AuthenticationState {
     /// authenticator's counter stays at 0 (synced passkeys).
     ///
     /// On success returns the updated credential (new counter, BS, last use; to persist) and
-    /// [`Evidence`]: WebAuthn, phishing-resistant, user-verified per UV, device-bound unless BE.
+    /// [`Evidence`]: WebAuthn, phishing-resistant, user-verified per UV, device-bound unless BE,
+    /// hardware-backed as recorded at registration ([`StoredCredential::hardware_backed`]).
     ///
     /// [WebAuthn L3 §7.2]: https://www.w3.org/TR/webauthn-3/#sctn-verifying-assertion
     ///
@@ -138,6 +141,7 @@ impl AuthenticationState {
             flags: auth_data.flags,
             policy: self.sign_count,
             now,
+            client_extension_results: response.client_extension_results.clone(),
         })
     }
 }
@@ -159,6 +163,18 @@ fn check_backup_eligibility(
 }
 
 impl VerifiedAssertion {
+    /// The client extension outputs of the verified assertion (`prf` results, `largeBlob`
+    /// blob or `written`, `appid`), as the client sent them: unsigned, see
+    /// [`extensions`](crate::extensions).
+    ///
+    /// [`crate::finish_authentication`] returns the updated credential only; after it succeeds
+    /// these are the `client_extension_results` of the [`AuthenticationResponse`] passed to it
+    /// (the same value).
+    #[must_use]
+    pub fn client_extension_results(&self) -> &ClientExtensionResults {
+        &self.client_extension_results
+    }
+
     /// Applies the verified assertion to the credential as currently stored ([WebAuthn L3 §7.2]
     /// steps 21–22): the signature counter per the ceremony's policy (both zero is fine), BS,
     /// last use. Refuses a credential that is not the one the signature was checked against.
@@ -197,7 +213,8 @@ impl VerifiedAssertion {
             mfa_core::CredentialId::from(&current.id),
         )
         .user_verified(self.flags.user_verified())
-        .device_bound(!self.flags.backup_eligible());
+        .device_bound(!self.flags.backup_eligible())
+        .hardware_backed(current.hardware_backed);
         Ok(Verified::new(evidence, updated))
     }
 }

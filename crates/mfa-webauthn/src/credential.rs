@@ -18,9 +18,10 @@ use crate::options::CredentialDescriptor;
 /// JSON form (what `mfa webauthn register` prints and `--credential` reads):
 /// `{"id": b64url, "public_key_cose": b64url, "alg": -7, "sign_count": 0, "fmt": "packed",
 /// "backup_eligible": false, "backup_state": false, "aaguid": "…", "transports": […],
-/// "user_handle": b64url, "created_at": ms, "last_used_at": ms, "possible_clone": false}`.
-/// Only `id`, `public_key_cose` and `sign_count` are required when reading; `alg`, if present,
-/// must match the key.
+/// "user_handle": b64url, "created_at": ms, "last_used_at": ms, "possible_clone": false,
+/// "hardware_backed": true}`. Only `id`, `public_key_cose` and `sign_count` are required when
+/// reading; `alg`, if present, must match the key; `hardware_backed` is written only when true
+/// and read as false when absent (records from before it existed).
 ///
 /// [WebAuthn L3 §4]: https://www.w3.org/TR/webauthn-3/#credential-record
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +67,13 @@ pub struct StoredCredential {
     /// cloned.
     #[serde(skip_serializing_if = "core::ops::Not::not")]
     pub possible_clone: bool,
+    /// The key is kept in authenticator hardware, as established at registration by a metadata
+    /// trust decision ([`TrustDecision::hardware_backed`](crate::attestation::TrustDecision::hardware_backed))
+    /// for a credential that is not backup-eligible (a synced passkey's key leaves the device).
+    /// Carried into each assertion's [`Evidence`](mfa_core::Evidence), so a policy can require
+    /// AAL3.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub hardware_backed: bool,
 }
 
 impl StoredCredential {
@@ -88,6 +96,7 @@ impl StoredCredential {
             created_at: None,
             last_used_at: None,
             possible_clone: false,
+            hardware_backed: false,
         }
     }
 
@@ -127,6 +136,8 @@ struct RawCredential {
     last_used_at: Option<UnixTime>,
     #[serde(default)]
     possible_clone: bool,
+    #[serde(default)]
+    hardware_backed: bool,
 }
 
 impl TryFrom<RawCredential> for StoredCredential {
@@ -154,6 +165,7 @@ impl TryFrom<RawCredential> for StoredCredential {
             created_at: raw.created_at,
             last_used_at: raw.last_used_at,
             possible_clone: raw.possible_clone,
+            hardware_backed: raw.hardware_backed,
         })
     }
 }

@@ -9,6 +9,8 @@ pub mod metadata;
 pub mod authenticator_data;
 pub mod base64url;
 pub mod client_data;
+pub mod extensions;
+pub mod related_origins;
 pub mod response;
 
 mod authentication;
@@ -25,7 +27,7 @@ mod store;
 pub mod testing;
 
 pub use crate::attestation::{
-    AcceptAnyAttestation, AttestationFormat, AttestationOptions, AttestationTrust,
+    AcceptAnyAttestation, AttestationFormat, AttestationOptions, AttestationTrust, TrustDecision,
     VerifiedAttestation,
 };
 pub use crate::authentication::VerifiedAssertion;
@@ -39,6 +41,11 @@ pub use crate::credential::StoredCredential;
 pub use crate::credential_id::CredentialId;
 pub use crate::crypto::{DefaultVerifier, RustCryptoVerifier, SignatureVerifier};
 pub use crate::error::WebAuthnError;
+pub use crate::extensions::{
+    CredentialProperties, LargeBlobCreationInputs, LargeBlobOutputs, LargeBlobRequestInputs,
+    LargeBlobSupport, PrfCreationInputs, PrfOutput, PrfOutputs, PrfRequestInputs, PrfResults,
+    PrfValues,
+};
 pub use crate::options::{
     AttestationConveyance, AuthenticationRequest, AuthenticationState, AuthenticatorAttachment,
     AuthenticatorSelection, CHALLENGE_LEN, Challenge, CreationExtensions, CreationOptions,
@@ -47,13 +54,17 @@ pub use crate::options::{
     ResidentKey, RpEntity, SignCountPolicy, UserEntity, UserVerification,
 };
 pub use crate::registration::RegisteredCredential;
+pub use crate::related_origins::{
+    RelatedOriginsBuilder, RelatedOriginsDocument, RelatedOriginsError,
+};
 pub use crate::response::{
     AttestationObject, AuthenticationResponse, ClientExtensionResults, RegistrationResponse,
 };
 pub use crate::store::{
     CEREMONY_KIND, CREDENTIAL_KIND, authentication_key, find_credential, find_credential_async,
     finish_authentication, finish_authentication_async, finish_registration,
-    finish_registration_async, list_credentials, list_credentials_async, record_key,
+    finish_registration_async, finish_registration_with_trust,
+    finish_registration_with_trust_async, list_credentials, list_credentials_async, record_key,
     register_credential, register_credential_async, registration_key, start_authentication,
     start_authentication_async, start_registration, start_registration_async,
 };

@@ -17,6 +17,10 @@ use crate::base64url::Base64UrlBytes;
 use crate::cose::CoseAlgorithm;
 use crate::credential_id::CredentialId;
 use crate::error::WebAuthnError;
+use crate::extensions::{
+    LargeBlobCreationInputs, LargeBlobRequestInputs, LargeBlobSupport, PrfCreationInputs,
+    PrfRequestInputs, PrfValues,
+};
 
 /// Bytes of fresh randomness in every challenge ([WebAuthn L3 §13.4.3]: at least 16; we use 32).
 ///
@@ -330,6 +334,13 @@ impl RelyingParty {
         &self.id
     }
 
+    /// The allowed origins, as configured (web and non-web). The
+    /// [`RelatedOriginsBuilder`](crate::RelatedOriginsBuilder) starts from the web ones.
+    #[must_use]
+    pub fn origins(&self) -> &[String] {
+        &self.origins
+    }
+
     fn rp_ids(&self) -> Vec<String> {
         let mut ids = vec![self.id.clone()];
         ids.extend(self.extra_rp_ids.iter().cloned());
@@ -400,7 +411,7 @@ impl RelyingParty {
             },
             hints: request.hints.clone(),
             attestation: request.attestation,
-            extensions: CreationExtensions { cred_props: true },
+            extensions: request.extensions.clone(),
         };
         let state = RegistrationState {
             common: self.common(challenge, now, request.user_verification),
@@ -444,9 +455,9 @@ impl RelyingParty {
             allow_credentials: request.allow_credentials.clone(),
             user_verification: request.user_verification,
             hints: request.hints.clone(),
-            extensions: RequestExtensions {
-                appid: self.appid.clone(),
-            },
+            extensions: request
+                .extensions
+                .for_options(self.appid.clone(), &request.allow_credentials),
         };
         let state = AuthenticationState {
             common: self.common(challenge, now, request.user_verification),
@@ -512,6 +523,31 @@ pub struct RegistrationRequest {
     pub hints: Vec<Hint>,
     /// Attestation conveyance preference.
     pub attestation: AttestationConveyance,
+    /// Client extensions to ask for (`credProps` by default); see the `with_…` setters.
+    pub extensions: CreationExtensions,
+}
+
+impl RegistrationRequest {
+    /// Asks whether the new credential supports the PRF extension ([WebAuthn L3 §10.1.4]) and,
+    /// with `eval`, for the PRF of those salts where the authenticator can give it at creation.
+    /// The answer is in [`ClientExtensionResults::prf`](crate::ClientExtensionResults).
+    ///
+    /// [WebAuthn L3 §10.1.4]: https://www.w3.org/TR/webauthn-3/#prf-extension
+    #[must_use]
+    pub fn with_prf(mut self, eval: Option<PrfValues>) -> Self {
+        self.extensions.prf = Some(PrfCreationInputs { eval });
+        self
+    }
+
+    /// Asks for large-blob storage with the new credential ([WebAuthn L3 §10.1.5]); whether
+    /// it was granted is `largeBlob.supported` in the results.
+    ///
+    /// [WebAuthn L3 §10.1.5]: https://www.w3.org/TR/webauthn-3/#sctn-large-blob-extension
+    #[must_use]
+    pub fn with_large_blob(mut self, support: LargeBlobSupport) -> Self {
+        self.extensions.large_blob = Some(LargeBlobCreationInputs { support });
+        self
+    }
 }
 
 /// What an authentication asks of the authenticator: the parts of
@@ -528,6 +564,80 @@ pub struct AuthenticationRequest {
     pub user_verification: UserVerification,
     /// UI hints.
     pub hints: Vec<Hint>,
+    /// Client extensions to ask for; see the `with_…` setters. `appid` is the relying
+    /// party's ([`RelyingParty::with_appid`]) whatever is set here.
+    pub extensions: RequestExtensions,
+}
+
+impl AuthenticationRequest {
+    /// Asks for the PRF ([WebAuthn L3 §10.1.4]) of these salts from whichever credential
+    /// answers (`prf.eval`). The results are in
+    /// [`ClientExtensionResults::prf`](crate::ClientExtensionResults).
+    ///
+    /// [WebAuthn L3 §10.1.4]: https://www.w3.org/TR/webauthn-3/#prf-extension
+    #[must_use]
+    pub fn with_prf(mut self, eval: PrfValues) -> Self {
+        self.extensions
+            .prf
+            .get_or_insert_with(PrfRequestInputs::default)
+            .eval = Some(eval);
+        self
+    }
+
+    /// Asks for the PRF of these salts when `credential` answers (`prf.evalByCredential`,
+    /// which takes precedence over [`with_prf`](Self::with_prf)). A client refuses
+    /// `evalByCredential` keys that are not in `allowCredentials`, so `credential` is added to
+    /// [`allow_credentials`](Self::allow_credentials) if it is not there; entries whose
+    /// credential is not allowed when the options are made are left out of them.
+    #[must_use]
+    pub fn with_prf_for_credential(
+        mut self,
+        credential: CredentialDescriptor,
+        eval: PrfValues,
+    ) -> Self {
+        let id = credential.id.clone();
+        if !self
+            .allow_credentials
+            .iter()
+            .any(|allowed| allowed.id == id)
+        {
+            self.allow_credentials.push(credential);
+        }
+        self.extensions
+            .prf
+            .get_or_insert_with(PrfRequestInputs::default)
+            .eval_by_credential
+            .insert(id, eval);
+        self
+    }
+
+    /// Asks to read the credential's large blob ([WebAuthn L3 §10.1.5]); it arrives in
+    /// `largeBlob.blob`. Replaces a write.
+    ///
+    /// [WebAuthn L3 §10.1.5]: https://www.w3.org/TR/webauthn-3/#sctn-large-blob-extension
+    #[must_use]
+    pub fn with_large_blob_read(mut self) -> Self {
+        self.extensions.large_blob = Some(LargeBlobRequestInputs::Read);
+        self
+    }
+
+    /// Asks to store `blob` with `credential` ([WebAuthn L3 §10.1.5]); `largeBlob.written` says
+    /// whether it was. A client accepts a write only when `allowCredentials` names exactly one
+    /// credential, so this sets [`allow_credentials`](Self::allow_credentials) to `credential`
+    /// alone; with another allow list when the options are made, the write is left out of
+    /// them. Replaces a read.
+    ///
+    /// [WebAuthn L3 §10.1.5]: https://www.w3.org/TR/webauthn-3/#sctn-large-blob-extension
+    #[must_use]
+    pub fn with_large_blob_write(
+        mut self,
+        credential: CredentialDescriptor,
+        blob: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.allow_credentials = vec![credential];
+        self.extensions.large_blob = Some(LargeBlobRequestInputs::Write(Base64UrlBytes::new(blob)));
+        self
+    }
 }
 
 /// `PublicKeyCredentialRpEntity` ([WebAuthn L3 §5.4.2]).
@@ -570,24 +680,98 @@ pub struct AuthenticatorSelection {
     pub user_verification: UserVerification,
 }
 
-/// Extensions requested at registration.
+/// Client extensions requested at registration (`AuthenticationExtensionsClientInputsJSON`,
+/// [WebAuthn L3 §9]); absent members are left out of the JSON. The default asks for
+/// `credProps` only. See the [`extensions`](crate::extensions) module for the outputs.
+///
+/// [WebAuthn L3 §9]: https://www.w3.org/TR/webauthn-3/#sctn-extensions
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct CreationExtensions {
-    /// `credProps` ([WebAuthn L3 §10.1.3]).
+    /// `credProps` ([WebAuthn L3 §10.1.3]): `true` by default, so the results say whether the
+    /// credential is discoverable.
     ///
     /// [WebAuthn L3 §10.1.3]: https://www.w3.org/TR/webauthn-3/#sctn-authenticator-credential-properties-extension
+    #[serde(default, skip_serializing_if = "is_false")]
     pub cred_props: bool,
+    /// `prf` ([WebAuthn L3 §10.1.4]).
+    ///
+    /// [WebAuthn L3 §10.1.4]: https://www.w3.org/TR/webauthn-3/#prf-extension
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prf: Option<PrfCreationInputs>,
+    /// `largeBlob` ([WebAuthn L3 §10.1.5]).
+    ///
+    /// [WebAuthn L3 §10.1.5]: https://www.w3.org/TR/webauthn-3/#sctn-large-blob-extension
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub large_blob: Option<LargeBlobCreationInputs>,
 }
 
-/// Extensions requested at authentication.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+impl Default for CreationExtensions {
+    fn default() -> Self {
+        Self {
+            cred_props: true,
+            prf: None,
+            large_blob: None,
+        }
+    }
+}
+
+// serde's `skip_serializing_if` passes a reference.
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// Client extensions requested at authentication (`AuthenticationExtensionsClientInputsJSON`,
+/// [WebAuthn L3 §9]); absent members are left out of the JSON. See the
+/// [`extensions`](crate::extensions) module for the outputs.
+///
+/// [WebAuthn L3 §9]: https://www.w3.org/TR/webauthn-3/#sctn-extensions
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct RequestExtensions {
-    /// `appid` ([WebAuthn L3 §10.1.1]).
+    /// `appid` ([WebAuthn L3 §10.1.1]): set from [`RelyingParty::with_appid`].
     ///
     /// [WebAuthn L3 §10.1.1]: https://www.w3.org/TR/webauthn-3/#sctn-appid-extension
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub appid: Option<String>,
+    /// `prf` ([WebAuthn L3 §10.1.4]).
+    ///
+    /// [WebAuthn L3 §10.1.4]: https://www.w3.org/TR/webauthn-3/#prf-extension
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prf: Option<PrfRequestInputs>,
+    /// `largeBlob` ([WebAuthn L3 §10.1.5]): read or write.
+    ///
+    /// [WebAuthn L3 §10.1.5]: https://www.w3.org/TR/webauthn-3/#sctn-large-blob-extension
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub large_blob: Option<LargeBlobRequestInputs>,
+}
+
+impl RequestExtensions {
+    /// What the options carry: the RP's AppID, and only what a client accepts with this allow
+    /// list (`evalByCredential` entries for allowed credentials; a write with exactly one).
+    fn for_options(&self, appid: Option<String>, allow: &[CredentialDescriptor]) -> Self {
+        let allowed = |id: &CredentialId| allow.iter().any(|d| d.id == *id);
+        let prf = self.prf.as_ref().map(|prf| PrfRequestInputs {
+            eval: prf.eval.clone(),
+            eval_by_credential: prf
+                .eval_by_credential
+                .iter()
+                .filter(|(id, _)| allowed(id))
+                .map(|(id, values)| (id.clone(), values.clone()))
+                .collect(),
+        });
+        let large_blob = match &self.large_blob {
+            Some(LargeBlobRequestInputs::Write(_)) if allow.len() != 1 => None,
+            other => other.clone(),
+        };
+        Self {
+            appid,
+            prf,
+            large_blob,
+        }
+    }
 }
 
 /// `PublicKeyCredentialCreationOptionsJSON` ([WebAuthn L3 §5.4], [§5.1.9]): serialize with

@@ -5,8 +5,8 @@
 use mfa_core::UnixTime;
 
 use crate::attestation::{
-    AcceptAnyAttestation, AttestationInput, AttestationOptions, AttestationTrust,
-    VerifiedAttestation, verify_attestation_with_trust,
+    AcceptAnyAttestation, AttestationInput, AttestationOptions, AttestationTrust, TrustDecision,
+    VerifiedAttestation, verify_attestation_and_decide,
 };
 use crate::authenticator_data::AuthenticatorData;
 use crate::checks;
@@ -14,6 +14,7 @@ use crate::client_data::ClientDataType;
 use crate::credential::{StoredCredential, aaguid_string};
 use crate::crypto::SignatureVerifier;
 use crate::error::WebAuthnError;
+use crate::extensions::ClientExtensionResults;
 use crate::options::RegistrationState;
 use crate::response::{AttestationObject, RegistrationResponse};
 
@@ -28,8 +29,16 @@ pub struct RegisteredCredential {
     pub credential: StoredCredential,
     /// The verified attestation statement (format, type, certificates for a trust decision).
     pub attestation: VerifiedAttestation,
-    /// Whether the client reported the credential as discoverable (`credProps.rk`).
+    /// Whether the client reported the credential as discoverable (`credProps.rk`): the same
+    /// as `client_extension_results.discoverable()`.
     pub discoverable: Option<bool>,
+    /// The client extension outputs of the response (`credProps`, `prf.enabled`,
+    /// `largeBlob.supported`, …), as the client sent them: unsigned, see
+    /// [`extensions`](crate::extensions).
+    pub client_extension_results: ClientExtensionResults,
+    /// Why the attestation was trusted ([`AttestationTrust::decide`]): the metadata entry that
+    /// matched, if any, and whether the key is hardware-backed.
+    pub trust: TrustDecision,
 }
 
 impl RegistrationState {
@@ -62,8 +71,12 @@ impl RegistrationState {
 
     /// Like [`verify`](Self::verify), then asks `trust` whether the verified attestation is
     /// acceptable ([WebAuthn L3 §7.1] steps 23–24), e.g. a chain to the caller's roots with
-    /// [`x509::ChainTrust`](crate::attestation::x509::ChainTrust), at `now` unless
-    /// [`AttestationOptions::at`] names another instant.
+    /// [`x509::ChainTrust`](crate::attestation::x509::ChainTrust) or FIDO metadata with
+    /// [`MetadataTrust`](crate::metadata::trust::MetadataTrust), at `now` unless
+    /// [`AttestationOptions::at`] names another instant. The decision
+    /// ([`AttestationTrust::decide`]) is returned in [`RegisteredCredential::trust`]; the stored
+    /// credential is [`hardware_backed`](StoredCredential::hardware_backed) when the decision
+    /// says so and the credential is not backup-eligible.
     ///
     /// [WebAuthn L3 §7.1]: https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential
     ///
@@ -120,9 +133,13 @@ impl RegistrationState {
             credential_public_key: &attested.public_key,
         };
         let validation_time = attestation.validation_time.unwrap_or(now);
-        let verified = verify_attestation_with_trust(&input, verifier, validation_time, trust)?;
+        let (verified, decision) =
+            verify_attestation_and_decide(&input, verifier, validation_time, trust)?;
 
         let flags = auth_data.flags;
+        // A backup-eligible credential's key can leave the authenticator (a synced passkey),
+        // whatever hardware the model has.
+        let hardware_backed = decision.hardware_backed && !flags.backup_eligible();
         let credential = StoredCredential {
             id: attested.credential_id.clone(),
             public_key_cose: attested.public_key.clone(),
@@ -138,11 +155,14 @@ impl RegistrationState {
             created_at: Some(now),
             last_used_at: None,
             possible_clone: false,
+            hardware_backed,
         };
         Ok(RegisteredCredential {
             credential,
             attestation: verified,
-            discoverable: response.client_extension_results.cred_props_rk,
+            discoverable: response.client_extension_results.discoverable(),
+            client_extension_results: response.client_extension_results.clone(),
+            trust: decision,
         })
     }
 }

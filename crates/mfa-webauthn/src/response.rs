@@ -3,7 +3,8 @@
 //! attestation object ([§6.5]).
 //!
 //! Every binary member is base64url (with or without `=` padding); the whole JSON is at most
-//! [`MAX_RESPONSE_JSON_LEN`] bytes and each member has its own bound.
+//! [`MAX_RESPONSE_JSON_LEN`] bytes and each member has its own bound, `clientExtensionResults`
+//! included (typed as [`ClientExtensionResults`]; see [`extensions`](crate::extensions)).
 //!
 //! Both responses parse with `from_json` or through `serde::Deserialize` (`axum::Json<…>`, any
 //! serde format): one implementation, the same rules and per-member bounds, and an over-long
@@ -26,6 +27,8 @@ use crate::client_data::MAX_CLIENT_DATA_LEN;
 use crate::cose::{CborLimits, decode_cbor_prefix};
 use crate::credential_id::CredentialId;
 use crate::error::WebAuthnError;
+pub use crate::extensions::ClientExtensionResults;
+use crate::extensions::RawClientExtensionResults;
 
 /// The largest response JSON accepted, in bytes.
 pub const MAX_RESPONSE_JSON_LEN: usize = 64 * 1024;
@@ -45,21 +48,6 @@ const ATTESTATION_OBJECT_LIMITS: CborLimits = CborLimits {
     max_depth: 8,
     max_items: 512,
 };
-
-/// Client extension outputs we act on ([WebAuthn L3 §9], `clientExtensionResults`).
-///
-/// [WebAuthn L3 §9]: https://www.w3.org/TR/webauthn-3/#sctn-extensions
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ClientExtensionResults {
-    /// `appid` ([§10.1.1]): `true` when the client used the FIDO AppID instead of the RP ID.
-    ///
-    /// [§10.1.1]: https://www.w3.org/TR/webauthn-3/#sctn-appid-extension
-    pub appid: Option<bool>,
-    /// `credProps.rk` ([§10.1.3]): whether the credential is discoverable, if the client knows.
-    ///
-    /// [§10.1.3]: https://www.w3.org/TR/webauthn-3/#sctn-authenticator-credential-properties-extension
-    pub cred_props_rk: Option<bool>,
-}
 
 /// A parsed `AuthenticationResponseJSON` ([WebAuthn L3 §5.1.8]).
 ///
@@ -107,20 +95,6 @@ pub struct RegistrationResponse {
     pub client_extension_results: ClientExtensionResults,
 }
 
-#[derive(Deserialize)]
-struct RawCredProps {
-    #[serde(default)]
-    rk: Option<bool>,
-}
-
-#[derive(Deserialize, Default)]
-struct RawExtensions {
-    #[serde(default)]
-    appid: Option<bool>,
-    #[serde(rename = "credProps", default)]
-    cred_props: Option<RawCredProps>,
-}
-
 // Strings are borrowed from the input where they have no escapes (they never do in base64url).
 #[derive(Deserialize)]
 struct RawAssertion<'a> {
@@ -153,8 +127,8 @@ struct RawCredential<'a, R> {
     #[serde(rename = "type", default, borrow)]
     type_: Option<Cow<'a, str>>,
     response: R,
-    #[serde(rename = "clientExtensionResults", default)]
-    client_extension_results: Option<RawExtensions>,
+    #[serde(rename = "clientExtensionResults", default, borrow)]
+    client_extension_results: Option<RawClientExtensionResults<'a>>,
     #[serde(default)]
     transports: Option<Vec<String>>,
 }
@@ -199,11 +173,8 @@ impl<R> RawCredential<'_, R> {
         }
         let client_extension_results = self
             .client_extension_results
-            .as_ref()
-            .map(|e| ClientExtensionResults {
-                appid: e.appid,
-                cred_props_rk: e.cred_props.as_ref().and_then(|c| c.rk),
-            })
+            .map(RawClientExtensionResults::into_results)
+            .transpose()?
             .unwrap_or_default();
         Ok(Envelope {
             credential_id: id,

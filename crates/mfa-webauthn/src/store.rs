@@ -18,7 +18,7 @@ use mfa_core::{
     update_async, verify_challenge_and_commit_async,
 };
 
-use crate::attestation::AttestationOptions;
+use crate::attestation::{AcceptAnyAttestation, AttestationOptions, AttestationTrust};
 use crate::credential::StoredCredential;
 use crate::credential_id::CredentialId;
 use crate::crypto::SignatureVerifier;
@@ -282,14 +282,15 @@ pub fn finish_registration<S: Store + ?Sized>(
     verifier: &dyn SignatureVerifier,
     attestation: &AttestationOptions,
 ) -> Result<RegisteredCredential, AttemptError<WebAuthnError>> {
-    block_on(finish_registration_async(
-        &BlockingStore(store),
+    finish_registration_with_trust(
+        store,
         session,
         response,
         now,
         verifier,
         attestation,
-    ))
+        &AcceptAnyAttestation,
+    )
 }
 
 /// Async [`finish_registration`]. The checks are CPU work of well under a millisecond (one
@@ -305,9 +306,62 @@ pub async fn finish_registration_async<S: AsyncStore + ?Sized>(
     verifier: &dyn SignatureVerifier,
     attestation: &AttestationOptions,
 ) -> Result<RegisteredCredential, AttemptError<WebAuthnError>> {
+    finish_registration_with_trust_async(
+        store,
+        session,
+        response,
+        now,
+        verifier,
+        attestation,
+        &AcceptAnyAttestation,
+    )
+    .await
+}
+
+/// Like [`finish_registration`], with a trust decision over the attestation
+/// ([`RegistrationState::verify_with_trust`]), e.g. FIDO metadata with
+/// [`MetadataTrust`](crate::metadata::trust::MetadataTrust). The decision is in
+/// [`RegisteredCredential::trust`].
+///
+/// # Errors
+/// As [`finish_registration`]; a trust refusal is [`AttemptError::Rejected`] with
+/// [`WebAuthnError::AttestationInvalid`].
+pub fn finish_registration_with_trust<S: Store + ?Sized>(
+    store: &S,
+    session: &str,
+    response: &RegistrationResponse,
+    now: UnixTime,
+    verifier: &dyn SignatureVerifier,
+    attestation: &AttestationOptions,
+    trust: &dyn AttestationTrust,
+) -> Result<RegisteredCredential, AttemptError<WebAuthnError>> {
+    block_on(finish_registration_with_trust_async(
+        &BlockingStore(store),
+        session,
+        response,
+        now,
+        verifier,
+        attestation,
+        trust,
+    ))
+}
+
+/// Async [`finish_registration_with_trust`].
+///
+/// # Errors
+/// As [`finish_registration_with_trust`].
+pub async fn finish_registration_with_trust_async<S: AsyncStore + ?Sized>(
+    store: &S,
+    session: &str,
+    response: &RegistrationResponse,
+    now: UnixTime,
+    verifier: &dyn SignatureVerifier,
+    attestation: &AttestationOptions,
+    trust: &dyn AttestationTrust,
+) -> Result<RegisteredCredential, AttemptError<WebAuthnError>> {
     let state: RegistrationState = taken(take_async(store, &registration_key(session)).await)?;
     state
-        .verify(response, now, verifier, attestation)
+        .verify_with_trust(response, now, verifier, attestation, trust)
         .map_err(AttemptError::Rejected)
 }
 

@@ -19,6 +19,7 @@ use sha2::Digest as _;
 
 use crate::cose::CoseKey;
 use crate::crypto::{SignatureAlgorithm, SignatureVerifier};
+use crate::metadata::{Aaguid, AuthenticatorStatus, CertificationLevel, KeyIdentifier, MdsDate};
 
 mod android_key;
 mod apple;
@@ -204,6 +205,106 @@ pub trait AttestationTrust: Send + Sync + fmt::Debug {
         aaguid: &[u8; 16],
         now: UnixTime,
     ) -> Result<(), AttestationError>;
+
+    /// Accepts `attestation` with the reasons why, or rejects it: what registration calls
+    /// ([`verify_attestation_and_decide`],
+    /// [`RegistrationState::verify_with_trust`](crate::RegistrationState::verify_with_trust)).
+    ///
+    /// The provided method runs [`check`](Self::check) and, if it passes, returns a decision that
+    /// says only which trust accepted it (its type name): no metadata, not hardware-backed.
+    /// [`MetadataTrust`](crate::metadata::trust::MetadataTrust) overrides it with the matched
+    /// metadata entry and the rules that passed.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    fn decide(
+        &self,
+        attestation: &VerifiedAttestation,
+        aaguid: &[u8; 16],
+        now: UnixTime,
+    ) -> Result<TrustDecision, AttestationError> {
+        self.check(attestation, aaguid, now)?;
+        Ok(TrustDecision::accepted(format!(
+            "accepted by {}",
+            core::any::type_name::<Self>()
+        )))
+    }
+}
+
+/// Why an attestation was accepted ([`AttestationTrust::decide`]): the metadata entry that
+/// vouched for it, if any, and what that lets the relying party conclude. Kept in
+/// [`RegisteredCredential::trust`](crate::RegisteredCredential::trust); serializes to JSON for
+/// logs and the CLI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TrustDecision {
+    /// The metadata entry that matched the authenticator, if the trust consulted metadata and
+    /// found one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<MetadataMatch>,
+    /// The authenticator is not in the metadata and was accepted only because the trust is
+    /// permissive ([`MetadataTrust::permissive`](crate::metadata::trust::MetadataTrust::permissive)).
+    pub unknown_authenticator_permitted: bool,
+    /// The attestation chain was validated to the metadata statement's roots and the statement
+    /// says the model keeps keys in hardware (`hardware`, `tee` or `secure_element`, not
+    /// `software`). Never true for `none` or self attestation, whose AAGUID no certificate
+    /// vouches for.
+    pub hardware_backed: bool,
+    /// A one-line explanation for logs, e.g. `YubiKey 5 (aaguid …): basic_full chain to a
+    /// metadata root, FIDO_CERTIFIED_L1 since 2021-01-02`.
+    pub reason: String,
+}
+
+impl TrustDecision {
+    /// An acceptance with `reason` and nothing else: no metadata, not hardware-backed. For
+    /// [`AttestationTrust`] implementations outside this crate.
+    #[must_use]
+    pub fn accepted(reason: impl Into<String>) -> Self {
+        Self {
+            metadata: None,
+            unknown_authenticator_permitted: false,
+            hardware_backed: false,
+            reason: reason.into(),
+        }
+    }
+
+    /// The same decision, stating whether the authenticator keeps keys in hardware (only when
+    /// the trust verified that claim).
+    #[must_use]
+    pub fn with_hardware_backed(mut self, yes: bool) -> Self {
+        self.hardware_backed = yes;
+        self
+    }
+}
+
+/// The metadata entry ([FIDO MDS3 §3.1.1]) a [`TrustDecision`] rests on, as seen at the
+/// decision's time.
+///
+/// [FIDO MDS3 §3.1.1]: https://fidoalliance.org/specs/mds/fido-metadata-service-v3.0-ps-20210518.html#metadata-blob-payload-entry-dictionary
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MetadataMatch {
+    /// The AAGUID the entry was found by (FIDO2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aaguid: Option<Aaguid>,
+    /// The attestation certificate key identifier the entry was found by (U2F).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_identifier: Option<KeyIdentifier>,
+    /// The statement's description, e.g. "YubiKey 5 Series with NFC".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The attestation type as the statement names it (`basic_full`, `basic_surrogate`,
+    /// `attca`, `anonca`, `none`).
+    pub attestation_type: String,
+    /// The certification level in force at the decision's time, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certification_level: Option<CertificationLevel>,
+    /// The effective date of the report that granted that level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certified_since: Option<MdsDate>,
+    /// The statuses of every report in force at the decision's time that applies to this
+    /// attestation (a report about another certificate does not), in published order.
+    pub statuses: Vec<AuthenticatorStatus>,
 }
 
 /// The permissive policy [`RegistrationState::verify`](crate::RegistrationState::verify) uses
@@ -222,6 +323,17 @@ impl AttestationTrust for AcceptAnyAttestation {
         _now: UnixTime,
     ) -> Result<(), AttestationError> {
         Ok(())
+    }
+
+    fn decide(
+        &self,
+        _attestation: &VerifiedAttestation,
+        _aaguid: &[u8; 16],
+        _now: UnixTime,
+    ) -> Result<TrustDecision, AttestationError> {
+        Ok(TrustDecision::accepted(
+            "attestation accepted without a trust decision (AcceptAnyAttestation)",
+        ))
     }
 }
 
@@ -267,9 +379,23 @@ pub fn verify_attestation_with_trust(
     now: UnixTime,
     trust: &dyn AttestationTrust,
 ) -> Result<VerifiedAttestation, AttestationError> {
+    verify_attestation_and_decide(input, verifier, now, trust).map(|(verified, _)| verified)
+}
+
+/// Like [`verify_attestation_with_trust`], also returning `trust`'s [`TrustDecision`] (which
+/// entry vouched for the authenticator and why; [`AttestationTrust::decide`]).
+///
+/// # Errors
+/// As [`verify_attestation_with_trust`].
+pub fn verify_attestation_and_decide(
+    input: &AttestationInput<'_>,
+    verifier: &dyn SignatureVerifier,
+    now: UnixTime,
+    trust: &dyn AttestationTrust,
+) -> Result<(VerifiedAttestation, TrustDecision), AttestationError> {
     let verified = verify_attestation(input, verifier)?;
-    trust.check(&verified, input.aaguid, now)?;
-    Ok(verified)
+    let decision = trust.decide(&verified, input.aaguid, now)?;
+    Ok((verified, decision))
 }
 
 /// Why an attestation statement was not accepted ([WebAuthn L3 §8], [§7.1] steps 21–24).

@@ -17,6 +17,9 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use sha2::Digest as _;
 
+pub mod names;
+pub mod trust;
+
 /// Most entries accepted in one BLOB (the production BLOB has a few thousand).
 pub const MAX_ENTRIES: usize = 50_000;
 
