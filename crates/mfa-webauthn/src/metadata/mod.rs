@@ -17,6 +17,12 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use sha2::Digest as _;
 
+mod blob;
+pub use blob::{
+    BlobOptions, MAX_BLOB_LEN, MAX_HEADER_LEN, MAX_PEM_BLOCKS, MAX_PEM_LEN, MAX_X5C_CERTIFICATES,
+    certificates_from_pem, crls_from_pem, fuzz_metadata_blob,
+};
+
 /// Most entries accepted in one BLOB (the production BLOB has a few thousand).
 pub const MAX_ENTRIES: usize = 50_000;
 
