@@ -14,7 +14,9 @@
 //! ```
 //!
 //! [`concurrent_passkey_replays_have_one_winner`] is the passkey replay check every store
-//! backend runs (`mfa-store`'s conformance suite).
+//! backend runs (`mfa-store`'s conformance suite). [`pki`] builds test certificates, CRLs and
+//! attestation keys, for `packed` and `fido-u2f` attestations with certificate chains
+//! ([`SoftwareAttestation::packed`], [`SoftwareAttestation::fido_u2f`]).
 
 use ciborium::Value;
 use mfa_core::CryptoRng;
@@ -27,13 +29,75 @@ use crate::checks::sha256;
 use crate::credential_id::CredentialId;
 use crate::options::{CreationOptions, RequestOptions};
 
-/// The attestation statement the software authenticator produces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub mod pki;
+
+use pki::{TestCertificate, TestKey};
+
+/// The attestation statement the software authenticator produces ([WebAuthn L3 §8]).
+///
+/// [WebAuthn L3 §8]: https://www.w3.org/TR/webauthn-3/#sctn-defined-attestation-formats
+#[derive(Clone, Debug)]
 pub enum SoftwareAttestation {
     /// `none`.
     None,
     /// `packed` self attestation (signed with the credential key).
     PackedSelf,
+    /// `packed` basic attestation ([WebAuthn L3 §8.2]): `sig` by `key` (the attestation key,
+    /// not the credential key) over `authenticatorData ‖ clientDataHash`, `alg` from the key
+    /// (-7 or -257), `x5c` as given (DER, leaf first). Build with
+    /// [`SoftwareAttestation::packed`] or [`pki::TestPki::packed_attestation`].
+    ///
+    /// [WebAuthn L3 §8.2]: https://www.w3.org/TR/webauthn-3/#sctn-packed-attestation
+    Packed {
+        /// The attestation private key (the leaf certificate's key).
+        key: TestKey,
+        /// The certificates sent as `x5c`.
+        x5c: Vec<Vec<u8>>,
+    },
+    /// `fido-u2f` attestation ([WebAuthn L3 §8.6]): the authenticator reports an all-zero
+    /// AAGUID whatever [`SoftwareAuthenticator::aaguid`] says, `sig` by `key` over
+    /// `0x00 ‖ rpIdHash ‖ clientDataHash ‖ credentialId ‖ publicKeyU2F`, `x5c` holds
+    /// `certificate` alone. `key` should be P-256 (an RSA key signs anyway, for negative tests).
+    ///
+    /// [WebAuthn L3 §8.6]: https://www.w3.org/TR/webauthn-3/#sctn-fido-u2f-attestation
+    FidoU2f {
+        /// The attestation private key (the certificate's key).
+        key: TestKey,
+        /// The attestation certificate (DER).
+        certificate: Vec<u8>,
+    },
+}
+
+impl SoftwareAttestation {
+    /// `packed` basic attestation with `leaf`'s key, `x5c` = `[leaf, intermediates…]`.
+    #[must_use]
+    pub fn packed(leaf: &TestCertificate, intermediates: &[&TestCertificate]) -> Self {
+        let mut x5c = vec![leaf.der().to_vec()];
+        x5c.extend(intermediates.iter().map(|cert| cert.der().to_vec()));
+        Self::Packed {
+            key: leaf.key().clone(),
+            x5c,
+        }
+    }
+
+    /// `fido-u2f` attestation with `certificate` and its key.
+    #[must_use]
+    pub fn fido_u2f(certificate: &TestCertificate) -> Self {
+        Self::FidoU2f {
+            key: certificate.key().clone(),
+            certificate: certificate.der().to_vec(),
+        }
+    }
+
+    /// The `fmt` identifier.
+    #[must_use]
+    pub fn format(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::PackedSelf | Self::Packed { .. } => "packed",
+            Self::FidoU2f { .. } => "fido-u2f",
+        }
+    }
 }
 
 /// A software authenticator with one ES256 credential.
@@ -55,21 +119,18 @@ pub struct SoftwareAuthenticator {
     pub counts_signatures: bool,
     /// The attestation to produce at registration.
     pub attestation: SoftwareAttestation,
+    /// The AAGUID reported in attested credential data (all zero by default; `fido-u2f`
+    /// attestation always reports all zero).
+    pub aaguid: [u8; 16],
 }
 
 impl SoftwareAuthenticator {
     /// A new authenticator with a fresh key and a 16-byte credential id from `rng`, reporting
-    /// UP and UV, not backup-eligible, counting signatures, producing `packed` self attestation.
+    /// UP and UV, not backup-eligible, counting signatures, producing `packed` self attestation,
+    /// reporting an all-zero AAGUID.
     #[must_use]
     pub fn new(rng: &mut impl CryptoRng) -> Self {
-        let key = loop {
-            let mut scalar = [0u8; 32];
-            rng.fill_bytes(&mut scalar);
-            // All but a negligible fraction of 32-byte strings are valid scalars.
-            if let Ok(key) = SigningKey::from_slice(&scalar) {
-                break key;
-            }
-        };
+        let key = pki::random_p256(rng);
         let mut credential_id = [0u8; 16];
         rng.fill_bytes(&mut credential_id);
         Self {
@@ -83,6 +144,7 @@ impl SoftwareAuthenticator {
             backup_state: false,
             counts_signatures: true,
             attestation: SoftwareAttestation::PackedSelf,
+            aaguid: [0; 16],
         }
     }
 
@@ -103,11 +165,21 @@ impl SoftwareAuthenticator {
         self.sign_count = count;
     }
 
+    /// The credential public key as an uncompressed SEC1 point (65 bytes, `04 ‖ x ‖ y`): the
+    /// `publicKeyU2F` of `fido-u2f` attestation.
+    #[must_use]
+    pub fn public_key_sec1(&self) -> Vec<u8> {
+        self.key
+            .verifying_key()
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec()
+    }
+
     /// The credential public key as a COSE_Key (EC2, P-256, ES256).
     #[must_use]
     pub fn cose_key(&self) -> Vec<u8> {
-        let point = self.key.verifying_key().to_sec1_point(false);
-        let bytes = point.as_bytes();
+        let bytes = self.public_key_sec1();
         let x = bytes.get(1..33).unwrap_or_default();
         let y = bytes.get(33..65).unwrap_or_default();
         let mut out = vec![0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20];
@@ -140,7 +212,11 @@ impl SoftwareAuthenticator {
         data.push(self.flags(attested));
         data.extend_from_slice(&self.sign_count.to_be_bytes());
         if attested {
-            data.extend_from_slice(&[0u8; 16]); // AAGUID: all zero for a software authenticator
+            let aaguid = match self.attestation {
+                SoftwareAttestation::FidoU2f { .. } => [0u8; 16],
+                _ => self.aaguid,
+            };
+            data.extend_from_slice(&aaguid);
             let id = self.credential_id.as_bytes();
             let len = u16::try_from(id.len()).unwrap_or(u16::MAX);
             data.extend_from_slice(&len.to_be_bytes());
@@ -175,25 +251,40 @@ impl SoftwareAuthenticator {
         let client_data =
             Self::client_data_json("webauthn.create", options.challenge.as_bytes(), origin);
         let auth_data = self.authenticator_data(&options.rp.id, true);
-        let statement = match self.attestation {
+        let client_data_hash = sha256(&client_data);
+        let mut signed = auth_data.clone();
+        signed.extend_from_slice(&client_data_hash);
+        let text = |key: &str| Value::Text(key.into());
+        let x5c = |certificates: &[Vec<u8>]| {
+            Value::Array(certificates.iter().cloned().map(Value::Bytes).collect())
+        };
+        let statement = match &self.attestation {
             SoftwareAttestation::None => Value::Map(Vec::new()),
-            SoftwareAttestation::PackedSelf => {
-                let mut signed = auth_data.clone();
-                signed.extend_from_slice(&sha256(&client_data));
+            SoftwareAttestation::PackedSelf => Value::Map(vec![
+                (text("alg"), Value::Integer((-7).into())),
+                (text("sig"), Value::Bytes(self.sign(&signed))),
+            ]),
+            SoftwareAttestation::Packed { key, x5c: chain } => Value::Map(vec![
+                (text("alg"), Value::Integer(key.cose_algorithm().into())),
+                (text("sig"), Value::Bytes(key.sign_der(&signed))),
+                (text("x5c"), x5c(chain)),
+            ]),
+            SoftwareAttestation::FidoU2f { key, certificate } => {
+                let mut u2f_signed = vec![0x00];
+                u2f_signed.extend_from_slice(&sha256(options.rp.id.as_bytes()));
+                u2f_signed.extend_from_slice(&client_data_hash);
+                u2f_signed.extend_from_slice(self.credential_id.as_bytes());
+                u2f_signed.extend_from_slice(&self.public_key_sec1());
                 Value::Map(vec![
-                    (Value::Text("alg".into()), Value::Integer((-7).into())),
-                    (Value::Text("sig".into()), Value::Bytes(self.sign(&signed))),
+                    (text("sig"), Value::Bytes(key.sign_der(&u2f_signed))),
+                    (text("x5c"), x5c(core::slice::from_ref(certificate))),
                 ])
             }
         };
-        let format = match self.attestation {
-            SoftwareAttestation::None => "none",
-            SoftwareAttestation::PackedSelf => "packed",
-        };
         let object = Value::Map(vec![
-            (Value::Text("fmt".into()), Value::Text(format.into())),
-            (Value::Text("attStmt".into()), statement),
-            (Value::Text("authData".into()), Value::Bytes(auth_data)),
+            (text("fmt"), Value::Text(self.attestation.format().into())),
+            (text("attStmt"), statement),
+            (text("authData"), Value::Bytes(auth_data)),
         ]);
         let mut object_bytes = Vec::new();
         // Writing CBOR into a Vec cannot fail.
