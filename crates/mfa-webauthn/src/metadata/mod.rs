@@ -734,8 +734,8 @@ impl MetadataEntry {
 /// Verified authenticator metadata: the entries of one metadata BLOB with its serial number and
 /// next-update date, indexed for lookups by AAGUID and by key identifier.
 ///
-/// Build it from a downloaded BLOB (`Metadata::from_blob`, which checks the JWS signature and
-/// its certificate chain), or from entries the service trusts by other means
+/// Build it from a downloaded BLOB ([`from_blob`](Self::from_blob), which checks the JWS
+/// signature and its certificate chain), or from entries the service trusts by other means
 /// ([`from_entries`](Self::from_entries)). When two entries claim the same AAGUID or key
 /// identifier, the first one is found.
 #[derive(Clone, Debug)]
@@ -801,7 +801,7 @@ impl Metadata {
     }
 
     /// Parses a BLOB's payload (the JSON inside the JWS) **without checking any signature**:
-    /// for callers that verified it already, and for fuzzing. Use `Metadata::from_blob` for a
+    /// for callers that verified it already, and for fuzzing. Use [`Metadata::from_blob`] for a
     /// downloaded BLOB.
     ///
     /// # Errors
