@@ -138,6 +138,83 @@ fn a_ps256_blob_verifies_and_its_entries_are_found() {
 }
 
 #[test]
+fn rs384_rs512_ps384_and_ps512_blobs_verify() {
+    use rsa::{Pkcs1v15Sign, Pss};
+    use sha2::{Digest as _, Sha384, Sha512};
+    let signer = signer(26, JwsAlgorithm::Rs256);
+    let key = signer.leaf.key().rsa().unwrap().clone();
+    let signers: [(&str, Box<dyn Fn(&[u8]) -> Vec<u8>>); 4] = [
+        (
+            "RS384",
+            Box::new(|m| {
+                key.sign(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(m))
+                    .unwrap()
+            }),
+        ),
+        (
+            "RS512",
+            Box::new(|m| {
+                key.sign(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(m))
+                    .unwrap()
+            }),
+        ),
+        (
+            "PS384",
+            Box::new(|m| {
+                let mut rng = rng(261);
+                key.sign_with_rng(&mut rng, Pss::<Sha384>::new(), &Sha384::digest(m))
+                    .unwrap()
+            }),
+        ),
+        (
+            "PS512",
+            Box::new(|m| {
+                let mut rng = rng(262);
+                key.sign_with_rng(&mut rng, Pss::<Sha512>::new(), &Sha512::digest(m))
+                    .unwrap()
+            }),
+        ),
+    ];
+    for (alg, sign) in &signers {
+        let blob = blob(5).alg_name(alg).sign_with(&signer, sign);
+        assert_eq!(verify(&blob, &options(&signer)).unwrap().no(), 5, "{alg}");
+        // The same signature under the SHA-256 name of its family does not verify.
+        let renamed = blob_with_alg(
+            &blob,
+            &signer,
+            if alg.starts_with("RS") {
+                "RS256"
+            } else {
+                "PS256"
+            },
+        );
+        assert_eq!(
+            verify(&renamed, &options(&signer)).unwrap_err(),
+            MetadataError::BadSignature,
+            "{alg}"
+        );
+    }
+}
+
+/// `blob` with its header rewritten to name `alg` (the signature left as it was).
+fn blob_with_alg(blob: &[u8], signer: &MdsSigner, alg: &str) -> Vec<u8> {
+    let header = self::blob(0).alg_name(alg).header_json(signer);
+    replace_part(blob, 0, &URL_SAFE_NO_PAD.encode(header))
+}
+
+#[test]
+fn an_es256_signature_must_be_raw_r_and_s_not_der() {
+    let signer = signer(27, JwsAlgorithm::Es256);
+    let der = blob(1).sign_with(&signer, |m| signer.leaf.key().sign_der(m));
+    assert_eq!(
+        verify(&der, &options(&signer)).unwrap_err(),
+        MetadataError::BadSignature
+    );
+    let raw = blob(1).sign_with(&signer, |m| signer.leaf.key().sign(JwsAlgorithm::Es256, m));
+    assert!(verify(&raw, &options(&signer)).is_ok());
+}
+
+#[test]
 fn alg_none_hmac_and_unknown_algorithms_are_refused() {
     let signer = signer(2, JwsAlgorithm::Es256);
     for alg in ["none", "HS256", "HS512", "EdDSA", "ES256K", "es256", ""] {

@@ -245,18 +245,26 @@ impl BlobBuilder {
     }
 
     /// The BLOB: `base64url(header) '.' base64url(payload) '.' base64url(signature)`, signed
-    /// by `signer`'s leaf key.
+    /// by `signer`'s leaf key with its algorithm.
     #[must_use]
     pub fn sign(&self, signer: &MdsSigner) -> Vec<u8> {
+        self.sign_with(signer, |input| {
+            signer.leaf.key().sign(signer.algorithm, input)
+        })
+    }
+
+    /// The BLOB with the signature `sign` makes over the signing input (for algorithms
+    /// [`JwsAlgorithm`] lacks, such as RS512 with the signer's RSA key, or for a DER ECDSA
+    /// signature where JWS wants raw `r ‖ s`); set [`alg_name`](Self::alg_name) to match.
+    /// `signer` gives the `x5c` chain and the default `alg`.
+    #[must_use]
+    pub fn sign_with(&self, signer: &MdsSigner, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> Vec<u8> {
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(self.header_json(signer)),
             URL_SAFE_NO_PAD.encode(self.payload_json())
         );
-        let signature = signer
-            .leaf
-            .key()
-            .sign(signer.algorithm, signing_input.as_bytes());
+        let signature = sign(signing_input.as_bytes());
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)).into_bytes()
     }
 }
