@@ -137,57 +137,38 @@ fn a_ps256_blob_verifies_and_its_entries_are_found() {
     check_verifies(JwsAlgorithm::Ps256);
 }
 
-#[test]
-fn rs384_rs512_ps384_and_ps512_blobs_verify() {
+/// An RSA JWS signature of `message` for `alg` (RS384, RS512, PS384, PS512), made with the
+/// `rsa` crate directly.
+fn rsa_sign(key: &rsa::PrivateKey, alg: &str, message: &[u8]) -> Vec<u8> {
     use rsa::{Pkcs1v15Sign, Pss};
     use sha2::{Digest as _, Sha384, Sha512};
+    let mut salt = rng(260);
+    match alg {
+        "RS384" => key.sign(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(message)),
+        "RS512" => key.sign(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(message)),
+        "PS384" => key.sign_with_rng(&mut salt, Pss::<Sha384>::new(), &Sha384::digest(message)),
+        "PS512" => key.sign_with_rng(&mut salt, Pss::<Sha512>::new(), &Sha512::digest(message)),
+        _ => panic!("{alg}"),
+    }
+    .unwrap()
+}
+
+#[test]
+fn rs384_rs512_ps384_and_ps512_blobs_verify() {
     let signer = signer(26, JwsAlgorithm::Rs256);
-    let key = signer.leaf.key().rsa().unwrap().clone();
-    let signers: [(&str, Box<dyn Fn(&[u8]) -> Vec<u8>>); 4] = [
-        (
-            "RS384",
-            Box::new(|m| {
-                key.sign(Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(m))
-                    .unwrap()
-            }),
-        ),
-        (
-            "RS512",
-            Box::new(|m| {
-                key.sign(Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(m))
-                    .unwrap()
-            }),
-        ),
-        (
-            "PS384",
-            Box::new(|m| {
-                let mut rng = rng(261);
-                key.sign_with_rng(&mut rng, Pss::<Sha384>::new(), &Sha384::digest(m))
-                    .unwrap()
-            }),
-        ),
-        (
-            "PS512",
-            Box::new(|m| {
-                let mut rng = rng(262);
-                key.sign_with_rng(&mut rng, Pss::<Sha512>::new(), &Sha512::digest(m))
-                    .unwrap()
-            }),
-        ),
-    ];
-    for (alg, sign) in &signers {
-        let blob = blob(5).alg_name(alg).sign_with(&signer, sign);
+    let key = signer.leaf.key().rsa().unwrap();
+    for alg in ["RS384", "RS512", "PS384", "PS512"] {
+        let blob = blob(5)
+            .alg_name(alg)
+            .sign_with(&signer, |message| rsa_sign(key, alg, message));
         assert_eq!(verify(&blob, &options(&signer)).unwrap().no(), 5, "{alg}");
         // The same signature under the SHA-256 name of its family does not verify.
-        let renamed = blob_with_alg(
-            &blob,
-            &signer,
-            if alg.starts_with("RS") {
-                "RS256"
-            } else {
-                "PS256"
-            },
-        );
+        let family = if alg.starts_with("RS") {
+            "RS256"
+        } else {
+            "PS256"
+        };
+        let renamed = blob_with_alg(&blob, &signer, family);
         assert_eq!(
             verify(&renamed, &options(&signer)).unwrap_err(),
             MetadataError::BadSignature,
