@@ -74,4 +74,6 @@ pub use crate::authenticator_data::fuzz_authenticator_data;
 #[doc(hidden)]
 pub use crate::client_data::fuzz_client_data;
 #[doc(hidden)]
+pub use crate::metadata::fuzz_metadata_blob;
+#[doc(hidden)]
 pub use crate::response::fuzz_response_json;

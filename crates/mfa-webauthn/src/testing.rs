@@ -29,6 +29,7 @@ use crate::checks::sha256;
 use crate::credential_id::CredentialId;
 use crate::options::{CreationOptions, RequestOptions};
 
+pub mod mds;
 pub mod pki;
 
 use pki::{TestCertificate, TestKey};

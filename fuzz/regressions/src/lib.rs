@@ -36,6 +36,7 @@ pub const TARGETS: &[Target] = &[
     ),
     ("webauthn_client_data", mfa_webauthn::fuzz_client_data),
     ("webauthn_cose_key", mfa_webauthn::cose::fuzz_cose_key),
+    ("webauthn_mds_blob", mfa_webauthn::fuzz_metadata_blob),
     ("webauthn_response_json", mfa_webauthn::fuzz_response_json),
 ];
 

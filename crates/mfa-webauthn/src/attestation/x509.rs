@@ -9,6 +9,7 @@ use der::Decode as _;
 use der::asn1::ObjectIdentifier;
 use mfa_core::UnixTime;
 use x509_cert::certificate::{CertificateInner, Profile, Version};
+use x509_cert::crl::CertificateList;
 use x509_cert::ext::Extension;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
@@ -189,40 +190,60 @@ impl<'a> Cert<'a> {
 
     /// The exact TBSCertificate bytes (first element of the outer SEQUENCE).
     fn tbs_bytes(&self) -> Result<&'a [u8], AttestationError> {
-        let mut outer = Der::new(self.der).only(TAG_SEQUENCE)?;
-        let tbs = outer
-            .next()?
-            .ok_or_else(|| malformed("certificate without TBS"))?;
-        Ok(tbs.full)
+        signed_part(self.der)
     }
 
     /// Verifies this certificate's signature with `issuer`'s key.
     fn verify_issued_by(&self, issuer: &Cert<'_>) -> Result<(), AttestationError> {
-        use crate::crypto::{CertHash, CertSignatureAlgorithm as C};
-        let alg = match self.cert.signature_algorithm().oid {
-            OID_ECDSA_SHA256 => C::Ecdsa(CertHash::Sha256),
-            OID_ECDSA_SHA384 => C::Ecdsa(CertHash::Sha384),
-            OID_ECDSA_SHA512 => C::Ecdsa(CertHash::Sha512),
-            OID_RSA_SHA256 => C::RsaPkcs1(CertHash::Sha256),
-            OID_RSA_SHA384 => C::RsaPkcs1(CertHash::Sha384),
-            OID_RSA_SHA512 => C::RsaPkcs1(CertHash::Sha512),
-            OID_ED25519_SIG => C::Ed25519,
-            _ => {
-                return Err(AttestationError::Untrusted(
-                    "unsupported certificate signature algorithm".into(),
-                ));
-            }
-        };
         let signature = self
             .cert
             .signature()
             .as_bytes()
             .ok_or_else(|| malformed("certificate signature is not whole bytes"))?;
-        verify_certificate_signature(&issuer.public_key()?, alg, self.tbs_bytes()?, signature)
-            .map_err(|_| {
-                AttestationError::Untrusted("certificate signature does not verify".into())
-            })
+        verify_signed(
+            self.tbs_bytes()?,
+            self.cert.signature_algorithm().oid,
+            signature,
+            issuer,
+        )
+        .map_err(|_| AttestationError::Untrusted("certificate signature does not verify".into()))
     }
+}
+
+/// The first element of a signed DER structure (`SEQUENCE { tbs, algorithm, signature }`): the
+/// exact bytes the signature covers.
+fn signed_part(der: &[u8]) -> Result<&[u8], AttestationError> {
+    let mut outer = Der::new(der).only(TAG_SEQUENCE)?;
+    let tbs = outer
+        .next()?
+        .ok_or_else(|| malformed("signed structure without its signed part"))?;
+    Ok(tbs.full)
+}
+
+/// Verifies an X.509 signature (algorithm `algorithm_oid`) over `tbs` with `issuer`'s key.
+fn verify_signed(
+    tbs: &[u8],
+    algorithm_oid: ObjectIdentifier,
+    signature: &[u8],
+    issuer: &Cert<'_>,
+) -> Result<(), AttestationError> {
+    use crate::crypto::{CertHash, CertSignatureAlgorithm as C};
+    let alg = match algorithm_oid {
+        OID_ECDSA_SHA256 => C::Ecdsa(CertHash::Sha256),
+        OID_ECDSA_SHA384 => C::Ecdsa(CertHash::Sha384),
+        OID_ECDSA_SHA512 => C::Ecdsa(CertHash::Sha512),
+        OID_RSA_SHA256 => C::RsaPkcs1(CertHash::Sha256),
+        OID_RSA_SHA384 => C::RsaPkcs1(CertHash::Sha384),
+        OID_RSA_SHA512 => C::RsaPkcs1(CertHash::Sha512),
+        OID_ED25519_SIG => C::Ed25519,
+        _ => {
+            return Err(AttestationError::Untrusted(
+                "unsupported certificate signature algorithm".into(),
+            ));
+        }
+    };
+    verify_certificate_signature(&issuer.public_key()?, alg, tbs, signature)
+        .map_err(|_| AttestationError::Untrusted("signature does not verify".into()))
 }
 
 /// The RFC 5280 profile without its serial-number length check (some attestation certificates
@@ -473,40 +494,204 @@ impl ChainTrust {
     }
 
     fn check_chain(&self, chain: &[Vec<u8>], now: UnixTime) -> Result<(), AttestationError> {
-        let untrusted = |why: &str| AttestationError::Untrusted(why.to_owned());
-        let certs = chain
-            .iter()
-            .map(|der| Cert::parse(der))
-            .collect::<Result<Vec<_>, _>>()?;
-        let Some(last) = certs.last() else {
-            return Err(untrusted("no certificate chain"));
-        };
-        for (i, cert) in certs.iter().enumerate() {
-            if !cert.valid_at(now) {
-                return Err(untrusted("certificate not valid at this time"));
-            }
-            if let Some(issuer) = certs.get(i.saturating_add(1)) {
-                if !issuer.is_ca()? {
-                    return Err(untrusted("issuing certificate is not a CA"));
-                }
-                cert.verify_issued_by(issuer)?;
-            }
+        validate_chain(chain, &self.roots, now, None)
+    }
+}
+
+/// Validates `chain` (DER, leaf first) up to one of `roots` at `now`, as [`ChainTrust`] documents:
+/// every certificate valid at `now`, the root included; each signed by the next; issuers are CAs;
+/// the last certificate is a root or is signed by one (the root may or may not end the chain).
+/// With `revocation`, every certificate but the root is also checked against the supplied CRLs
+/// ([`RevocationLists::check`]).
+pub(crate) fn validate_chain(
+    chain: &[Vec<u8>],
+    roots: &[Vec<u8>],
+    now: UnixTime,
+    revocation: Option<&RevocationLists<'_>>,
+) -> Result<(), AttestationError> {
+    let untrusted = |why: &str| AttestationError::Untrusted(why.to_owned());
+    let certs = chain
+        .iter()
+        .map(|der| Cert::parse(der))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(last) = certs.last() else {
+        return Err(untrusted("no certificate chain"));
+    };
+    for (i, cert) in certs.iter().enumerate() {
+        if !cert.valid_at(now) {
+            return Err(untrusted("certificate not valid at this time"));
         }
-        if self.roots.iter().any(|root| root.as_slice() == last.der) {
-            return Ok(());
+        if let Some(issuer) = certs.get(i.saturating_add(1)) {
+            if !issuer.is_ca()? {
+                return Err(untrusted("issuing certificate is not a CA"));
+            }
+            cert.verify_issued_by(issuer)?;
         }
-        for root_der in &self.roots {
-            let Ok(root) = Cert::parse(root_der) else {
-                continue;
-            };
-            if root.valid_at(now)
+    }
+    // The root that issued the last certificate; `None` when the chain ends with a root itself.
+    let anchor = if roots.iter().any(|root| root.as_slice() == last.der) {
+        None
+    } else {
+        let issuing_root = roots.iter().find_map(|root_der| {
+            let root = Cert::parse(root_der).ok()?;
+            (root.valid_at(now)
                 && root.is_ca().unwrap_or(false)
-                && last.verify_issued_by(&root).is_ok()
-            {
-                return Ok(());
-            }
+                && last.verify_issued_by(&root).is_ok())
+            .then_some(root)
+        });
+        Some(issuing_root.ok_or_else(|| untrusted("chain does not lead to a trusted root"))?)
+    };
+    if let Some(revocation) = revocation {
+        for (i, cert) in certs.iter().enumerate() {
+            let issuer = match (certs.get(i.saturating_add(1)), &anchor) {
+                (Some(next), _) => next,
+                (None, Some(root)) => root,
+                // The chain ends with the root itself: a trust anchor is not revoked by a CRL.
+                (None, None) => break,
+            };
+            revocation.check(cert, issuer, now)?;
         }
-        Err(untrusted("chain does not lead to a trusted root"))
+    }
+    Ok(())
+}
+
+// --- certificate revocation lists ----------------------------------------------------------------
+
+/// Largest CRL accepted, in bytes.
+pub(crate) const MAX_CRL_LEN: usize = 8 * 1024 * 1024;
+
+/// A parsed CRL ([RFC 5280 §5]), keeping its DER.
+///
+/// [RFC 5280 §5]: https://www.rfc-editor.org/rfc/rfc5280#section-5
+pub(crate) struct Crl<'a> {
+    der: &'a [u8],
+    crl: CertificateList<Lenient>,
+}
+
+impl<'a> Crl<'a> {
+    /// Parses a DER CRL.
+    pub(crate) fn parse(der: &'a [u8]) -> Result<Self, AttestationError> {
+        if der.len() > MAX_CRL_LEN {
+            return Err(malformed("CRL too large"));
+        }
+        let crl = CertificateList::<Lenient>::from_der(der)
+            .map_err(|_| malformed("CRL is not valid DER X.509"))?;
+        Ok(Self { der, crl })
+    }
+
+    /// Verifies the CRL's signature with `issuer`'s key.
+    fn verify_issued_by(&self, issuer: &Cert<'_>) -> Result<(), AttestationError> {
+        let signature = self
+            .crl
+            .signature
+            .as_bytes()
+            .ok_or_else(|| malformed("CRL signature is not whole bytes"))?;
+        verify_signed(
+            signed_part(self.der)?,
+            self.crl.signature_algorithm.oid,
+            signature,
+            issuer,
+        )
+    }
+
+    /// Whether `now` is within `thisUpdate ..= nextUpdate` (a CRL without `nextUpdate` is never
+    /// current: RFC 5280 §5.1.2.5 requires it).
+    fn current_at(&self, now: UnixTime) -> bool {
+        let tbs = &self.crl.tbs_cert_list;
+        let now = now.since_epoch();
+        tbs.this_update.to_unix_duration() <= now
+            && tbs
+                .next_update
+                .is_some_and(|next| now <= next.to_unix_duration())
+    }
+
+    /// Whether the CRL, or one of its entries, has a critical extension (an issuing distribution
+    /// point, a delta-CRL indicator, an indirect entry's certificate issuer …): this library
+    /// processes none, so such a CRL cannot be used (RFC 5280 §5.2, §5.3).
+    fn has_critical_extension(&self) -> bool {
+        let tbs = &self.crl.tbs_cert_list;
+        let critical = |exts: &Option<x509_cert::ext::Extensions>| {
+            exts.as_ref()
+                .is_some_and(|exts| exts.iter().any(|ext| ext.critical))
+        };
+        critical(&tbs.crl_extensions)
+            || tbs
+                .revoked_certificates
+                .iter()
+                .flatten()
+                .any(|entry| critical(&entry.crl_entry_extensions))
+    }
+
+    /// Whether the CRL lists `serial`.
+    fn lists(&self, serial: &[u8]) -> bool {
+        self.crl
+            .tbs_cert_list
+            .revoked_certificates
+            .iter()
+            .flatten()
+            .any(|entry| entry.serial_number.as_bytes() == serial)
+    }
+}
+
+/// CRLs a chain is checked against, and whether every certificate must be covered by one.
+pub(crate) struct RevocationLists<'a> {
+    crls: Vec<Crl<'a>>,
+    require: bool,
+}
+
+impl<'a> RevocationLists<'a> {
+    /// Parses `crls` (DER); `require`: a certificate no CRL covers is refused.
+    pub(crate) fn parse(crls: &'a [Vec<u8>], require: bool) -> Result<Self, AttestationError> {
+        let crls = crls
+            .iter()
+            .map(|der| Crl::parse(der))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { crls, require })
+    }
+
+    /// Checks `cert` (issued by `issuer`) against the CRLs. A CRL counts for `cert` when its
+    /// issuer name equals `cert`'s issuer name; such a CRL must be signed by `issuer`'s key, be
+    /// current at `now` and use no critical extension, or the chain is refused; `cert`'s serial
+    /// in it is refused as revoked. CRLs naming another issuer are ignored. A certificate no CRL
+    /// counts for is accepted unless `require` is set.
+    pub(crate) fn check(
+        &self,
+        cert: &Cert<'_>,
+        issuer: &Cert<'_>,
+        now: UnixTime,
+    ) -> Result<(), AttestationError> {
+        let untrusted = |why: &str| AttestationError::Untrusted(why.to_owned());
+        let tbs = cert.cert.tbs_certificate();
+        let mut covered = false;
+        for crl in self
+            .crls
+            .iter()
+            .filter(|crl| crl.crl.tbs_cert_list.issuer == *tbs.issuer())
+        {
+            crl.verify_issued_by(issuer).map_err(|_| {
+                untrusted("a CRL naming a certificate's issuer is not signed by that issuer")
+            })?;
+            if !crl.current_at(now) {
+                return Err(untrusted("a CRL for the chain is not current at this time"));
+            }
+            if crl.has_critical_extension() {
+                return Err(untrusted(
+                    "a CRL for the chain uses a critical extension this library does not process",
+                ));
+            }
+            if crl.lists(tbs.serial_number().as_bytes()) {
+                return Err(untrusted(
+                    "a certificate of the chain is revoked by its issuer's CRL",
+                ));
+            }
+            covered = true;
+        }
+        if self.require && !covered {
+            return Err(untrusted(
+                "no CRL was supplied for a certificate of the chain",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -17,6 +17,11 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use sha2::Digest as _;
 
+mod blob;
+pub use blob::{
+    BlobOptions, MAX_BLOB_LEN, MAX_HEADER_LEN, MAX_PEM_BLOCKS, MAX_PEM_LEN, MAX_X5C_CERTIFICATES,
+    certificates_from_pem, crls_from_pem, fuzz_metadata_blob,
+};
 pub mod names;
 pub mod trust;
 
@@ -731,8 +736,8 @@ impl MetadataEntry {
 /// Verified authenticator metadata: the entries of one metadata BLOB with its serial number and
 /// next-update date, indexed for lookups by AAGUID and by key identifier.
 ///
-/// Build it from a downloaded BLOB (`Metadata::from_blob`, which checks the JWS signature and
-/// its certificate chain), or from entries the service trusts by other means
+/// Build it from a downloaded BLOB ([`from_blob`](Self::from_blob), which checks the JWS
+/// signature and its certificate chain), or from entries the service trusts by other means
 /// ([`from_entries`](Self::from_entries)). When two entries claim the same AAGUID or key
 /// identifier, the first one is found.
 #[derive(Clone, Debug)]
@@ -798,7 +803,7 @@ impl Metadata {
     }
 
     /// Parses a BLOB's payload (the JSON inside the JWS) **without checking any signature**:
-    /// for callers that verified it already, and for fuzzing. Use `Metadata::from_blob` for a
+    /// for callers that verified it already, and for fuzzing. Use [`Metadata::from_blob`] for a
     /// downloaded BLOB.
     ///
     /// # Errors
