@@ -8,13 +8,13 @@ mod account;
 mod audit;
 mod backup;
 mod files;
+mod mds;
 mod oob;
 mod otp;
 mod outcome;
 mod policy;
 mod push;
 mod stores;
-mod mds;
 mod webauthn;
 
 use std::process::ExitCode;

@@ -6,11 +6,16 @@
 //!
 //! `verify` prints `{"verified": true, "no": N, "next_update": "YYYY-MM-DD", "entries": N,
 //! "current": BOOL}` and exits 0, or prints `{"verified": false, "error": KIND, "message": …}`
-//! and exits 1 when the BLOB is refused (signature, chain, CRL, algorithm, `x5u`, a `no` lower
-//! than `--after`, a payload that is not MDS3). `show` prints one entry as JSON (exit 0), or
+//! and exits 1 when the BLOB is refused: its signature, certificate chain, a CRL, its algorithm,
+//! an `x5u` header, a `no` lower than `--after`. `show` prints one entry as JSON (exit 0), or
 //! `{"found": false, …}` (exit 1) when no entry matches, or the refusal as `verify` does (exit 1).
-//! Exit 2: a file that cannot be read or is over the size limit, a root or CRL that is not a
-//! certificate or CRL, a bad `--at` or identifier.
+//!
+//! Exit 2, one `mfa: …` line on stderr: input that cannot be read as what it should be — a file
+//! that cannot be read or is over its size limit, a BLOB that is not a JWS of an MDS3 payload
+//! at all (not three base64url parts, a header or payload that is not the JSON MDS3 describes),
+//! a root or CRL file holding no certificate or CRL, a bad `--at` or identifier. The line
+//! between 1 and 2 is the one `mfa webauthn` draws for responses: what parses and is refused
+//! exits 1, what does not parse exits 2.
 //!
 //! `--at` takes Unix seconds or a date (`YYYY-MM-DD`, 00:00 UTC); the default is now.
 
@@ -105,9 +110,9 @@ pub(crate) fn load(
     let roots = certificates_from_pem(&root_file)
         .map_err(|e| Failure::Usage(format!("{} is not a certificate: {e}", root.display())))?;
     let mut roots = roots.into_iter();
-    let first = roots.next().ok_or_else(|| {
-        Failure::Usage(format!("{} holds no certificate", root.display()))
-    })?;
+    let first = roots
+        .next()
+        .ok_or_else(|| Failure::Usage(format!("{} holds no certificate", root.display())))?;
     let mut options = roots.fold(BlobOptions::new(first, at), BlobOptions::with_root);
     let mut crl_ders = Vec::new();
     for path in crls {
@@ -117,13 +122,21 @@ pub(crate) fn load(
                 .map_err(|e| Failure::Usage(format!("{} is not a CRL: {e}", path.display())))?,
         );
     }
+    if !crls.is_empty() && crl_ders.is_empty() {
+        return Err(Failure::Usage("the --crl files hold no CRL".to_owned()));
+    }
     if !crl_ders.is_empty() {
         options = options.with_crls(crl_ders);
     }
     if let Some(previous) = after {
         options = options.after(previous);
     }
-    Ok(Metadata::from_blob(&blob, &options))
+    match Metadata::from_blob(&blob, &options) {
+        Err(error @ (MetadataError::Malformed(_) | MetadataError::TooLarge { .. })) => Err(
+            Failure::Usage(format!("--blob is not a metadata BLOB: {error}")),
+        ),
+        verified => Ok(verified),
+    }
 }
 
 /// Prints a BLOB's refusal and returns the matching failure (exit 1).
@@ -137,8 +150,8 @@ fn refuse(error: &MetadataError) -> Failure {
 
 fn verify(args: &BlobArgs) -> Result<(), Failure> {
     let at = args.at.unwrap_or_else(|| SystemClock.now());
-    let metadata = load(&args.blob, &args.root, &args.crls, args.after, at)?
-        .map_err(|e| refuse(&e))?;
+    let metadata =
+        load(&args.blob, &args.root, &args.crls, args.after, at)?.map_err(|e| refuse(&e))?;
     let line = json!({
         "verified": true,
         "no": metadata.no(),
@@ -152,9 +165,10 @@ fn verify(args: &BlobArgs) -> Result<(), Failure> {
 fn show(args: &ShowArgs) -> Result<(), Failure> {
     let text = args.identifier.trim();
     let key = if text.len() == 40 {
-        Lookup::KeyIdentifier(text.parse::<KeyIdentifier>().map_err(|e| {
-            Failure::Usage(format!("{text:?} is not a key identifier: {e}"))
-        })?)
+        Lookup::KeyIdentifier(
+            text.parse::<KeyIdentifier>()
+                .map_err(|e| Failure::Usage(format!("{text:?} is not a key identifier: {e}")))?,
+        )
     } else {
         Lookup::Aaguid(
             text.parse::<Aaguid>()

@@ -42,16 +42,25 @@
 //! commits the updated credential with one atomic compare-and-swap (no `--update` needed); on a
 //! database store every outcome is appended to the sign-in log.
 //!
-//! Attestation certificate chains are not judged here (no trust roots are given), so their
-//! validity periods are not enforced either; the format's signatures and rules are.
+//! Without `--mds`, attestation certificate chains are not judged (no trust roots are given), so
+//! their validity periods are not enforced either; the format's signatures and rules are.
+//! `register --mds BLOB --mds-root PEM` verifies a FIDO metadata BLOB at the ceremony's time
+//! (a BLOB that does not verify, or unreadable files, exit 2) and applies
+//! `mfa_webauthn::metadata::trust::MetadataTrust` to the attestation: strict by default (an
+//! authenticator the BLOB does not list is refused, exit 1 `attestation_invalid`),
+//! `--mds-permissive` lets unlisted ones through. The printed credential then carries
+//! `"authenticator": {"name": …}` (the statement's description) and `"trust"` (the matched entry,
+//! `hardware_backed`, and the reason), and `hardware_backed: true` when the model keeps keys in
+//! hardware and the credential is not backup-eligible. `mfa webauthn mds verify|show` check a
+//! BLOB alone (see `mds.rs`).
 
-use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use mfa_core::{AttemptError, AuditEvent, Clock as _, Method, Rejection as _, SystemClock};
-use mfa_webauthn::attestation::AttestationType;
+use mfa_webauthn::attestation::{AttestationType, TrustDecision};
+use mfa_webauthn::metadata::trust::MetadataTrust;
 use mfa_webauthn::response::MAX_USER_HANDLE_LEN;
 use mfa_webauthn::{
     AttestationFormat, AttestationOptions, AuthenticationRequest, AuthenticationResponse,
@@ -309,6 +318,18 @@ struct PrintedRegistration<'a> {
     credential: &'a StoredCredential,
     attestation: PrintedAttestation,
     discoverable: Option<bool>,
+    /// With `--mds`: the matched authenticator's name from its metadata statement (`null` for
+    /// an unlisted one that `--mds-permissive` let through).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authenticator: Option<PrintedAuthenticator<'a>>,
+    /// With `--mds`: why the attestation was trusted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust: Option<&'a TrustDecision>,
+}
+
+#[derive(Serialize)]
+struct PrintedAuthenticator<'a> {
+    name: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -321,7 +342,7 @@ struct PrintedAttestation {
 }
 
 impl<'a> PrintedRegistration<'a> {
-    fn new(registered: &'a RegisteredCredential) -> Self {
+    fn new(registered: &'a RegisteredCredential, with_trust: bool) -> Self {
         let attestation = &registered.attestation;
         Self {
             credential: &registered.credential,
@@ -335,6 +356,14 @@ impl<'a> PrintedRegistration<'a> {
                     .collect(),
             },
             discoverable: registered.discoverable,
+            authenticator: with_trust.then(|| PrintedAuthenticator {
+                name: registered
+                    .trust
+                    .metadata
+                    .as_ref()
+                    .and_then(|found| found.description.as_deref()),
+            }),
+            trust: with_trust.then_some(&registered.trust),
         }
     }
 }
@@ -356,13 +385,23 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
         ..RegistrationRequest::default()
     };
     let (_, state) = rp.registration_with_challenge(challenge, now, user, request);
-    // No trust roots here, so certificate validity is not judged (see the module docs).
+    // Without --mds no trust roots are given, so certificate validity is not judged (see the
+    // module docs); with it, at `now`.
     let options = AttestationOptions::default();
     let response = RegistrationResponse::from_json(&input)
         .map_err(|e| not_a_response("a registration (RegistrationResponseJSON)", &e))?;
-    let registered = state
-        .verify(&response, now, &DefaultVerifier, &options)
-        .map_err(|e| reject(&e))?;
+    let verified = match (&args.mds, &args.mds_root) {
+        (Some(blob), Some(root)) => {
+            let metadata = crate::mds::load_for_registration(blob, root, now)?;
+            let mut trust = MetadataTrust::new(metadata);
+            if args.mds_permissive {
+                trust = trust.permissive();
+            }
+            state.verify_with_trust(&response, now, &DefaultVerifier, &options, &trust)
+        }
+        _ => state.verify(&response, now, &DefaultVerifier, &options),
+    };
+    let registered = verified.map_err(|e| reject(&e))?;
     if let (Some(spec), Some(account)) = (&args.store, &args.account) {
         let store = stores::open(spec)?;
         match mfa_webauthn::register_credential(&*store, account, &registered.credential) {
@@ -375,7 +414,10 @@ fn register(args: &RegisterArgs) -> Result<(), Failure> {
             Err(error) => return Err(Failure::Usage(format!("{spec}: {error}"))),
         }
     }
-    print_line(&to_json(&PrintedRegistration::new(&registered))?)?;
+    print_line(&to_json(&PrintedRegistration::new(
+        &registered,
+        args.mds.is_some(),
+    ))?)?;
     if registered.credential.user_handle.is_none() {
         let _ignored = writeln!(
             io::stderr(),

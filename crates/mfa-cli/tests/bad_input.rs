@@ -402,6 +402,55 @@ const SPECS: &[Spec] = &[
         stdin: Some("assertion.json"),
         slots: &[Store("--store"), Text("--account")],
     },
+    Spec {
+        command: &["webauthn", "register"],
+        args: &[
+            "--rp-id",
+            "@reg-rp-id",
+            "--origin",
+            "@reg-origin",
+            "--challenge",
+            "@reg-challenge",
+            "--mds",
+            "@mds-blob",
+            "--mds-root",
+            "@mds-root",
+            "--mds-permissive",
+        ],
+        stdin: Some("registration.json"),
+        slots: &[File("--mds"), File("--mds-root")],
+    },
+    Spec {
+        command: &["webauthn", "mds", "verify"],
+        args: &["--blob", "@mds-blob", "--root", "@mds-root", "--at", T],
+        stdin: None,
+        slots: &[
+            File("--blob"),
+            File("--root"),
+            File("--crl"),
+            Text("--at"),
+            Number("--after"),
+        ],
+    },
+    Spec {
+        command: &["webauthn", "mds", "show"],
+        args: &[
+            "--blob",
+            "@mds-blob",
+            "--root",
+            "@mds-root",
+            "--at",
+            T,
+            "@aaguid",
+        ],
+        stdin: None,
+        slots: &[
+            File("--blob"),
+            File("--root"),
+            Text("--at"),
+            Text("@aaguid"),
+        ],
+    },
     // oob
     Spec {
         command: &["oob", "send"],
@@ -891,6 +940,8 @@ fn file_of(token: &str) -> Option<&'static str> {
         "@policy" => "policy.toml",
         "@context" => "context.json",
         "@credential" => "credential.json",
+        "@mds-blob" => "blob.jwt",
+        "@mds-root" => "root.pem",
         _ => return None,
     })
 }
@@ -933,7 +984,8 @@ fn resolve(token: &str, dir: &Path, template: &Path) -> OsString {
         | "@webauthn-challenge"
         | "@reg-rp-id"
         | "@reg-origin"
-        | "@reg-challenge" => {
+        | "@reg-challenge"
+        | "@aaguid" => {
             let name = &token[1..];
             OsString::from(
                 fs::read_to_string(template.join(format!("{name}.txt")))
@@ -1342,6 +1394,29 @@ fn build_template(dir: &Path) {
             .expect("a challenge")
             .as_bytes(),
     );
+    // A metadata BLOB (MDS3) with one entry, signed under a test root valid 2020-2040.
+    {
+        use mfa_webauthn::metadata::{Aaguid, MetadataEntry, MetadataStatement};
+        use mfa_webauthn::testing::mds::{BlobBuilder, MdsSigner};
+        use mfa_webauthn::testing::pki::JwsAlgorithm;
+        use rand::SeedableRng as _;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+        let (from, to) = (
+            mfa_core::UnixTime::from_secs(1_577_836_800),
+            mfa_core::UnixTime::from_secs(2_208_988_800),
+        );
+        let signer = MdsSigner::new(&mut rng, JwsAlgorithm::Es256, from, to);
+        let aaguid = Aaguid([0x2f; 16]);
+        let mut statement = MetadataStatement::default();
+        statement.description = "Test Key".to_owned();
+        let entry = MetadataEntry::fido2(aaguid, statement, Vec::new());
+        let blob = BlobBuilder::new(3, "2030-01-01".parse().expect("a date"))
+            .entries(vec![entry])
+            .sign(&signer);
+        write("blob.jwt", &blob);
+        write("root.pem", signer.pki.root.pem().as_bytes());
+        write("aaguid.txt", aaguid.to_string().as_bytes());
+    }
     let registration = read_vector("py-reg-packed-eddsa.json");
     write(
         "registration.json",

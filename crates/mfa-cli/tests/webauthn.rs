@@ -883,3 +883,353 @@ fn store_flags_need_each_other() {
     ]));
     assert_usage_error(&mfa(&args, b"{}"), "--store with --update");
 }
+
+// --- `mfa webauthn mds` and `register --mds` ---------------------------------------------------
+
+mod mds {
+    use super::*;
+    use base64::Engine as _;
+    use mfa_webauthn::metadata::{
+        Aaguid, AuthenticatorStatus, MdsDate, MetadataEntry, MetadataStatement, StatusReport,
+    };
+    use mfa_webauthn::testing::SoftwareAttestation;
+    use mfa_webauthn::testing::mds::{BlobBuilder, MdsSigner};
+    use mfa_webauthn::testing::pki::{JwsAlgorithm, TestPki};
+
+    /// Certificates valid from 2020 to 2040: `register` judges them at the real now.
+    const FROM: UnixTime = UnixTime::from_secs(1_577_836_800);
+    const TO: UnixTime = UnixTime::from_secs(2_208_988_800);
+    const MODEL: &str = "Test Key 5 NFC";
+    const MODEL_AAGUID: [u8; 16] = [0x2f; 16];
+
+    fn date(text: &str) -> MdsDate {
+        text.parse().unwrap()
+    }
+
+    /// A FIDO2 entry for `aaguid` whose statement trusts `root`, keeps keys in hardware, and
+    /// has the given statuses.
+    fn entry(aaguid: [u8; 16], root: &[u8], statuses: &[(&str, &str)]) -> MetadataEntry {
+        let mut statement = MetadataStatement::default();
+        statement.description = MODEL.to_owned();
+        statement.protocol_family = "fido2".to_owned();
+        statement.attestation_types = vec!["basic_full".to_owned()];
+        statement.key_protection = vec!["hardware".to_owned(), "secure_element".to_owned()];
+        statement.attestation_root_certificates =
+            vec![base64::engine::general_purpose::STANDARD.encode(root)];
+        let reports = statuses
+            .iter()
+            .map(|(status, day)| {
+                StatusReport::new(AuthenticatorStatus::from_name(status), Some(date(day)))
+            })
+            .collect();
+        MetadataEntry::fido2(Aaguid(aaguid), statement, reports)
+    }
+
+    /// Writes `blob.jwt` and `root.pem` in `dir`, signed by a fresh ES256 signer; returns the
+    /// signer (for its root) and the paths.
+    fn write_blob(dir: &Path, no: u64, entries: Vec<MetadataEntry>) -> (PathBuf, PathBuf) {
+        let mut rng = StdRng::seed_from_u64(no);
+        let signer = MdsSigner::new(&mut rng, JwsAlgorithm::Es256, FROM, TO);
+        let blob = BlobBuilder::new(no, date("2030-01-01"))
+            .entries(entries)
+            .sign(&signer);
+        let (blob_path, root_path) = (dir.join("blob.jwt"), dir.join("root.pem"));
+        fs::write(&blob_path, blob).unwrap();
+        fs::write(&root_path, signer.pki.root.pem()).unwrap();
+        (blob_path, root_path)
+    }
+
+    fn mds_cli(command: &str, blob: &Path, root: &Path, extra: &[&str]) -> Output {
+        let mut args = strings(&["webauthn", "mds", command]);
+        args.extend([
+            "--blob".to_owned(),
+            blob.display().to_string(),
+            "--root".to_owned(),
+            root.display().to_string(),
+        ]);
+        args.extend(strings(extra));
+        mfa(&args, b"")
+    }
+
+    #[test]
+    fn verify_prints_no_next_update_and_the_entry_count() {
+        let dir = scratch("mds-verify");
+        let root_der = TestPki::new(&mut StdRng::seed_from_u64(1), FROM, TO).root;
+        let entries = vec![
+            entry(
+                [1; 16],
+                root_der.der(),
+                &[("FIDO_CERTIFIED_L1", "2021-01-02")],
+            ),
+            entry([2; 16], root_der.der(), &[]),
+            entry([3; 16], root_der.der(), &[]),
+        ];
+        let (blob, root) = write_blob(&dir, 42, entries);
+        let out = mds_cli("verify", &blob, &root, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+        let v = stdout_json(&out);
+        assert_eq!(v["verified"], true);
+        assert_eq!(v["no"], 42);
+        assert_eq!(v["next_update"], "2030-01-01");
+        assert_eq!(v["entries"], 3);
+        assert_eq!(v["current"], true);
+
+        // The `no` accepted before: an equal one is the same BLOB again, a higher one refuses.
+        let out = mds_cli("verify", &blob, &root, &["--after", "42"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+        let out = mds_cli("verify", &blob, &root, &["--after", "43"]);
+        assert_refused(&out, "serial_regressed", "lower no");
+
+        // After the signer's certificates expire, and before they begin.
+        let out = mds_cli("verify", &blob, &root, &["--at", "2041-01-01"]);
+        assert_refused(&out, "untrusted", "expired chain");
+        let out = mds_cli("verify", &blob, &root, &["--at", "1500000000"]);
+        assert_refused(&out, "untrusted", "chain not yet valid");
+        // With a date after nextUpdate but inside the chain's validity: verified, not current.
+        let out = mds_cli("verify", &blob, &root, &["--at", "2031-06-01"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+        assert_eq!(stdout_json(&out)["current"], false);
+    }
+
+    #[test]
+    fn verify_refuses_another_root_and_a_tampered_blob() {
+        let dir = scratch("mds-refuse");
+        let (blob, root) = write_blob(&dir, 7, Vec::new());
+        let other = TestPki::new(&mut StdRng::seed_from_u64(99), FROM, TO);
+        let other_root = dir.join("other.pem");
+        fs::write(&other_root, other.root.pem()).unwrap();
+        assert_refused(
+            &mds_cli("verify", &blob, &other_root, &[]),
+            "untrusted",
+            "wrong root",
+        );
+
+        // A DER root works as well as PEM.
+        let der_root = dir.join("root.der");
+        let pem = fs::read_to_string(&root).unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        fs::write(&der_root, der).unwrap();
+        let out = mds_cli("verify", &blob, &der_root, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+
+        let mut jws = fs::read(&blob).unwrap();
+        let last = jws.len() - 3;
+        jws[last] = if jws[last] == b'A' { b'B' } else { b'A' };
+        let tampered = dir.join("tampered.jwt");
+        fs::write(&tampered, jws).unwrap();
+        assert_refused(
+            &mds_cli("verify", &tampered, &root, &[]),
+            "bad_signature",
+            "tampered signature",
+        );
+        let garbage = dir.join("garbage.jwt");
+        fs::write(&garbage, b"not a jws").unwrap();
+        assert_usage_error(&mds_cli("verify", &garbage, &root, &[]), "not a JWS");
+    }
+
+    #[test]
+    fn unreadable_input_exits_two() {
+        let dir = scratch("mds-usage");
+        let (blob, root) = write_blob(&dir, 1, Vec::new());
+        let missing = dir.join("missing.jwt");
+        assert_usage_error(&mds_cli("verify", &missing, &root, &[]), "missing BLOB");
+        assert_usage_error(&mds_cli("verify", &blob, &missing, &[]), "missing root");
+        let not_a_cert = dir.join("not-a-cert.pem");
+        fs::write(
+            &not_a_cert,
+            b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert_usage_error(&mds_cli("verify", &blob, &not_a_cert, &[]), "bad root");
+        assert_usage_error(
+            &mds_cli("verify", &blob, &root, &["--at", "yesterday"]),
+            "bad --at",
+        );
+        assert_usage_error(
+            &mds_cli("show", &blob, &root, &["not-an-aaguid"]),
+            "bad identifier",
+        );
+    }
+
+    #[test]
+    fn show_prints_the_entry_by_aaguid_or_key_identifier() {
+        let dir = scratch("mds-show");
+        let pki = TestPki::new(&mut StdRng::seed_from_u64(3), FROM, TO);
+        let mut u2f = entry([0; 16], pki.root.der(), &[("FIDO_CERTIFIED", "2019-05-01")]);
+        u2f.aaguid = None;
+        let key_id = pki.intermediate.key().key_identifier_hex();
+        u2f.attestation_certificate_key_identifiers = vec![key_id.parse().unwrap()];
+        let entries = vec![
+            entry(
+                MODEL_AAGUID,
+                pki.root.der(),
+                &[
+                    ("FIDO_CERTIFIED_L1", "2021-01-02"),
+                    ("REVOKED", "2035-01-01"),
+                ],
+            ),
+            u2f,
+        ];
+        let (blob, root) = write_blob(&dir, 5, entries);
+        let aaguid = Aaguid(MODEL_AAGUID).to_string();
+
+        let out = mds_cli("show", &blob, &root, &[aaguid.as_str()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+        let v = stdout_json(&out);
+        assert_eq!(v["found"], true);
+        assert_eq!(v["aaguid"], aaguid.as_str());
+        assert_eq!(v["description"], MODEL);
+        assert_eq!(v["certification_level"], "L1");
+        // The revocation is published but not in force yet.
+        assert_eq!(v["effective_statuses"], json!(["FIDO_CERTIFIED_L1"]));
+        let reports = v["status_reports"].as_array().unwrap();
+        assert_eq!(reports.len(), 2);
+        assert_eq!(reports[1]["status"], "REVOKED");
+        assert_eq!(reports[1]["effectiveDate"], "2035-01-01");
+        // Upper case is read too; at a time after the revocation it is in force.
+        let upper = aaguid.to_uppercase();
+        let out = mds_cli(
+            "show",
+            &blob,
+            &root,
+            &["--at", "2036-01-01", upper.as_str()],
+        );
+        let v = stdout_json(&out);
+        assert_eq!(
+            v["effective_statuses"],
+            json!(["FIDO_CERTIFIED_L1", "REVOKED"])
+        );
+        assert_eq!(v["certification_level"], Value::Null);
+
+        let out = mds_cli("show", &blob, &root, &[key_id.as_str()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+        let v = stdout_json(&out);
+        assert_eq!(
+            v["attestation_certificate_key_identifiers"],
+            json!([key_id])
+        );
+        assert_eq!(v["certification_level"], "Functional");
+
+        let unknown = Aaguid([9; 16]).to_string();
+        let out = mds_cli("show", &blob, &root, &[unknown.as_str()]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(stdout_json(&out)["found"], false);
+    }
+
+    /// A `packed` registration with an x5c chain under `pki`, for the model's AAGUID.
+    fn attested_registration(pki: &TestPki, aaguid: [u8; 16]) -> Vec<u8> {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut authenticator = SoftwareAuthenticator::new(&mut rng);
+        authenticator.aaguid = aaguid;
+        authenticator.attestation = pki.packed_attestation(&mut rng, aaguid);
+        assert!(matches!(
+            authenticator.attestation,
+            SoftwareAttestation::Packed { .. }
+        ));
+        let user = UserEntity {
+            id: Base64UrlBytes::new(OWNER_A.to_vec()),
+            name: "alice@example.org".to_owned(),
+            display_name: "Alice".to_owned(),
+        };
+        let challenge = Challenge::from_bytes(REG_CHALLENGE.to_vec()).unwrap();
+        let (options, _state) = soft_rp().registration_with_challenge(
+            challenge,
+            T0,
+            user,
+            RegistrationRequest::default(),
+        );
+        authenticator.register(&options, ORIGIN)
+    }
+
+    fn register_with_mds(blob: &Path, root: &Path, extra: &[&str], response: &[u8]) -> Output {
+        let blob = blob.display().to_string();
+        let root = root.display().to_string();
+        let mut flags = vec!["--mds", blob.as_str(), "--mds-root", root.as_str()];
+        flags.extend_from_slice(extra);
+        register_cli(&flags, response)
+    }
+
+    #[test]
+    fn register_with_mds_names_the_authenticator_and_records_hardware_backing() {
+        let dir = scratch("mds-register");
+        let pki = TestPki::new(&mut StdRng::seed_from_u64(4), FROM, TO);
+        let listed = entry(
+            MODEL_AAGUID,
+            pki.root.der(),
+            &[("FIDO_CERTIFIED_L1", "2021-01-02")],
+        );
+        let (blob, root) = write_blob(&dir, 9, vec![listed]);
+        let response = attested_registration(&pki, MODEL_AAGUID);
+
+        let out = register_with_mds(&blob, &root, &[], &response);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+        let v = stdout_json(&out);
+        assert_eq!(v["authenticator"]["name"], MODEL);
+        assert_eq!(v["hardware_backed"], true);
+        assert_eq!(v["aaguid"], Aaguid(MODEL_AAGUID).to_string());
+        assert_eq!(v["trust"]["hardware_backed"], true);
+        assert_eq!(v["trust"]["unknown_authenticator_permitted"], false);
+        assert_eq!(v["trust"]["metadata"]["description"], MODEL);
+        assert!(v["trust"]["reason"].as_str().unwrap().contains(MODEL));
+        // What was printed reads back as a credential, hardware backing included.
+        let credential: StoredCredential = serde_json::from_value(v).unwrap();
+        assert!(credential.hardware_backed);
+
+        // Without --mds nothing is judged and nothing is claimed.
+        let out = register_cli(&[], &response);
+        let v = stdout_json(&out);
+        assert_eq!(v.get("trust"), None);
+        assert_eq!(v.get("hardware_backed"), None);
+    }
+
+    #[test]
+    fn register_with_mds_refuses_unlisted_and_revoked_authenticators() {
+        let dir = scratch("mds-register-refused");
+        let pki = TestPki::new(&mut StdRng::seed_from_u64(5), FROM, TO);
+        let other_model = entry([0x77; 16], pki.root.der(), &[]);
+        let (blob, root) = write_blob(&dir, 10, vec![other_model]);
+        let response = attested_registration(&pki, MODEL_AAGUID);
+
+        let out = register_with_mds(&blob, &root, &[], &response);
+        assert_refused(&out, "attestation_invalid", "unlisted, strict");
+        let out = register_with_mds(&blob, &root, &["--mds-permissive"], &response);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_text(&out));
+        let v = stdout_json(&out);
+        assert_eq!(v["trust"]["unknown_authenticator_permitted"], true);
+        assert_eq!(v["authenticator"]["name"], Value::Null);
+        assert_eq!(v.get("hardware_backed"), None);
+
+        let revoked_dir = scratch("mds-register-revoked");
+        let revoked = entry(
+            MODEL_AAGUID,
+            pki.root.der(),
+            &[
+                ("FIDO_CERTIFIED_L1", "2021-01-02"),
+                ("REVOKED", "2022-03-04"),
+            ],
+        );
+        let (blob, root) = write_blob(&revoked_dir, 11, vec![revoked]);
+        let out = register_with_mds(&blob, &root, &["--mds-permissive"], &response);
+        assert_refused(&out, "attestation_invalid", "revoked model");
+        assert!(
+            stdout_json(&out)["message"]
+                .as_str()
+                .unwrap()
+                .contains("REVOKED"),
+        );
+
+        // A BLOB that does not verify is the caller's configuration error: exit 2.
+        let other = TestPki::new(&mut StdRng::seed_from_u64(6), FROM, TO);
+        let wrong_root = revoked_dir.join("wrong.pem");
+        fs::write(&wrong_root, other.root.pem()).unwrap();
+        let out = register_with_mds(&blob, &wrong_root, &[], &response);
+        assert_usage_error(&out, "BLOB refused");
+        // --mds needs --mds-root.
+        let blob_text = blob.display().to_string();
+        let out = register_cli(&["--mds", blob_text.as_str()], &response);
+        assert_usage_error(&out, "--mds without --mds-root");
+    }
+}

@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 
 use super::{Metadata, MetadataError};
 use crate::attestation::AttestationError;
-use crate::attestation::x509::{Cert, MAX_CERTIFICATE_LEN, RevocationLists, validate_chain};
+use crate::attestation::x509::{Cert, Crl, MAX_CERTIFICATE_LEN, RevocationLists, validate_chain};
 use crate::crypto::{SignatureAlgorithm, verify_material};
 
 /// Largest BLOB accepted, in bytes (the production BLOB is a few MB).
@@ -427,24 +427,33 @@ fn pem_blocks(text: &[u8], label: &str) -> Result<Vec<Vec<u8>>, MetadataError> {
 }
 
 /// The DER certificates of PEM text: every `CERTIFICATE` block in order (other blocks are
-/// skipped); input without any PEM armor is taken as one DER certificate. Certificates are not
-/// parsed here: [`Metadata::from_blob`] refuses one that does not.
+/// skipped); input without any PEM armor is taken as one DER certificate. Each must parse as an
+/// X.509 certificate, so a file that is not one is told apart from a BLOB that is refused.
 ///
 /// # Errors
 /// [`MetadataError::TooLarge`] over [`MAX_PEM_LEN`]; [`MetadataError::Malformed`] for armored
-/// text without a `CERTIFICATE` block, a block that is not base64 or has no END line, or more
-/// than [`MAX_PEM_BLOCKS`] blocks.
+/// text without a `CERTIFICATE` block, a block that is not base64 or has no END line, more
+/// than [`MAX_PEM_BLOCKS`] blocks, or one that is not a DER certificate.
 pub fn certificates_from_pem(text: &[u8]) -> Result<Vec<Vec<u8>>, MetadataError> {
-    pem_blocks(text, "CERTIFICATE")
+    let certificates = pem_blocks(text, "CERTIFICATE")?;
+    for der in &certificates {
+        Cert::parse(der)
+            .map_err(|_| MetadataError::Malformed("not a DER X.509 certificate".to_owned()))?;
+    }
+    Ok(certificates)
 }
 
 /// The DER CRLs of PEM text: every `X509 CRL` block in order (other blocks are skipped); input
 /// without any PEM armor is taken as one DER CRL.
 ///
 /// # Errors
-/// As [`certificates_from_pem`], for `X509 CRL` blocks.
+/// As [`certificates_from_pem`], for `X509 CRL` blocks, each of which must parse as a CRL.
 pub fn crls_from_pem(text: &[u8]) -> Result<Vec<Vec<u8>>, MetadataError> {
-    pem_blocks(text, "X509 CRL")
+    let crls = pem_blocks(text, "X509 CRL")?;
+    for der in &crls {
+        Crl::parse(der).map_err(|_| MetadataError::Malformed("not a DER X.509 CRL".to_owned()))?;
+    }
+    Ok(crls)
 }
 
 // --- fuzzing ------------------------------------------------------------------------------------
