@@ -38,6 +38,24 @@ pub const MAX_ROOT_CERTIFICATES: usize = 32;
 /// many `none` attestations).
 pub const UNDISCLOSED_AAGUID: Aaguid = Aaguid([0; 16]);
 
+/// `Serialize` as its `Display` text and `Deserialize` through its `FromStr`.
+macro_rules! serde_as_text {
+    ($type:ty) => {
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(de::Error::custom)
+            }
+        }
+    };
+}
+
 // --- identifiers --------------------------------------------------------------------------------
 
 /// An authenticator model's AAGUID ([WebAuthn L3 §6.5.2]), written as a UUID
@@ -101,18 +119,7 @@ impl FromStr for Aaguid {
     }
 }
 
-impl Serialize for Aaguid {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Aaguid {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        text.parse().map_err(de::Error::custom)
-    }
-}
+serde_as_text!(Aaguid);
 
 /// An attestation certificate key identifier ([FIDO MDS3 §3.1.1], for U2F authenticators): the
 /// SHA-1 of the certificate's `subjectPublicKey` bit string value (RFC 5280 §4.2.1.2 method 1),
@@ -174,18 +181,7 @@ impl FromStr for KeyIdentifier {
     }
 }
 
-impl Serialize for KeyIdentifier {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyIdentifier {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        text.parse().map_err(de::Error::custom)
-    }
-}
+serde_as_text!(KeyIdentifier);
 
 fn hex_value(c: u8) -> Option<u8> {
     match c {
@@ -317,18 +313,7 @@ impl FromStr for MdsDate {
     }
 }
 
-impl Serialize for MdsDate {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for MdsDate {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        text.parse().map_err(de::Error::custom)
-    }
-}
+serde_as_text!(MdsDate);
 
 // --- statuses -----------------------------------------------------------------------------------
 

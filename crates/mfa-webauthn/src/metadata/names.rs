@@ -403,15 +403,7 @@ pub fn fuzz_provider_names(data: &[u8]) {
 
 /// The AAGUID in lower case, if `text` is one (8-4-4-4-12 hexadecimal digits).
 fn normalize_aaguid(text: &str) -> Option<String> {
-    let well_formed = text.len() == 36
-        && text.bytes().enumerate().all(|(index, byte)| {
-            if matches!(index, 8 | 13 | 18 | 23) {
-                byte == b'-'
-            } else {
-                byte.is_ascii_hexdigit()
-            }
-        });
-    well_formed.then(|| text.to_ascii_lowercase())
+    text.parse::<Aaguid>().ok().map(|aaguid| aaguid.to_string())
 }
 
 /// The entry with its name trimmed and checked and its icons bounded.
