@@ -744,6 +744,23 @@ fn a_hardware_backed_device_bound_credential_gives_aal3_evidence() {
     let software = run(&mut f, "software");
     assert!(software.phishing_resistant && software.device_bound);
     assert!(!software.hardware_backed);
+    // What a policy asking for AAL3 (NIST SP 800-63B-4 §2.3) makes of the two.
+    use mfa_policy::{NistAal, nist_permits};
+    assert!(nist_permits(
+        NistAal::Aal3,
+        mfa_core::Method::WebAuthn,
+        &hardware
+    ));
+    assert!(!nist_permits(
+        NistAal::Aal3,
+        mfa_core::Method::WebAuthn,
+        &software
+    ));
+    assert!(nist_permits(
+        NistAal::Aal2,
+        mfa_core::Method::WebAuthn,
+        &software
+    ));
 }
 
 // --- names ----------------------------------------------------------------------------------------
